@@ -1,0 +1,114 @@
+"""The Python API that the CLI and the TUI both call: one function per user action."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine import events as ev
+from engine.data import check_data
+from engine.events import TERMINAL_STATUSES, Summary
+from engine.launcher import launch
+from engine.models import resolve_model
+from engine.paths import runs_dir as _runs_dir
+from engine.recipes import LoadedRecipe, RecipeInfo, bundled_recipes, load_recipe
+from engine.rundir import pid_alive
+from engine.store import RunStore, RunView
+from engine.vram import Estimate, detect_gpu_memory_gib
+from engine.vram import estimate as _estimate
+
+__all__ = [
+    "launch", "list_recipes", "validate_recipe", "estimate_recipe", "list_runs", "get_run", "stop_run",
+    "wait_for", "RunView", "Estimate",
+]
+
+
+def list_recipes() -> list[RecipeInfo]:
+    """The bundled recipes, with a one-line description each."""
+    return bundled_recipes()
+
+
+def validate_recipe(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (),
+                    check_files: bool = True) -> LoadedRecipe:
+    """Load and validate a recipe (and, by default, its model reference and data). Raises ReinsError."""
+    loaded = load_recipe(recipe, overrides)
+    if check_files:
+        resolve_model(loaded.recipe.model.name)
+        check_data(loaded.recipe)
+    return loaded
+
+
+def estimate_recipe(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (),
+                    gpu_memory_gib: float | None = None) -> Estimate:
+    """The VRAM estimate for a recipe, against `gpu_memory_gib` or the detected GPU."""
+    loaded = load_recipe(recipe, overrides)
+    config = resolve_model(loaded.recipe.model.name).config()
+    return _estimate(loaded.recipe, config, gpu_memory_gib or detect_gpu_memory_gib())
+
+
+def store(runs_dir: Path | str | None = None) -> RunStore:
+    return RunStore(_runs_dir(runs_dir))
+
+
+def list_runs(runs_dir: Path | str | None = None) -> list[RunView]:
+    """Every run in the store, newest first."""
+    return store(runs_dir).refresh()
+
+
+def get_run(ref: str, runs_dir: Path | str | None = None) -> RunView:
+    """One run by id, id prefix, name, or `latest`. Raises RunNotFoundError."""
+    return store(runs_dir).get(ref)
+
+
+def stop_run(ref: str, runs_dir: Path | str | None = None, wait_s: float = 120.0) -> RunView:
+    """Ask a run to stop (SIGTERM: the worker saves a checkpoint and ends `stopped`); wait up to `wait_s`."""
+    run = get_run(ref, runs_dir)
+    if run.status in TERMINAL_STATUSES:
+        return run
+    rec = run.record
+    # The launcher leads the run's process group; signalling the group reaches the worker under it.
+    sent = False
+    if pid_alive(rec.get("pid"), rec.get("pid_start")):
+        try:
+            os.killpg(rec["pid"], signal.SIGTERM)
+            sent = True
+        except ProcessLookupError:
+            pass
+    if not sent and pid_alive(rec.get("worker_pid"), rec.get("worker_pid_start")):
+        try:
+            os.kill(rec["worker_pid"], signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    return wait_for(run.id, runs_dir, timeout_s=wait_s)
+
+
+def wait_for(ref: str, runs_dir: Path | str | None = None, timeout_s: float | None = None, poll_s: float = 0.5,
+             on_events: Callable[[list[dict[str, Any]]], None] | None = None) -> RunView:
+    """Follow a run's events until it reaches a terminal status (or the timeout), calling `on_events` per batch.
+
+    Reads only the bytes added since the last poll, so following a long run stays cheap."""
+    rd = get_run(ref, runs_dir).dir
+    summary = Summary()
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+
+    def poll() -> bool:
+        chunk = ev.read_from(rd.events, summary.offset)
+        summary.update(chunk)
+        if chunk.events and on_events:
+            on_events(chunk.events)
+        return bool(chunk.events)
+
+    while True:
+        got = poll()
+        view = RunView(rd, rd.read(), summary)
+        if view.status in TERMINAL_STATUSES:
+            poll()  # the worker may have written its last event just before its process ended
+            return RunView(rd, rd.read(), summary)
+        if deadline is not None and time.monotonic() > deadline:
+            return view
+        if not got:
+            time.sleep(poll_s)

@@ -1,0 +1,235 @@
+"""The `reins` command line (typer): every command is one call into the engine API."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from engine import api
+from engine.errors import ReinsError
+from engine.events import TERMINAL_STATUSES
+from engine.render import estimate_table, live_view, progress_line, run_detail, runs_table
+
+app = typer.Typer(
+    name="reins",
+    help="Reins: align open language models (SFT, DPO and its variants) from the terminal. "
+    "`reins run dpo --wait` trains the bundled DPO demo; `reins ls` lists runs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console()
+err = Console(stderr=True)
+
+RunsDir = typer.Option(None, "--runs-dir", envvar="REINS_RUNS_DIR", help="Run store folder (default ./runs).")
+JsonOut = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+SetOpt = typer.Option(None, "--set", "-s", metavar="KEY=VALUE",
+                      help="Override a recipe setting by dotted key, e.g. train.learning_rate=1e-5 (repeatable).")
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def _exit_for(status: str) -> int:
+    return 0 if status == "completed" else 1
+
+
+@app.command()
+def recipes(as_json: bool = JsonOut) -> None:
+    """List the bundled recipes with one line each on when to use them."""
+    infos = api.list_recipes()
+    if as_json:
+        _print_json([{"name": i.name, "method": i.method, "path": str(i.path), "description": i.description}
+                     for i in infos])
+        return
+    from rich.table import Table
+
+    table = Table("recipe", "method", "when to use it", box=None, pad_edge=False)
+    for i in infos:
+        table.add_row(f"[bold]{i.name}[/]", i.method, i.description)
+    out.print(table)
+
+
+@app.command()
+def validate(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) or a YAML path."),
+             overrides: Optional[list[str]] = SetOpt, as_json: bool = JsonOut) -> None:
+    """Check a recipe, its overrides, its model and its data; report every problem with its dotted path."""
+    loaded = api.validate_recipe(recipe, overrides or [])
+    r = loaded.recipe
+    if as_json:
+        _print_json({"ok": True, "source": str(loaded.source), "recipe": r.model_dump(mode="json")})
+        return
+    out.print(f"[green]OK[/] {loaded.source}: method {r.method.name}, model {r.model.name}, "
+              f"{'LoRA r=' + str(r.lora.r) if r.lora else 'full fine-tuning'}, data {Path(r.data.train).name}")
+
+
+@app.command()
+def estimate(recipe: str = typer.Argument(..., help="Bundled recipe name or a YAML path."),
+             overrides: Optional[list[str]] = SetOpt,
+             gpu_memory: Optional[float] = typer.Option(None, "--gpu-memory", help="GPU memory in GiB to judge "
+                                                        "against (default: the detected GPU)."),
+             as_json: bool = JsonOut) -> None:
+    """Estimate peak GPU memory term by term, with a verdict and the changes that would save the most."""
+    est = api.estimate_recipe(recipe, overrides or [], gpu_memory)
+    if as_json:
+        _print_json(est.to_dict())
+        return
+    out.print(estimate_table(est))
+
+
+@app.command()
+def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) or a YAML path."),
+        overrides: Optional[list[str]] = SetOpt,
+        name: Optional[str] = typer.Option(None, "--name", help="A name for the run (part of its id)."),
+        wait: bool = typer.Option(False, "--wait", help="Follow the run until it ends; exit 0 if it completed, "
+                                  "1 otherwise."),
+        gpu_memory: Optional[float] = typer.Option(None, "--gpu-memory", help="GPU memory in GiB for the "
+                                                   "estimate's verdict."),
+        runs_dir: Optional[Path] = RunsDir, as_json: bool = JsonOut) -> None:
+    """Launch a training run detached from this terminal (it survives logout); print where it lives."""
+    view = api.launch(recipe, overrides or [], name=name, runs_dir=runs_dir, gpu_memory_gib=gpu_memory)
+    if not as_json:
+        err.print(f"[bold]launched[/] {view.id}  ({view.record.get('method')}, {view.record.get('model')})")
+        err.print(f"  run directory: {view.dir.path}")
+        err.print(f"  follow it:     reins watch {view.id}    stop it: reins stop {view.id}")
+    if not wait:
+        if as_json:
+            _print_json(view.to_dict())
+        return
+    final = _follow(view.id, runs_dir, plain=as_json or not err.is_terminal)
+    if as_json:
+        _print_json(final.to_dict())
+    else:
+        out.print(run_detail(final))
+    raise typer.Exit(_exit_for(final.status))
+
+
+def _follow(run_id: str, runs_dir: Optional[Path], plain: bool) -> api.RunView:
+    """Follow a run to its end: a live rich view on a terminal, one line per logged step otherwise."""
+    if not plain:
+        return live_view(run_id, runs_dir, err)
+    method = api.get_run(run_id, runs_dir).record.get("method")
+
+    def on_events(events: list[dict[str, Any]]) -> None:
+        for e in events:
+            line = progress_line(e, method)
+            if line:
+                err.print(line, highlight=False, soft_wrap=True)
+
+    return api.wait_for(run_id, runs_dir, on_events=on_events)
+
+
+@app.command("ls")
+def ls(runs_dir: Optional[Path] = RunsDir, as_json: bool = JsonOut,
+       status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status.")) -> None:
+    """List runs in the store, newest first."""
+    views = api.list_runs(runs_dir)
+    if status:
+        views = [v for v in views if v.status == status]
+    if as_json:
+        _print_json([v.to_dict() for v in views])
+        return
+    if not views:
+        err.print("No runs yet. Start one with `reins run dpo`.")
+        return
+    out.print(runs_table(views))
+
+
+@app.command()
+def show(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id prefix, name, or `latest`."),
+         runs_dir: Optional[Path] = RunsDir, as_json: bool = JsonOut) -> None:
+    """Show one run: settings, status, latest metrics, the estimate and measured memory."""
+    view = api.get_run(run_ref, runs_dir)
+    if as_json:
+        data = view.to_dict()
+        try:
+            data["estimate"] = json.loads(view.dir.estimate.read_text())
+        except (OSError, json.JSONDecodeError):
+            data["estimate"] = None
+        _print_json(data)
+        return
+    out.print(run_detail(view))
+
+
+@app.command()
+def watch(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id prefix, name, or `latest`."),
+          runs_dir: Optional[Path] = RunsDir) -> None:
+    """Follow a run live until it ends (Ctrl-C stops watching, never the run)."""
+    view = api.get_run(run_ref, runs_dir)
+    try:
+        final = _follow(view.id, runs_dir, plain=not err.is_terminal)
+    except KeyboardInterrupt:
+        err.print(f"stopped watching; the run goes on (reins watch {view.id})")
+        raise typer.Exit(0) from None
+    out.print(run_detail(final))
+    raise typer.Exit(_exit_for(final.status))
+
+
+@app.command()
+def logs(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id prefix, name, or `latest`."),
+         lines: int = typer.Option(50, "--lines", "-n", help="How many lines from the end."),
+         follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new output until the run ends."),
+         runs_dir: Optional[Path] = RunsDir) -> None:
+    """Print the worker's stdout/stderr log."""
+    view = api.get_run(run_ref, runs_dir)
+    path = view.dir.stdout
+    if not path.exists():
+        err.print(f"{path} does not exist yet.")
+        return
+    with open(path, "rb") as fh:
+        data = fh.read()
+    sys.stdout.write(b"\n".join(data.splitlines()[-lines:]).decode("utf-8", "replace") + "\n")
+    if not follow:
+        return
+    offset = len(data)
+    try:
+        while True:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                new = fh.read()
+            offset += len(new)
+            sys.stdout.write(new.decode("utf-8", "replace"))
+            sys.stdout.flush()
+            if not new and api.get_run(view.id, runs_dir).status in TERMINAL_STATUSES:
+                return
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return
+
+
+@app.command()
+def stop(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id prefix, name, or `latest`."),
+         timeout: float = typer.Option(120, "--timeout", help="Seconds to wait for the worker to save and stop."),
+         runs_dir: Optional[Path] = RunsDir, as_json: bool = JsonOut) -> None:
+    """Stop a run: the worker saves a checkpoint and ends as `stopped`."""
+    before = api.get_run(run_ref, runs_dir)
+    if before.status in TERMINAL_STATUSES:
+        err.print(f"{before.id} already ended: {before.status}.")
+    view = api.stop_run(run_ref, runs_dir, wait_s=timeout)
+    if as_json:
+        _print_json(view.to_dict())
+    elif view.status in TERMINAL_STATUSES:
+        err.print(f"{view.id}: {view.status}")
+    else:
+        err.print(f"{view.id}: still {view.status} after {timeout:g}s; it is saving a checkpoint — check again with "
+                  f"`reins show {view.id}`.")
+
+
+def main() -> None:
+    """Console-script entry point: user mistakes print one paragraph and exit 2, never a traceback."""
+    try:
+        app()
+    except ReinsError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

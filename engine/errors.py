@@ -1,0 +1,35 @@
+"""Errors a user can cause: each carries a one-paragraph message and maps to exit code 2."""
+
+from __future__ import annotations
+
+
+class ReinsError(Exception):
+    """Bad input or an impossible request; the CLI prints the message and exits 2 (no traceback)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return self.message
+        return self.message + "\n" + "\n".join(f"  {p}" for p in self.problems)
+
+
+class RecipeError(ReinsError):
+    """The recipe (file, overrides or values) is invalid."""
+
+
+class DataError(ReinsError):
+    """The training data is missing or malformed."""
+
+
+class ModelNotFoundError(ReinsError):
+    """The model reference resolves to nothing on this machine."""
+
+
+class RunNotFoundError(ReinsError):
+    """No run with that id (or prefix) exists in the run store."""

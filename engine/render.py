@@ -1,0 +1,184 @@
+"""Rich renderables for the headless CLI: run tables, run details, estimates, and the live `watch` view."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.markup import escape
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from engine.events import TERMINAL_STATUSES
+from engine.metrics import fmt, key_metrics
+from engine.store import RunView
+from engine.vram import Estimate
+
+STATUS_STYLE = {"completed": "green", "running": "cyan", "starting": "cyan", "created": "dim",
+                "failed": "red", "crashed": "red", "stopped": "yellow"}
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def _duration(view: RunView) -> str:
+    from datetime import datetime
+
+    rec = view.record
+    start = rec.get("started") or rec.get("created")
+    if not start:
+        return ""
+    try:
+        t0 = datetime.fromisoformat(start)
+        t1 = datetime.fromisoformat(rec["ended"]) if rec.get("ended") else None
+    except ValueError:
+        return ""
+    if t1 is None:
+        if view.status in TERMINAL_STATUSES:
+            return ""
+        t1 = datetime.now(t0.tzinfo)
+    secs = int((t1 - t0).total_seconds())
+    return f"{secs // 3600}:{secs // 60 % 60:02d}:{secs % 60:02d}"
+
+
+def runs_table(views: list[RunView]) -> Table:
+    table = Table("id", "status", "method", "model", "step", "loss", "margin", "acc", "duration", box=None)
+    for v in views:
+        m, s = v.summary.last.get("train", {}), v.summary
+        steps = f"{s.step}/{s.max_steps}" if s.max_steps else str(s.step or "")
+        table.add_row(v.id, status_text(v.status), v.record.get("method", "?"), Path(str(v.record.get("model", "?"))).name,
+                      steps, fmt(m["loss"]) if "loss" in m else "", fmt(m.get("rewards/margins", "")) if
+                      "rewards/margins" in m else "", fmt(m["rewards/accuracies"]) if "rewards/accuracies" in m else "",
+                      _duration(v))
+    return table
+
+
+def metrics_table(view: RunView) -> Table:
+    s = view.summary
+    method = view.record.get("method")
+    train, evals, first_eval = s.last.get("train", {}), s.last.get("eval", {}), s.first.get("eval", {})
+    table = Table("metric", "train", "eval", "eval at start", box=None)
+    names = [k for k in key_metrics(method) if k in train or k in evals]
+    for k in names:
+        table.add_row(k, fmt(train[k]) if k in train else "", fmt(evals[k]) if k in evals else "",
+                      fmt(first_eval[k]) if k in first_eval else "")
+    return table
+
+
+def run_detail(view: RunView) -> Group:
+    rec, s = view.record, view.summary
+    head = Text.assemble((view.id, "bold"), "  ", status_text(view.status))
+    lines = [
+        head,
+        Text(f"{rec.get('method', '?')} on {rec.get('model', '?')}   step {s.step}"
+             + (f"/{s.max_steps}" if s.max_steps else "") + f"   {_duration(view)}"),
+        Text(f"run directory: {view.dir.path}", style="dim"),
+    ]
+    if view.status == "crashed":
+        lines.append(Text("the worker process is gone without a final status event: see `reins logs`", style="red"))
+    error = s.error or rec.get("error")
+    if error:
+        lines.append(Text(f"error: {error}", style="red"))
+    lines.append(metrics_table(view))
+    final = s.final or {}
+    peak = final.get("peak_mem_gb") or final.get("peak_rss_gb") or s.system.get("peak_mem_gb")
+    est = _estimate_total(view)
+    if peak or est:
+        what = "GPU peak reserved" if "peak_mem_gb" in final or "peak_mem_gb" in s.system else "process peak RSS"
+        lines.append(Text(f"memory: estimated {est:.2f} GiB" if est else "memory:", style="dim")
+                     + Text(f"   measured {what} {peak:.2f} GiB" if peak else "", style="dim"))
+    if final.get("artifacts", {}).get("final"):
+        lines.append(Text(f"trained adapter/model: {final['artifacts']['final']}", style="green"))
+    return Group(*lines)
+
+
+def _estimate_total(view: RunView) -> float | None:
+    import json
+
+    try:
+        return float(json.loads(view.dir.estimate.read_text())["total_gib"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def estimate_table(est: Estimate) -> Group:
+    table = Table("term", "GiB", "how it is computed", box=None)
+    for t in est.terms:
+        table.add_row(t.name, f"{t.gib:.2f}", Text(t.formula, style="dim"))
+    table.add_row(Text("total", style="bold"), Text(f"{est.total_gib:.2f}", style="bold"), "")
+    parts: list[Any] = [
+        Text(f"{est.params / 1e6:.1f}M parameters, {est.trainable_params / 1e6:.2f}M trainable"),
+        table,
+    ]
+    if est.verdict:
+        style = {"fits": "green", "tight": "yellow"}.get(est.verdict, "red")
+        parts.append(Text(f"{est.verdict} on a {est.gpu_memory_gib:.0f} GiB GPU", style=f"bold {style}"))
+        for sug in est.suggestions:
+            parts.append(Text(f"  {sug['change']}: −{sug['saves_gib']:.2f} GiB   "
+                              + " ".join(f"--set {x}" for x in sug["set"]), style="dim"))
+    else:
+        parts.append(Text("no GPU detected: pass --gpu-memory GiB for a verdict", style="dim"))
+    return Group(*parts)
+
+
+def progress_line(event: dict[str, Any], method: str | None) -> str | None:
+    """One plain line per event worth printing when stdout is not a terminal (CI logs, scripts)."""
+    kind = event.get("kind")
+    if kind == "status":
+        extra = f" ({event['error']})" if event.get("error") else ""
+        return f"status: {event.get('status')}{extra}"
+    if kind == "metric":
+        values = event.get("values", {})
+        shown = [f"{k}={fmt(values[k])}" for k in key_metrics(method) if k in values]
+        return f"{event.get('split', 'train')} step {event.get('step')}: " + " ".join(shown)
+    if kind == "alert":
+        return f"ALERT {event.get('rule')}: {event.get('message')}"
+    return None
+
+
+def _live_panel(view: RunView) -> Panel:
+    s = view.summary
+    parts: list[Any] = [Text.assemble((view.id, "bold"), "  ", status_text(view.status))]
+    if s.max_steps:
+        bar = ProgressBar(total=s.max_steps, completed=s.step, width=40)
+        eta = ""
+        sps = s.system.get("s_per_step")
+        if sps and s.step < s.max_steps:
+            eta = f"  ETA {int(sps * (s.max_steps - s.step))}s"
+        rate = f"  {sps:.2f} s/step" if sps else ""
+        parts.append(Group(bar, Text(f"step {s.step}/{s.max_steps}{rate}{eta}")))
+    else:
+        parts.append(Text("loading model and data…" if view.status in ("starting", "created") else f"step {s.step}"))
+    parts.append(metrics_table(view))
+    mem = s.system
+    if mem:
+        keys = ("gpu_mem_allocated_gb", "peak_mem_gb", "rss_gb", "peak_rss_gb", "tokens_per_s")
+        parts.append(Text("  ".join(f"{k}={fmt(mem[k])}" for k in keys if k in mem), style="dim"))
+    if s.error:
+        parts.append(Text(escape(s.error), style="red"))
+    return Panel(Group(*parts), title=f"reins · {view.record.get('method', '')}", expand=False)
+
+
+def live_view(run_id: str, runs_dir: Path | str | None, console: Console) -> RunView:
+    """A live panel that redraws as events arrive, until the run ends."""
+    from engine import api
+
+    state: dict[str, RunView] = {}
+
+    with Live(console=console, refresh_per_second=4, transient=False) as live:
+        def on_events(_events: list[dict[str, Any]]) -> None:
+            view = api.get_run(run_id, runs_dir)
+            state["view"] = view
+            live.update(_live_panel(view))
+
+        live.update(_live_panel(api.get_run(run_id, runs_dir)))
+        final = api.wait_for(run_id, runs_dir, on_events=on_events)
+        live.update(_live_panel(final))
+        time.sleep(0.1)
+    return final

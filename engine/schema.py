@@ -1,0 +1,188 @@
+"""The recipe schema: closed pydantic models, one discriminated union on `method.name`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Section(BaseModel):
+    """Base of every recipe section: unknown keys are errors, docstrings of fields are the help text."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True)
+
+
+class ModelSection(Section):
+    """Which base model to train and how to load it."""
+
+    name: str = "smollm2-135m-instruct"
+    """Model to start from: the alias `smollm2-135m-instruct` (embedded, no download), a local directory with a
+    `config.json`, or a hub id already in the local Hugging Face cache (Reins never downloads)."""
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    """Precision the weights are loaded in. `auto`: bfloat16 on a GPU that supports it, float32 on CPU."""
+    quantization: Literal["none", "8bit", "4bit"] = "none"
+    """Load the frozen base weights quantized with bitsandbytes (`4bit` = NF4, i.e. QLoRA). Needs a CUDA GPU."""
+    attn_implementation: Literal["auto", "eager", "sdpa", "flash_attention_2"] = "auto"
+    """Attention kernel. `auto` lets transformers pick (SDPA where available)."""
+    trust_remote_code: bool = False
+    """Run Python code shipped inside the model repository. Off unless you trust the model's author."""
+
+
+class LoraSection(Section):
+    """Low-rank adapters (PEFT). Set the whole section to `null` for full fine-tuning."""
+
+    r: int = Field(16, gt=0, le=1024)
+    """Adapter rank: trainable parameters grow linearly with it. 8–64 is usual."""
+    alpha: float = Field(32, gt=0)
+    """Scaling numerator: the adapter update is multiplied by alpha / r. Commonly 2 × r."""
+    dropout: float = Field(0.05, ge=0, lt=1)
+    """Dropout applied to the adapter input during training."""
+    target_modules: Union[Literal["all-linear"], list[str]] = "all-linear"
+    """Which linear layers get adapters: `all-linear`, or module names such as `[q_proj, v_proj]`."""
+
+
+class DataSection(Section):
+    """Where the training data comes from and how its columns map to what the method expects."""
+
+    train: str = Field(..., min_length=1)
+    """Training data: a `.jsonl`/`.json`/`.parquet` file or a `datasets.save_to_disk` directory (relative paths
+    are resolved from the recipe file's folder), or a hub dataset name already in the local cache."""
+    eval: str | None = None
+    """Held-out evaluation data, same forms as `train`. If unset, `eval_fraction` of `train` is held out."""
+    eval_fraction: float = Field(0.0, ge=0, lt=1)
+    """Fraction of `train` held out for evaluation when `eval` is not given (0 = no evaluation)."""
+    split: str = "train"
+    """Split to read from a hub dataset or a `save_to_disk` DatasetDict."""
+    fields: dict[str, str] = Field(default_factory=dict)
+    """Rename columns to the names the method expects, e.g. `{prompt: question, chosen: good, rejected: bad}`."""
+    max_rows: int | None = Field(None, gt=0)
+    """Use at most this many training rows (handy for smoke tests)."""
+
+
+class TrainSection(Section):
+    """Optimisation settings shared by every method (they map onto transformers' TrainingArguments)."""
+
+    epochs: float = Field(1.0, gt=0)
+    """Passes over the training data. Ignored when `max_steps` is set."""
+    max_steps: int | None = Field(None, gt=0)
+    """Stop after this many optimiser steps (overrides `epochs`)."""
+    batch_size: int = Field(4, gt=0)
+    """Examples per device per micro-step (for preference methods: pairs, so 2× sequences)."""
+    grad_accum: int = Field(1, gt=0)
+    """Micro-steps accumulated per optimiser step; effective batch = batch_size × grad_accum × processes."""
+    learning_rate: float = Field(5e-5, gt=0, lt=1)
+    """Peak learning rate. LoRA tolerates ~1e-4; full fine-tuning DPO wants ~5e-7 to 1e-6."""
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup", "cosine_with_min_lr"] = "cosine"
+    """Learning-rate schedule after warm-up."""
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    """Fraction of the steps spent warming the learning rate up from 0."""
+    weight_decay: float = Field(0.0, ge=0)
+    """AdamW weight decay."""
+    optimizer: Literal["adamw_torch", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "sgd"] = "adamw_torch"
+    """Optimiser. The 8-bit and paged variants (bitsandbytes) save memory on a GPU."""
+    max_grad_norm: float = Field(1.0, gt=0)
+    """Gradient clipping threshold."""
+    max_length: int = Field(512, gt=8)
+    """Maximum tokens per sequence (prompt + response); longer sequences are truncated."""
+    max_prompt_length: int | None = Field(None, gt=0)
+    """Skip rows whose prompt alone is longer than this many tokens (TRL 1.12 only truncates whole sequences)."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass: much less memory, ~30% slower."""
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    """Mixed precision for compute. `auto`: bf16 on a GPU that supports it, fp32 on CPU."""
+    seed: int = 42
+    """Seed for data order, initialisation of adapters and dropout."""
+    logging_steps: int = Field(1, gt=0)
+    """Write a metric event every this many optimiser steps."""
+    eval_steps: int | None = Field(None, gt=0)
+    """Evaluate every this many steps (needs eval data). Unset: evaluate once at the end."""
+    eval_on_start: bool = True
+    """Evaluate once before the first step, so every eval curve has a baseline."""
+    eval_batch_size: int | None = Field(None, gt=0)
+    """Batch size for evaluation; defaults to `batch_size`."""
+    save_steps: int | None = Field(None, gt=0)
+    """Write a checkpoint every this many steps (unset: only at the end and on stop)."""
+    save_total_limit: int = Field(2, gt=0)
+    """Keep at most this many checkpoints."""
+
+
+class DistributedSection(Section):
+    """How many processes train together."""
+
+    num_processes: int = Field(1, gt=0)
+    """Processes started by `accelerate launch` (one per GPU)."""
+
+
+class SFTMethod(Section):
+    """Supervised fine-tuning on prompt/completion or chat data."""
+
+    name: Literal["sft"]
+    """Training method."""
+    completion_only_loss: bool = True
+    """Train only on the completion tokens, not the prompt."""
+    packing: bool = False
+    """Pack several short examples into one sequence of `max_length` (faster, changes attention spans)."""
+
+
+DPO_LOSS_TYPES = (
+    "sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard",
+    "aot", "aot_unpaired", "apo_zero", "apo_down", "discopop", "sigmoid_norm",
+)
+
+
+class DPOMethod(Section):
+    """Direct Preference Optimisation and its loss variants (IPO, hinge, robust, …) on preference pairs."""
+
+    name: Literal["dpo"]
+    """Training method."""
+    beta: float = Field(0.1, gt=0)
+    """Strength of the pull towards the reference model (τ for IPO). Lower = the policy may move further."""
+    loss_type: Literal[DPO_LOSS_TYPES] = "sigmoid"  # type: ignore[valid-type]
+    """Preference loss: `sigmoid` (DPO), `ipo`, `hinge`, `robust`, `exo_pair`, `nca_pair`, `bco_pair`,
+    `sppo_hard`, `aot`, `aot_unpaired`, `apo_zero`, `apo_down`, `discopop`, `sigmoid_norm`."""
+    label_smoothing: float = Field(0.0, ge=0, lt=0.5)
+    """Probability a preference label is flipped: used by `robust` (try 0.1) and `exo_pair` (try 1e-3)."""
+    discopop_tau: float = Field(0.05, gt=0)
+    """Temperature of the DiscoPOP loss (only for `loss_type: discopop`)."""
+    precompute_ref_log_probs: bool = False
+    """Compute the reference log-probs once before training, so the reference model needs no memory during it."""
+
+    @model_validator(mode="after")
+    def _smoothing_only_where_used(self) -> DPOMethod:
+        if self.label_smoothing and self.loss_type not in ("robust", "exo_pair"):
+            raise ValueError(
+                f"label_smoothing is only used by loss_type robust or exo_pair (got loss_type {self.loss_type})"
+            )
+        return self
+
+
+Method = Annotated[Union[SFTMethod, DPOMethod], Field(discriminator="name")]
+
+METHOD_NAMES: tuple[str, ...] = ("sft", "dpo")
+PREFERENCE_METHODS: frozenset[str] = frozenset({"dpo"})
+
+
+class Recipe(Section):
+    """A complete, validated training recipe."""
+
+    description: str = ""
+    """One line on what the recipe does and when to use it (shown by `reins recipes`)."""
+    model: ModelSection = Field(default_factory=ModelSection)
+    """The base model."""
+    lora: LoraSection | None = Field(default_factory=LoraSection)
+    """LoRA adapters, or `null` for full fine-tuning."""
+    data: DataSection
+    """Training and evaluation data."""
+    train: TrainSection = Field(default_factory=TrainSection)
+    """Optimisation settings."""
+    method: Method
+    """The training method and its own settings; `name` picks it."""
+    distributed: DistributedSection = Field(default_factory=DistributedSection)
+    """Multi-process settings."""
+
+    @model_validator(mode="after")
+    def _quantization_needs_lora(self) -> Recipe:
+        if self.model.quantization != "none" and self.lora is None:
+            raise ValueError("quantized weights cannot be trained directly: set a `lora` section (QLoRA)")
+        return self

