@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -26,8 +26,9 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console()
-err = Console(stderr=True)
+# Piped output (scripts, logs) gets a wide fixed width so tables are never truncated at 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 RunsDir = typer.Option(None, "--runs-dir", envvar="REINS_RUNS_DIR", help="Run store folder (default ./runs).")
 JsonOut = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
@@ -61,7 +62,7 @@ def recipes(as_json: bool = JsonOut) -> None:
 
 @app.command()
 def validate(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) or a YAML path."),
-             overrides: Optional[list[str]] = SetOpt, as_json: bool = JsonOut) -> None:
+             overrides: list[str] | None = SetOpt, as_json: bool = JsonOut) -> None:
     """Check a recipe, its overrides, its model and its data; report every problem with its dotted path."""
     loaded = api.validate_recipe(recipe, overrides or [])
     r = loaded.recipe
@@ -74,8 +75,8 @@ def validate(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. d
 
 @app.command()
 def estimate(recipe: str = typer.Argument(..., help="Bundled recipe name or a YAML path."),
-             overrides: Optional[list[str]] = SetOpt,
-             gpu_memory: Optional[float] = typer.Option(None, "--gpu-memory", help="GPU memory in GiB to judge "
+             overrides: list[str] | None = SetOpt,
+             gpu_memory: float | None = typer.Option(None, "--gpu-memory", help="GPU memory in GiB to judge "
                                                         "against (default: the detected GPU)."),
              as_json: bool = JsonOut) -> None:
     """Estimate peak GPU memory term by term, with a verdict and the changes that would save the most."""
@@ -88,13 +89,13 @@ def estimate(recipe: str = typer.Argument(..., help="Bundled recipe name or a YA
 
 @app.command()
 def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) or a YAML path."),
-        overrides: Optional[list[str]] = SetOpt,
-        name: Optional[str] = typer.Option(None, "--name", help="A name for the run (part of its id)."),
+        overrides: list[str] | None = SetOpt,
+        name: str | None = typer.Option(None, "--name", help="A name for the run (part of its id)."),
         wait: bool = typer.Option(False, "--wait", help="Follow the run until it ends; exit 0 if it completed, "
                                   "1 otherwise."),
-        gpu_memory: Optional[float] = typer.Option(None, "--gpu-memory", help="GPU memory in GiB for the "
+        gpu_memory: float | None = typer.Option(None, "--gpu-memory", help="GPU memory in GiB for the "
                                                    "estimate's verdict."),
-        runs_dir: Optional[Path] = RunsDir, as_json: bool = JsonOut) -> None:
+        runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Launch a training run detached from this terminal (it survives logout); print where it lives."""
     view = api.launch(recipe, overrides or [], name=name, runs_dir=runs_dir, gpu_memory_gib=gpu_memory)
     if not as_json:
@@ -113,7 +114,7 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
     raise typer.Exit(_exit_for(final.status))
 
 
-def _follow(run_id: str, runs_dir: Optional[Path], plain: bool) -> api.RunView:
+def _follow(run_id: str, runs_dir: Path | None, plain: bool) -> api.RunView:
     """Follow a run to its end: a live rich view on a terminal, one line per logged step otherwise."""
     if not plain:
         return live_view(run_id, runs_dir, err)
@@ -129,8 +130,8 @@ def _follow(run_id: str, runs_dir: Optional[Path], plain: bool) -> api.RunView:
 
 
 @app.command("ls")
-def ls(runs_dir: Optional[Path] = RunsDir, as_json: bool = JsonOut,
-       status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status.")) -> None:
+def ls(runs_dir: Path | None = RunsDir, as_json: bool = JsonOut,
+       status: str | None = typer.Option(None, "--status", help="Only runs with this status.")) -> None:
     """List runs in the store, newest first."""
     views = api.list_runs(runs_dir)
     if status:
@@ -146,7 +147,7 @@ def ls(runs_dir: Optional[Path] = RunsDir, as_json: bool = JsonOut,
 
 @app.command()
 def show(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id prefix, name, or `latest`."),
-         runs_dir: Optional[Path] = RunsDir, as_json: bool = JsonOut) -> None:
+         runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Show one run: settings, status, latest metrics, the estimate and measured memory."""
     view = api.get_run(run_ref, runs_dir)
     if as_json:
@@ -162,7 +163,7 @@ def show(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pref
 
 @app.command()
 def watch(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id prefix, name, or `latest`."),
-          runs_dir: Optional[Path] = RunsDir) -> None:
+          runs_dir: Path | None = RunsDir) -> None:
     """Follow a run live until it ends (Ctrl-C stops watching, never the run)."""
     view = api.get_run(run_ref, runs_dir)
     try:
@@ -178,7 +179,7 @@ def watch(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pre
 def logs(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id prefix, name, or `latest`."),
          lines: int = typer.Option(50, "--lines", "-n", help="How many lines from the end."),
          follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new output until the run ends."),
-         runs_dir: Optional[Path] = RunsDir) -> None:
+         runs_dir: Path | None = RunsDir) -> None:
     """Print the worker's stdout/stderr log."""
     view = api.get_run(run_ref, runs_dir)
     path = view.dir.stdout
@@ -209,7 +210,7 @@ def logs(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pref
 @app.command()
 def stop(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id prefix, name, or `latest`."),
          timeout: float = typer.Option(120, "--timeout", help="Seconds to wait for the worker to save and stop."),
-         runs_dir: Optional[Path] = RunsDir, as_json: bool = JsonOut) -> None:
+         runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Stop a run: the worker saves a checkpoint and ends as `stopped`."""
     before = api.get_run(run_ref, runs_dir)
     if before.status in TERMINAL_STATUSES:

@@ -42,7 +42,8 @@ class ResolvedModel:
             try:
                 return json.loads((self.path / "config.json").read_text())
             except (OSError, json.JSONDecodeError) as exc:
-                raise ModelNotFoundError(f"Model {self.ref!r}: cannot read {self.path / 'config.json'} ({exc}).") from None
+                where = self.path / "config.json"
+                raise ModelNotFoundError(f"Model {self.ref!r}: cannot read {where} ({exc}).") from None
         if self.kind == "embedded":
             return dict(EMBEDDED_CONFIG)
         raise ModelNotFoundError(f"Model {self.ref!r} has no config.json in {self.path}.")
@@ -100,7 +101,8 @@ def resolve_model(ref: str) -> ResolvedModel:
 
 def _cached_hub_snapshot(repo_id: str) -> Path | None:
     # The hub cache layout (models--org--name/snapshots/<rev>/) read directly: no network, no heavy import.
-    hub = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", Path.home() / ".cache/huggingface")) / "hub")
+    hf_home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
+    hub = Path(os.environ.get("HF_HUB_CACHE") or hf_home / "hub")
     repo = hub / ("models--" + repo_id.replace("/", "--"))
     ref_file = repo / "refs" / "main"
     snapshots = repo / "snapshots"

@@ -99,7 +99,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 
 def load_recipe(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedRecipe:
-    """Find, parse, override and validate a recipe; data paths become absolute. Raises RecipeError with every problem."""
+    """Find, parse, override and validate a recipe; data paths become absolute. Raises RecipeError listing problems."""
     path = find_recipe(str(ref))
     raw = read_yaml(path)
     apply_overrides(raw, overrides)

@@ -48,14 +48,17 @@ def _duration(view: RunView) -> str:
 
 
 def runs_table(views: list[RunView]) -> Table:
-    table = Table("id", "status", "method", "model", "step", "loss", "margin", "acc", "duration", box=None)
+    table = Table(box=None)
+    # Ids are what users copy into other commands: never truncate them, shrink the other columns instead.
+    table.add_column("id", no_wrap=True, min_width=max((len(v.id) for v in views), default=2))
+    for col in ("status", "method", "model", "step", "loss", "margin", "acc", "duration"):
+        table.add_column(col)
     for v in views:
         m, s = v.summary.last.get("train", {}), v.summary
         steps = f"{s.step}/{s.max_steps}" if s.max_steps else str(s.step or "")
-        table.add_row(v.id, status_text(v.status), v.record.get("method", "?"), Path(str(v.record.get("model", "?"))).name,
-                      steps, fmt(m["loss"]) if "loss" in m else "", fmt(m.get("rewards/margins", "")) if
-                      "rewards/margins" in m else "", fmt(m["rewards/accuracies"]) if "rewards/accuracies" in m else "",
-                      _duration(v))
+        shown = [fmt(m[k]) if k in m else "" for k in ("loss", "rewards/margins", "rewards/accuracies")]
+        model = Path(str(v.record.get("model", "?"))).name
+        table.add_row(v.id, status_text(v.status), v.record.get("method", "?"), model, steps, *shown, _duration(v))
     return table
 
 

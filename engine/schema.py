@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -38,7 +38,7 @@ class LoraSection(Section):
     """Scaling numerator: the adapter update is multiplied by alpha / r. Commonly 2 × r."""
     dropout: float = Field(0.05, ge=0, lt=1)
     """Dropout applied to the adapter input during training."""
-    target_modules: Union[Literal["all-linear"], list[str]] = "all-linear"
+    target_modules: Literal["all-linear"] | list[str] = "all-linear"
     """Which linear layers get adapters: `all-linear`, or module names such as `[q_proj, v_proj]`."""
 
 
@@ -157,7 +157,7 @@ class DPOMethod(Section):
         return self
 
 
-Method = Annotated[Union[SFTMethod, DPOMethod], Field(discriminator="name")]
+Method = Annotated[SFTMethod | DPOMethod, Field(discriminator="name")]
 
 METHOD_NAMES: tuple[str, ...] = ("sft", "dpo")
 PREFERENCE_METHODS: frozenset[str] = frozenset({"dpo"})

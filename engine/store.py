@@ -120,6 +120,8 @@ class RunStore:
 
     def refresh(self) -> list[RunView]:
         """Every run, newest first, with the index brought up to date (only changed runs are re-read)."""
+        if not self.root.is_dir():
+            return []  # reading never creates a store
         with self._lock():
             db = TinyDB(str(self.index_path), storage=CachingMiddleware(AtomicJSONStorage))
             try:

@@ -183,8 +183,10 @@ def estimate(recipe: Recipe, config: dict[str, Any], gpu_memory_gib: float | Non
             ref_formula = "full fine-tuning: a frozen copy of the weights"
 
     terms = [
-        Term("weights", weights, f"{arch.params / 1e6:.1f}M params × {lin_b:g} B (linear) / {wb:g} B (embeddings, norms)"),
-        Term("trainable", int(trainable * weight_b), f"{trainable / 1e6:.2f}M trainable × {weight_b:g} B ({adapters_note})"),
+        Term("weights", weights,
+             f"{arch.params / 1e6:.1f}M params × {lin_b:g} B (linear) / {wb:g} B (embeddings, norms)"),
+        Term("trainable", int(trainable * weight_b),
+             f"{trainable / 1e6:.2f}M trainable × {weight_b:g} B ({adapters_note})"),
         Term("gradients", int(trainable * grad_b), f"{trainable / 1e6:.2f}M × {grad_b:g} B"),
         Term("optimizer", int(trainable * optim_b), f"{trainable / 1e6:.2f}M × {optim_b:g} B ({t.optimizer})"),
         Term("activations", int(act), f"{act_formula}; s={s}, b={seqs} sequences, h={h}, ×{scale:g} for precision"),

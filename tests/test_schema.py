@@ -26,8 +26,15 @@ def test_every_field_has_a_description() -> None:
     def walk(model: type[Section]):
         for name, field in model.model_fields.items():
             yield model.__name__, name, field
-    from engine.schema import DataSection, DistributedSection, DPOMethod, LoraSection, ModelSection, SFTMethod, \
-        TrainSection
+    from engine.schema import (
+        DataSection,
+        DistributedSection,
+        DPOMethod,
+        LoraSection,
+        ModelSection,
+        SFTMethod,
+        TrainSection,
+    )
     for cls in (Recipe, ModelSection, LoraSection, DataSection, TrainSection, DistributedSection, SFTMethod,
                 DPOMethod):
         for owner, name, field in walk(cls):

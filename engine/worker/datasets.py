@@ -21,7 +21,9 @@ def prompt_tokens(tokenizer: PreTrainedTokenizerBase, prompt: Any) -> int:
     return len(tokenizer(prompt)["input_ids"])
 
 
-def build_datasets(recipe: Recipe, tokenizer: PreTrainedTokenizerBase) -> tuple[Dataset, Dataset | None, dict[str, int]]:
+def build_datasets(
+    recipe: Recipe, tokenizer: PreTrainedTokenizerBase
+) -> tuple[Dataset, Dataset | None, dict[str, int]]:
     """Train and eval datasets with only the columns the method uses, plus row counts for the run's record."""
     d = recipe.data
     rows = rename_fields(load_records(d.train, d.split), d.fields)
