@@ -87,10 +87,9 @@ def stop_run(ref: str, runs_dir: Path | str | None = None, wait_s: float = 120.0
 
 
 def wait_for(ref: str, runs_dir: Path | str | None = None, timeout_s: float | None = None, poll_s: float = 0.5,
-             on_events: Callable[[list[dict[str, Any]]], None] | None = None) -> RunView:
-    """Follow a run's events until it reaches a terminal status (or the timeout), calling `on_events` per batch.
-
-    Reads only the bytes added since the last poll, so following a long run stays cheap."""
+             on_events: Callable[[list[dict[str, Any]], RunView], None] | None = None) -> RunView:
+    """Follow a run's events until it reaches a terminal status (or the timeout), calling
+    `on_events(new_events, view)` for each batch. Reads only the bytes added since the last poll."""
     rd = get_run(ref, runs_dir).dir
     summary = Summary()
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
@@ -99,7 +98,7 @@ def wait_for(ref: str, runs_dir: Path | str | None = None, timeout_s: float | No
         chunk = ev.read_from(rd.events, summary.offset)
         summary.update(chunk)
         if chunk.events and on_events:
-            on_events(chunk.events)
+            on_events(chunk.events, RunView(rd, rd.read(), summary))
         return bool(chunk.events)
 
     while True:

@@ -120,7 +120,7 @@ def _follow(run_id: str, runs_dir: Path | None, plain: bool) -> api.RunView:
         return live_view(run_id, runs_dir, err)
     method = api.get_run(run_id, runs_dir).record.get("method")
 
-    def on_events(events: list[dict[str, Any]]) -> None:
+    def on_events(events: list[dict[str, Any]], _view: api.RunView) -> None:
         for e in events:
             line = progress_line(e, method)
             if line:

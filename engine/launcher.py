@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from engine.data import check_data
+from engine.errors import RecipeError
 from engine.events import EventWriter
 from engine.models import resolve_model
 from engine.recipes import LoadedRecipe, dump_recipe, load_recipe
@@ -65,6 +66,12 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
 
     loaded = prepare(recipe, overrides)
     r = loaded.recipe
+    gpu = gpu_memory_gib or detect_gpu_memory_gib()
+    if r.model.quantization != "none" and detect_gpu_memory_gib() is None:
+        raise RecipeError(
+            f"model.quantization={r.model.quantization} loads the weights with bitsandbytes, which needs an NVIDIA "
+            "GPU, and none was found on this machine. Use --set model.quantization=none here, or run on a GPU."
+        )
     model = resolve_model(r.model.name)
     root = runs_dir or default_runs_dir()
     display = name or f"{loaded.name}-{Path(r.model.name).name}"
@@ -75,7 +82,7 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
         + (f", overrides: {' '.join(loaded.overrides)}" if loaded.overrides else "")
         + ")\n" + dump_recipe(r)
     )
-    est = estimate(r, model.config(), gpu_memory_gib or detect_gpu_memory_gib())
+    est = estimate(r, model.config(), gpu)
     write_json_atomic(rd.estimate, est.to_dict())
     cmd = worker_command(rd.path, r.distributed.num_processes)
     rd.update(

@@ -172,12 +172,8 @@ def live_view(run_id: str, runs_dir: Path | str | None, console: Console) -> Run
     """A live panel that redraws as events arrive, until the run ends."""
     from engine import api
 
-    state: dict[str, RunView] = {}
-
     with Live(console=console, refresh_per_second=4, transient=False) as live:
-        def on_events(_events: list[dict[str, Any]]) -> None:
-            view = api.get_run(run_id, runs_dir)
-            state["view"] = view
+        def on_events(_events: list[dict[str, Any]], view: RunView) -> None:
             live.update(_live_panel(view))
 
         live.update(_live_panel(api.get_run(run_id, runs_dir)))

@@ -101,3 +101,13 @@ def test_python_dash_m_engine_is_the_reins_command() -> None:
         pytest.skip("console script not installed in this interpreter's folder")
     a = subprocess.run([str(exe), "recipes", "--json"], capture_output=True, text=True, cwd=ROOT)
     assert a.stdout == reins("recipes", "--json").stdout
+
+
+def test_quantization_without_a_gpu_is_refused_before_launch(tmp_path: Path) -> None:
+    from engine.vram import detect_gpu_memory_gib
+
+    if detect_gpu_memory_gib() is not None:
+        pytest.skip("this machine has an NVIDIA GPU")
+    res = reins("run", "dpo", "--set", "model.quantization=4bit", runs=tmp_path / "runs")
+    assert res.returncode == 2 and "needs an NVIDIA GPU" in " ".join(res.stderr.split())
+    assert not (tmp_path / "runs").exists()

@@ -67,6 +67,11 @@ class EventsCallback(TrainerCallback):
             control.should_training_stop = True
         return control
 
+    def on_evaluate(self, args, state, control, **kwargs):  # noqa: ANN001
+        # Restart the clock so evaluation time does not inflate the next s/step and tokens/s figures.
+        if self._mark is not None:
+            self._mark = (time.perf_counter(), state.global_step, self._mark[2])
+
     def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
         logs = logs or {}
         train: dict[str, float] = {}
