@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from engine import events as ev
-from engine.data import check_data
 from engine.events import TERMINAL_STATUSES, Summary
-from engine.launcher import launch
+from engine.launcher import launch, prepare
 from engine.models import resolve_model
 from engine.paths import runs_dir as _runs_dir
 from engine.recipes import LoadedRecipe, RecipeInfo, bundled_recipes, load_recipe
@@ -35,11 +34,9 @@ def list_recipes() -> list[RecipeInfo]:
 def validate_recipe(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (),
                     check_files: bool = True) -> LoadedRecipe:
     """Load and validate a recipe (and, by default, its model reference and data). Raises ReinsError."""
-    loaded = load_recipe(recipe, overrides)
     if check_files:
-        resolve_model(loaded.recipe.model.name)
-        check_data(loaded.recipe)
-    return loaded
+        return prepare(recipe, overrides)[0]
+    return load_recipe(recipe, overrides)
 
 
 def estimate_recipe(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (),

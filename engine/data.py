@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.errors import DataError
 from engine.recipes import looks_like_path
-from engine.schema import PREFERENCE_METHODS, Recipe
+from engine.schema import ONLINE_METHODS, PREFERENCE_METHODS, Recipe
 
 MAX_REPORTED = 8
 ROLES = {"system", "user", "assistant", "tool"}
@@ -111,8 +111,14 @@ def rename_fields(rows: list[dict[str, Any]], fields: dict[str, str]) -> list[di
 
 def required_fields(method: str, rows: list[dict[str, Any]]) -> list[str]:
     """Columns the method needs, given what the first row looks like."""
-    if method in PREFERENCE_METHODS:
-        return ["prompt", "chosen", "rejected"] if rows and "prompt" in rows[0] else ["chosen", "rejected"]
+    first = rows[0] if rows else {}
+    if method in PREFERENCE_METHODS or (method == "kto" and "chosen" in first and "label" not in first):
+        # KTO takes pairs too: TRL unpairs them into one thumbs-up and one thumbs-down example.
+        return ["prompt", "chosen", "rejected"] if "prompt" in first else ["chosen", "rejected"]
+    if method == "kto":
+        return ["prompt", "completion", "label"]
+    if method in ONLINE_METHODS:
+        return ["prompt"]
     if rows and "messages" in rows[0]:
         return ["messages"]
     if rows and "text" in rows[0] and "completion" not in rows[0]:
@@ -148,6 +154,11 @@ def check_rows(rows: list[dict[str, Any]], method: str, where: str) -> list[str]
         for f in needed:
             if f not in row or row[f] is None:
                 problems.append(f"{where}, row {n}: missing field `{f}`")
+                continue
+            if f == "label":
+                if not isinstance(row[f], bool):
+                    problems.append(f"{where}, row {n}, field `label`: must be true (desirable) or false "
+                                    f"(undesirable), got {row[f]!r}")
                 continue
             issue = _content_problem(row[f])
             if issue:

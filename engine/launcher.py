@@ -51,12 +51,45 @@ def worker_command(run_dir: Path, num_processes: int) -> list[str]:
     ]
 
 
-def prepare(recipe: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedRecipe:
-    """Everything `run` checks before it writes anything: recipe, model, data. Raises ReinsError on bad input."""
-    loaded = load_recipe(recipe, overrides)
-    resolve_model(loaded.recipe.model.name)
+MODEL_REFS = ("model.name", "method.reward_model", "method.value_model")
+
+
+def resolve_inputs(loaded: LoadedRecipe, runs_root: Path | None = None) -> tuple[LoadedRecipe, dict[str, str]]:
+    """Check every model the recipe names exists here; pin `run:<prefix>` references to full run ids.
+
+    Returns the recipe with pinned references and {setting: resolved path} for the run's record."""
+    r = loaded.recipe
+    inputs: dict[str, str] = {}
+    for key in MODEL_REFS:
+        section, field = key.split(".")
+        owner = getattr(r, section)
+        ref = getattr(owner, field, None)
+        if not ref:
+            continue
+        resolved = resolve_model(ref, runs_root)
+        inputs[key] = str(resolved.path)
+        if resolved.ref != ref:
+            owner = owner.model_copy(update={field: resolved.ref})
+            r = r.model_copy(update={section: owner})
+    return LoadedRecipe(r, loaded.source, loaded.overrides), inputs
+
+
+def _model_refs(r) -> list[str]:  # noqa: ANN001
+    refs = []
+    for key in MODEL_REFS:
+        section, field = key.split(".")
+        value = getattr(getattr(r, section), field, None)
+        if value:
+            refs.append(value)
+    return refs
+
+
+def prepare(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (),
+            runs_root: Path | None = None) -> tuple[LoadedRecipe, dict[str, str]]:
+    """Everything `run` checks before it writes anything: recipe, models, data. Raises ReinsError on bad input."""
+    loaded, inputs = resolve_inputs(load_recipe(recipe, overrides), runs_root)
     check_data(loaded.recipe)
-    return loaded
+    return loaded, inputs
 
 
 def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name: str | None = None,
@@ -64,7 +97,8 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
     """Validate the recipe, write `runs/<id>/`, start the worker detached and return without waiting."""
     from engine.paths import runs_dir as default_runs_dir
 
-    loaded = prepare(recipe, overrides)
+    root = runs_dir or default_runs_dir()
+    loaded, inputs = prepare(recipe, overrides, root)
     r = loaded.recipe
     gpu = gpu_memory_gib or detect_gpu_memory_gib()
     if r.model.quantization != "none" and detect_gpu_memory_gib() is None:
@@ -72,8 +106,7 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
             f"model.quantization={r.model.quantization} loads the weights with bitsandbytes, which needs an NVIDIA "
             "GPU, and none was found on this machine. Use --set model.quantization=none here, or run on a GPU."
         )
-    model = resolve_model(r.model.name)
-    root = runs_dir or default_runs_dir()
+    model = resolve_model(r.model.name, root)
     display = name or f"{loaded.name}-{Path(r.model.name).name}"
     rd = RunDir(_unique_dir(root, make_run_id(display)))
 
@@ -88,7 +121,8 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
     rd.update(
         id=rd.id, name=display, method=r.method.name, model=r.model.name, recipe_source=str(loaded.source),
         overrides=list(loaded.overrides), created=now_iso(), host=socket.gethostname(),
-        argv=[shlex.quote(a) for a in cmd], status="created",
+        argv=[shlex.quote(a) for a in cmd], status="created", inputs=inputs,
+        parents=sorted({ref[len("run:"):] for ref in _model_refs(r) if ref.startswith("run:")}),
     )
     with EventWriter(rd.events) as ev:
         ev.status("created")

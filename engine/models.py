@@ -28,16 +28,28 @@ class ResolvedModel:
     """Where a model reference points. `path` may not exist yet for the embedded alias (converted on first use)."""
 
     ref: str
-    kind: str  # "embedded" | "local" | "hub"
+    kind: str  # "embedded" | "local" | "hub" | "run"
     path: Path
     gguf_file: Path | None = None
+    run_id: str | None = None
 
     @property
     def ready(self) -> bool:
-        return (self.path / "config.json").is_file()
+        return (self.path / "config.json").is_file() or self.is_adapter
+
+    @property
+    def is_adapter(self) -> bool:
+        """A PEFT adapter folder (a LoRA run's output): the base model is named in adapter_config.json."""
+        return (self.path / "adapter_config.json").is_file()
+
+    def adapter_config(self) -> dict[str, Any]:
+        return json.loads((self.path / "adapter_config.json").read_text())
 
     def config(self) -> dict[str, Any]:
         """The model's config.json as a dict (the built-in copy for the embedded model before conversion)."""
+        if self.is_adapter and not (self.path / "config.json").is_file():
+            base = self.adapter_config().get("base_model_name_or_path") or ""
+            return resolve_model(base).config()
         if self.ready:
             try:
                 return json.loads((self.path / "config.json").read_text())
@@ -69,8 +81,15 @@ def embedded_gguf() -> Path:
     return files[0]
 
 
-def resolve_model(ref: str) -> ResolvedModel:
-    """Turn `model.name` into a location on this machine, or fail with a message that says what to do."""
+RUN_PREFIX = "run:"
+
+
+def resolve_model(ref: str, runs_root: Path | None = None) -> ResolvedModel:
+    """Turn `model.name` into a location on this machine, or fail with a message that says what to do.
+
+    `run:<run_id>` names the output (`final/`) of an earlier completed run in the run store `runs_root`."""
+    if ref.startswith(RUN_PREFIX):
+        return _resolve_run_output(ref[len(RUN_PREFIX):], runs_root)
     if ref == EMBEDDED_ALIAS:
         target = embedded_model_dir()
         gguf = None if (target / "config.json").is_file() else embedded_gguf()
@@ -115,3 +134,17 @@ def _cached_hub_snapshot(repo_id: str) -> Path | None:
             if (snap / "config.json").exists():
                 return snap
     return None
+
+
+def _resolve_run_output(run_ref: str, runs_root: Path | None) -> ResolvedModel:
+    from engine.paths import runs_dir
+    from engine.store import RunStore
+
+    view = RunStore(runs_root or runs_dir()).get(run_ref)
+    final = view.dir.final
+    if view.status != "completed" or not final.is_dir():
+        raise ModelNotFoundError(
+            f"Run {view.id} has no trained output to start from (status {view.status}); "
+            "`run:<id>` needs a completed run with a final/ folder."
+        )
+    return ResolvedModel(f"{RUN_PREFIX}{view.id}", "run", final, run_id=view.id)

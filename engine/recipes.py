@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from engine.errors import RecipeError
 from engine.paths import BUNDLED_RECIPES
-from engine.schema import METHOD_NAMES, Recipe, Section
+from engine.schema import METHOD_CLASSES, METHOD_NAMES, Recipe, Section
 
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
 
@@ -184,10 +184,7 @@ def _model_at(loc: tuple[Any, ...], method: str | None = None) -> type[Section] 
 
 
 def _method_class(name: str | None) -> type[Section] | None:
-    from engine.schema import DPOMethod, SFTMethod
-
-    classes = {"sft": SFTMethod, "dpo": DPOMethod}
-    return classes.get(name or "", None)
+    return METHOD_CLASSES.get(name or "")
 
 
 def _section_type(annotation: Any) -> type[BaseModel] | None:

@@ -10,7 +10,7 @@ import yaml
 from engine.errors import RecipeError
 from engine.paths import BUNDLED_RECIPES
 from engine.recipes import bundled_recipes, find_recipe, load_recipe, validate
-from engine.schema import DPO_LOSS_TYPES, Recipe, Section
+from engine.schema import DPO_LOSS_TYPES, METHOD_NAMES, Recipe, Section
 
 MIN = {"data": {"train": "x.jsonl"}, "method": {"name": "dpo"}}
 
@@ -26,17 +26,10 @@ def test_every_field_has_a_description() -> None:
     def walk(model: type[Section]):
         for name, field in model.model_fields.items():
             yield model.__name__, name, field
-    from engine.schema import (
-        DataSection,
-        DistributedSection,
-        DPOMethod,
-        LoraSection,
-        ModelSection,
-        SFTMethod,
-        TrainSection,
-    )
-    for cls in (Recipe, ModelSection, LoraSection, DataSection, TrainSection, DistributedSection, SFTMethod,
-                DPOMethod):
+    from engine.schema import METHOD_CLASSES, DataSection, DistributedSection, LoraSection, ModelSection, TrainSection
+
+    for cls in (Recipe, ModelSection, LoraSection, DataSection, TrainSection, DistributedSection,
+                *METHOD_CLASSES.values()):
         for owner, name, field in walk(cls):
             assert field.description, f"{owner}.{name} has no description"
 
@@ -76,7 +69,8 @@ def test_problems_are_reported_all_at_once_with_dotted_paths() -> None:
 def test_unknown_method_names_the_choices() -> None:
     with pytest.raises(RecipeError) as exc:
         validate({"data": {"train": "x.jsonl"}, "method": {"name": "dpoo"}})
-    assert exc.value.problems == ["method.name: unknown method 'dpoo' (choose from sft, dpo)"]
+    assert exc.value.problems == [f"method.name: unknown method 'dpoo' (choose from {', '.join(METHOD_NAMES)})"]
+    assert {"sft", "rm", "ppo", "dpo", "kto", "orpo", "simpo", "cpo", "grpo", "rloo"} == set(METHOD_NAMES)
 
 
 def test_label_smoothing_only_for_losses_that_use_it() -> None:

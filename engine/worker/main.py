@@ -75,14 +75,19 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
     from engine.worker.callback import EventsCallback, memory_figures
     from engine.worker.datasets import build_datasets
     from engine.worker.loading import load_model
-    from engine.worker.trainers import BUILDERS
+    from engine.worker.trainers import BUILDERS, MAIN_TASK, ONLINE, BuildContext
 
     set_seed(recipe.train.seed)
     t_load = time.perf_counter()
-    model, tokenizer, model_dir = load_model(recipe)
+    runs_root = rd.path.parent
+    method = recipe.method.name
+    model, tokenizer, model_dir = load_model(recipe, runs_root, task=MAIN_TASK.get(method, "causal"))
     train_ds, eval_ds, counts = build_datasets(recipe, tokenizer)
+    if method in ONLINE:
+        eval_ds = None  # online methods are judged by their rollouts' scores, not an offline eval loop
     callback = EventsCallback(writer, stop)
-    trainer = BUILDERS[recipe.method.name](recipe, model, tokenizer, train_ds, eval_ds, rd.checkpoints, [callback])
+    trainer = BUILDERS[method](BuildContext(recipe, model, tokenizer, train_ds, eval_ds, rd.checkpoints, [callback],
+                                            runs_root))
     setup_s = time.perf_counter() - t_load
     if is_main_process():
         rd.update(status="running", model_dir=str(model_dir), setup_s=round(setup_s, 2), **counts)

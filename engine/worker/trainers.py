@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -59,36 +60,162 @@ def common_args(recipe: Recipe, output_dir: Path, has_eval: bool) -> dict[str, A
     return args
 
 
-def peft_config(recipe: Recipe) -> LoraConfig | None:
+def peft_config(recipe: Recipe, task_type: str = "CAUSAL_LM") -> LoraConfig | None:
     if recipe.lora is None:
         return None
     lo = recipe.lora
+    # A reward model's new scalar head must be trained and saved in full, not through an adapter.
+    extra = {"modules_to_save": ["score"]} if task_type == "SEQ_CLS" else {}
     return LoraConfig(r=lo.r, lora_alpha=lo.alpha, lora_dropout=lo.dropout, target_modules=lo.target_modules,
-                      task_type="CAUSAL_LM")
+                      task_type=task_type, **extra)
 
 
-def build_sft(recipe: Recipe, model: Any, tokenizer: PreTrainedTokenizerBase, train: Any, eval_: Any,
-              output_dir: Path, callbacks: list[TrainerCallback]) -> Any:
+@dataclass
+class BuildContext:
+    """What every builder gets: the recipe, the loaded main model and tokenizer, data, and where to write."""
+
+    recipe: Recipe
+    model: Any
+    tokenizer: PreTrainedTokenizerBase
+    train: Any
+    eval: Any
+    output_dir: Path
+    callbacks: list[TrainerCallback]
+    runs_root: Path | None = None
+
+    def config(self, cls: type, **method_args: Any) -> Any:
+        """A TRL config from the shared arguments plus the method's own, keeping only fields `cls` has."""
+        known = {f.name for f in fields(cls)}
+        merged = {**common_args(self.recipe, self.output_dir, self.eval is not None), **method_args}
+        return cls(**{k: v for k, v in merged.items() if k in known})
+
+
+def build_sft(c: BuildContext) -> Any:
     from trl import SFTConfig, SFTTrainer
 
-    m = recipe.method
-    config = SFTConfig(**common_args(recipe, output_dir, eval_ is not None),
-                       completion_only_loss=m.completion_only_loss, packing=m.packing)
-    return SFTTrainer(model=model, args=config, train_dataset=train, eval_dataset=eval_,
-                      processing_class=tokenizer, peft_config=peft_config(recipe), callbacks=callbacks)
+    m = c.recipe.method
+    config = c.config(SFTConfig, completion_only_loss=m.completion_only_loss, packing=m.packing)
+    return SFTTrainer(model=c.model, args=config, train_dataset=c.train, eval_dataset=c.eval,
+                      processing_class=c.tokenizer, peft_config=peft_config(c.recipe), callbacks=c.callbacks)
 
 
-def build_dpo(recipe: Recipe, model: Any, tokenizer: PreTrainedTokenizerBase, train: Any, eval_: Any,
-              output_dir: Path, callbacks: list[TrainerCallback]) -> Any:
+def build_dpo(c: BuildContext) -> Any:
     from trl import DPOConfig, DPOTrainer
 
-    m = recipe.method
-    config = DPOConfig(**common_args(recipe, output_dir, eval_ is not None),
-                       beta=m.beta, loss_type=[m.loss_type], label_smoothing=m.label_smoothing,
-                       discopop_tau=m.discopop_tau, precompute_ref_log_probs=m.precompute_ref_log_probs)
-    return DPOTrainer(model=model, ref_model=None, args=config, train_dataset=train, eval_dataset=eval_,
-                      processing_class=tokenizer, peft_config=peft_config(recipe), callbacks=callbacks)
+    m = c.recipe.method
+    config = c.config(DPOConfig, beta=m.beta, loss_type=[m.loss_type], label_smoothing=m.label_smoothing,
+                      discopop_tau=m.discopop_tau, precompute_ref_log_probs=m.precompute_ref_log_probs)
+    return DPOTrainer(model=c.model, ref_model=None, args=config, train_dataset=c.train, eval_dataset=c.eval,
+                      processing_class=c.tokenizer, peft_config=peft_config(c.recipe), callbacks=c.callbacks)
 
 
-Builder = Callable[..., Any]
-BUILDERS: dict[str, Builder] = {"sft": build_sft, "dpo": build_dpo}
+def build_rm(c: BuildContext) -> Any:
+    from trl import RewardConfig, RewardTrainer
+
+    m = c.recipe.method
+    config = c.config(RewardConfig, center_rewards_coefficient=m.center_rewards_coefficient)
+    return RewardTrainer(model=c.model, args=config, train_dataset=c.train, eval_dataset=c.eval,
+                         processing_class=c.tokenizer, peft_config=peft_config(c.recipe, "SEQ_CLS"),
+                         callbacks=c.callbacks)
+
+
+def build_kto(c: BuildContext) -> Any:
+    from trl import KTOConfig, KTOTrainer
+
+    m = c.recipe.method
+    config = c.config(KTOConfig, beta=m.beta, desirable_weight=m.desirable_weight,
+                      undesirable_weight=m.undesirable_weight, loss_type=m.loss_type)
+    return KTOTrainer(model=c.model, ref_model=None, args=config, train_dataset=c.train, eval_dataset=c.eval,
+                      processing_class=c.tokenizer, peft_config=peft_config(c.recipe), callbacks=c.callbacks)
+
+
+def build_orpo(c: BuildContext) -> Any:
+    from trl.experimental.orpo import ORPOConfig, ORPOTrainer
+
+    config = c.config(ORPOConfig, beta=c.recipe.method.beta)
+    return ORPOTrainer(model=c.model, args=config, train_dataset=c.train, eval_dataset=c.eval,
+                       processing_class=c.tokenizer, peft_config=peft_config(c.recipe), callbacks=c.callbacks)
+
+
+def build_cpo(c: BuildContext) -> Any:
+    from trl.experimental.cpo import CPOConfig, CPOTrainer
+
+    m = c.recipe.method
+    config = c.config(CPOConfig, loss_type=m.loss_type, beta=m.beta, simpo_gamma=m.simpo_gamma,
+                      cpo_alpha=m.cpo_alpha, label_smoothing=m.label_smoothing)
+    return CPOTrainer(model=c.model, args=config, train_dataset=c.train, eval_dataset=c.eval,
+                      processing_class=c.tokenizer, peft_config=peft_config(c.recipe), callbacks=c.callbacks)
+
+
+def _reward_model(c: BuildContext, ref: str) -> tuple[Any, PreTrainedTokenizerBase]:
+    from engine.worker.loading import load_model
+
+    model, tokenizer, _ = load_model(c.recipe, c.runs_root, ref=ref, task="seq-cls")
+    model.eval()
+    return model, tokenizer
+
+
+def _grpo_like(c: BuildContext, config_cls: type, trainer_cls: type) -> Any:
+    m = c.recipe.method
+    reward, reward_tok = _reward_model(c, m.reward_model)
+    # The group of completions comes from one batch: generate exactly batch_size completions per step.
+    config = c.config(config_cls, beta=m.beta, num_generations=m.num_generations, temperature=m.temperature,
+                      max_completion_length=m.max_completion_length, eval_strategy="no", eval_on_start=False)
+    return trainer_cls(model=c.model, reward_funcs=[reward], args=config, train_dataset=c.train,
+                       processing_class=c.tokenizer, reward_processing_classes=[reward_tok],
+                       peft_config=peft_config(c.recipe), callbacks=c.callbacks)
+
+
+def build_grpo(c: BuildContext) -> Any:
+    from trl import GRPOConfig, GRPOTrainer
+
+    return _grpo_like(c, GRPOConfig, GRPOTrainer)
+
+
+def build_rloo(c: BuildContext) -> Any:
+    from trl import RLOOConfig, RLOOTrainer
+
+    return _grpo_like(c, RLOOConfig, RLOOTrainer)
+
+
+def build_ppo(c: BuildContext) -> Any:
+    from trl.experimental.ppo import PPOConfig, PPOTrainer
+
+    m, t = c.recipe.method, c.recipe.train
+    reward, _ = _reward_model(c, m.reward_model)
+    value, _ = _reward_model(c, m.value_model or m.reward_model)
+    value.train()
+    # PPO needs left padding: with right padding its rollouts and metrics turn to garbage within a few steps.
+    c.tokenizer.padding_side = "left"
+    steps = t.max_steps or max(1, int(t.epochs * len(c.train) / (t.batch_size * t.grad_accum)))
+    config = c.config(
+        PPOConfig, kl_coef=m.kl_coef, kl_estimator=m.kl_estimator, cliprange=m.cliprange,
+        cliprange_value=m.cliprange_value, vf_coef=m.vf_coef, gamma=m.gamma, lam=m.lam,
+        response_length=m.response_length, temperature=m.temperature, missing_eos_penalty=m.missing_eos_penalty,
+        num_ppo_epochs=m.num_ppo_epochs, num_mini_batches=m.num_mini_batches, whiten_rewards=m.whiten_rewards,
+        total_episodes=steps * t.batch_size * t.grad_accum * m.num_mini_batches, stop_token="eos",
+        num_sample_generations=0, eval_strategy="no", eval_on_start=False,
+    )
+    train = c.train.map(lambda row: {"input_ids": _prompt_ids(c.tokenizer, row["prompt"])},
+                        remove_columns=c.train.column_names)
+    return PPOTrainer(args=config, processing_class=c.tokenizer, model=c.model, ref_model=None,
+                      reward_model=reward, value_model=value, train_dataset=train, callbacks=c.callbacks,
+                      peft_config=peft_config(c.recipe))
+
+
+def _prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: Any) -> list[int]:
+    if isinstance(prompt, list):
+        out = tokenizer.apply_chat_template(prompt, tokenize=True, add_generation_prompt=True)
+        return list(out["input_ids"] if hasattr(out, "keys") else out)  # transformers 5 returns a dict
+    return tokenizer(prompt)["input_ids"]
+
+
+Builder = Callable[[BuildContext], Any]
+BUILDERS: dict[str, Builder] = {
+    "sft": build_sft, "dpo": build_dpo, "rm": build_rm, "kto": build_kto, "orpo": build_orpo, "cpo": build_cpo,
+    "simpo": build_cpo, "ppo": build_ppo, "grpo": build_grpo, "rloo": build_rloo,
+}
+# The main model of each method: a causal LM, except the reward model's scalar classifier.
+MAIN_TASK: dict[str, str] = {"rm": "seq-cls"}
+# Methods that generate online: they score with a reward model and skip the offline eval loop.
+ONLINE = frozenset({"ppo", "grpo", "rloo"})
