@@ -96,7 +96,13 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
         gpu_memory: float | None = typer.Option(None, "--gpu-memory", help="GPU memory in GiB for the "
                                                    "estimate's verdict."),
         runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
-    """Launch a training run detached from this terminal (it survives logout); print where it lives."""
+    """Launch a training run (or a pipeline of runs) detached from this terminal; print where it lives."""
+    from engine.pipeline import find_pipeline
+
+    pipeline_file = find_pipeline(recipe)
+    if pipeline_file is not None:
+        _run_pipeline(pipeline_file, name, runs_dir, wait, as_json)
+        return
     view = api.launch(recipe, overrides or [], name=name, runs_dir=runs_dir, gpu_memory_gib=gpu_memory)
     if not as_json:
         err.print(f"[bold]launched[/] {view.id}  ({view.record.get('method')}, {view.record.get('model')})")
@@ -112,6 +118,34 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
     else:
         out.print(run_detail(final))
     raise typer.Exit(_exit_for(final.status))
+
+
+def _run_pipeline(path: Path, name: str | None, runs_dir: Path | None, wait: bool, as_json: bool) -> None:
+    from engine import pipeline
+    from engine.paths import runs_dir as default_runs_dir
+
+    root = default_runs_dir(runs_dir)
+    record = pipeline.start(path, root, name)
+    record_path = pipeline.pipelines_dir(root) / f"{record['id']}.json"
+    if not as_json:
+        err.print(f"[bold]pipeline[/] {record['id']}: " + " → ".join(s["name"] for s in record["stages"]))
+        err.print(f"  record: {record_path}")
+    if not wait:
+        if as_json:
+            _print_json(record)
+        return
+
+    def on_change(rec: dict[str, Any]) -> None:
+        if not as_json:
+            err.print("  " + "  ".join(f"{s['name']}: {s['status']}" + (f" ({s['run_id']})" if s["run_id"] else "")
+                                       for s in rec["stages"]), highlight=False)
+
+    final = pipeline.wait(record_path, on_change=on_change)
+    if as_json:
+        _print_json(final)
+    else:
+        err.print(f"pipeline {final['id']}: {final['status']}" + (f" — {final['error']}" if final.get("error") else ""))
+    raise typer.Exit(_exit_for(final["status"]))
 
 
 def _follow(run_id: str, runs_dir: Path | None, plain: bool) -> api.RunView:

@@ -93,7 +93,8 @@ def prepare(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (),
 
 
 def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name: str | None = None,
-           runs_dir: Path | None = None, gpu_memory_gib: float | None = None) -> RunView:
+           runs_dir: Path | None = None, gpu_memory_gib: float | None = None,
+           pipeline: dict | None = None) -> RunView:
     """Validate the recipe, write `runs/<id>/`, start the worker detached and return without waiting."""
     from engine.paths import runs_dir as default_runs_dir
 
@@ -123,6 +124,7 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
         overrides=list(loaded.overrides), created=now_iso(), host=socket.gethostname(),
         argv=[shlex.quote(a) for a in cmd], status="created", inputs=inputs,
         parents=sorted({ref[len("run:"):] for ref in _model_refs(r) if ref.startswith("run:")}),
+        **({"pipeline": pipeline} if pipeline else {}),
     )
     with EventWriter(rd.events) as ev:
         ev.status("created")

@@ -110,3 +110,28 @@ def test_hub_name_not_in_cache_fails_without_network(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))
     with pytest.raises(DataError, match="not in the local Hugging Face cache"):
         load_records("someorg/some-dataset")
+
+
+@pytest.mark.parametrize(("method", "row", "expected"), [
+    ("sft", {"prompt": "q"}, "missing field `completion`"),
+    ("rm", {"prompt": "q", "chosen": "a"}, "missing field `rejected`"),
+    ("dpo", {"prompt": "q", "rejected": "b"}, "missing field `chosen`"),
+    ("orpo", {"prompt": "q", "chosen": "a", "rejected": ""}, "field `rejected`: empty string"),
+    ("cpo", {"prompt": "q", "chosen": "a", "rejected": "a"}, "`chosen` and `rejected` are identical"),
+    ("simpo", {"prompt": "q", "chosen": 1, "rejected": "b"}, "field `chosen`: expected text"),
+    ("kto", {"prompt": "q", "completion": "a", "label": "yes"}, "field `label`: must be true"),
+    ("kto", {"prompt": "q", "label": True}, "missing field `completion`"),
+    ("ppo", {"question": "q"}, "missing field `prompt`"),
+    ("grpo", {"prompt": ""}, "field `prompt`: empty string"),
+    ("rloo", {"prompt": [{"role": "user", "content": ""}]}, "message 0 has empty"),
+])
+def test_each_method_names_its_missing_or_invalid_field(method: str, row: dict, expected: str, tmp_path: Path) -> None:
+    bad = write_jsonl(tmp_path / "bad.jsonl", [row])
+    # Each method's bundled recipe (CPO shares SimPO's settings), pointed at the bad file.
+    base, extra = ("simpo", ["method.name=cpo"]) if method == "cpo" else (method, [])
+    recipe = load_recipe(base, [f"data.train={bad}", "data.eval=null", *extra]).recipe
+    assert recipe.method.name == method
+    with pytest.raises(DataError) as exc:
+        check_data(recipe)
+    assert any(expected in p for p in exc.value.problems), exc.value.problems
+    assert any("bad.jsonl" in p and "row 1" in p for p in exc.value.problems)
