@@ -64,11 +64,17 @@ def recipes(as_json: bool = JsonOut) -> None:
 def validate(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) or a YAML path."),
              overrides: list[str] | None = SetOpt, as_json: bool = JsonOut) -> None:
     """Check a recipe, its overrides, its model and its data; report every problem with its dotted path."""
+    from engine.preflight import preflight_warnings
+
     loaded = api.validate_recipe(recipe, overrides or [])
     r = loaded.recipe
+    warnings = preflight_warnings(r)
     if as_json:
-        _print_json({"ok": True, "source": str(loaded.source), "recipe": r.model_dump(mode="json")})
+        _print_json({"ok": True, "source": str(loaded.source), "warnings": warnings,
+                     "recipe": r.model_dump(mode="json")})
         return
+    for w in warnings:
+        err.print(f"[yellow]warning:[/] {escape(w)}")
     out.print(f"[green]OK[/] {loaded.source}: method {r.method.name}, model {r.model.name}, "
               f"{'LoRA r=' + str(r.lora.r) if r.lora else 'full fine-tuning'}, data {Path(r.data.train).name}")
 
@@ -105,6 +111,8 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
         return
     view = api.launch(recipe, overrides or [], name=name, runs_dir=runs_dir, gpu_memory_gib=gpu_memory)
     if not as_json:
+        for w in view.record.get("warnings", []):
+            err.print(f"[yellow]warning:[/] {escape(w)}")
         err.print(f"[bold]launched[/] {view.id}  ({view.record.get('method')}, {view.record.get('model')})")
         err.print(f"  run directory: {view.dir.path}")
         err.print(f"  follow it:     reins watch {view.id}    stop it: reins stop {view.id}")

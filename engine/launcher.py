@@ -16,6 +16,7 @@ from engine.data import check_data
 from engine.errors import RecipeError
 from engine.events import EventWriter
 from engine.models import resolve_model
+from engine.preflight import preflight_warnings
 from engine.recipes import LoadedRecipe, dump_recipe, load_recipe
 from engine.rundir import RunDir, now_iso, process_start_ticks, write_json_atomic
 from engine.store import RunStore, RunView
@@ -125,6 +126,7 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
         argv=[shlex.quote(a) for a in cmd], status="created", inputs=inputs,
         parents=sorted({ref[len("run:"):] for ref in _model_refs(r) if ref.startswith("run:")}),
         **({"pipeline": pipeline} if pipeline else {}),
+        warnings=preflight_warnings(r, root),
     )
     with EventWriter(rd.events) as ev:
         ev.status("created")

@@ -137,10 +137,17 @@ def _cached_hub_snapshot(repo_id: str) -> Path | None:
 
 
 def _resolve_run_output(run_ref: str, runs_root: Path | None) -> ResolvedModel:
+    from engine.errors import RunNotFoundError
     from engine.paths import runs_dir
     from engine.store import RunStore
 
-    view = RunStore(runs_root or runs_dir()).get(run_ref)
+    try:
+        view = RunStore(runs_root or runs_dir()).get(run_ref)
+    except RunNotFoundError as exc:
+        raise ModelNotFoundError(
+            f"{exc.message} `run:{run_ref}` must name a completed run (id, id prefix or run name); for a reward "
+            "model, train one first with `reins run rm`."
+        ) from None
     final = view.dir.final
     if view.status != "completed" or not final.is_dir():
         raise ModelNotFoundError(

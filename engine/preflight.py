@@ -1,0 +1,93 @@
+"""Pre-flight warnings: settings that are legal but usually a mistake (they warn, never fail)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.data import load_records, rename_fields, required_fields
+from engine.errors import ReinsError
+from engine.models import resolve_model
+from engine.schema import ONLINE_METHODS, PREFERENCE_METHODS, Recipe
+
+BETA_METHODS = frozenset({"dpo", "kto", "cpo"})  # SimPO's and ORPO's β live on other scales
+LR_RANGE = (1e-6, 1e-4)
+LORA_LR_FACTOR = 5  # adapters train well at ~5× a full fine-tune's rate
+BETA_RANGE = (0.05, 1.0)
+TRUNCATION_LIMIT = 0.05
+PER_MESSAGE_TOKENS = 5  # chat-template markers around each message
+
+
+def has_chat_template(model_dir: Path) -> bool | None:
+    """Whether a checkpoint folder ships a chat template (None when it cannot be told without loading it)."""
+    if (model_dir / "chat_template.jinja").is_file() or (model_dir / "chat_template.json").is_file():
+        return True
+    cfg = model_dir / "tokenizer_config.json"
+    if not cfg.is_file():
+        return None
+    try:
+        return bool(json.loads(cfg.read_text()).get("chat_template"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def token_lengths(recipe: Recipe, model_dir: Path) -> list[int] | None:
+    """Approximate tokenised length of every training row (prompt + longest response), or None without a
+    `tokenizer.json` to count with."""
+    tok_file = model_dir / "tokenizer.json"
+    if not tok_file.is_file():
+        return None
+    from tokenizers import Tokenizer  # the Rust tokenizer alone: fast, and no training library
+
+    tokenizer = Tokenizer.from_file(str(tok_file))
+    rows = rename_fields(load_records(recipe.data.train, recipe.data.split), recipe.data.fields)
+    fields = required_fields(recipe.method.name, rows)
+
+    def count(value: object) -> int:
+        if isinstance(value, str):
+            return len(tokenizer.encode(value).ids)
+        if isinstance(value, list):
+            return sum(count(m.get("content", "")) + PER_MESSAGE_TOKENS for m in value if isinstance(m, dict))
+        return 0
+
+    responses = [f for f in fields if f in ("chosen", "rejected", "completion")]
+    others = [f for f in fields if f not in responses and f != "label"]
+    return [sum(count(r.get(f)) for f in others) + max((count(r.get(f)) for f in responses), default=0)
+            for r in rows]
+
+
+def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[str]:
+    """Plain-language warnings about the recipe; an empty list when nothing looks off."""
+    out: list[str] = []
+    m, t = recipe.method, recipe.train
+    low, high = LR_RANGE
+    if recipe.lora is not None:
+        high *= LORA_LR_FACTOR
+    if not low <= t.learning_rate <= high:
+        kind = "LoRA" if recipe.lora is not None else "full fine-tuning"
+        out.append(f"train.learning_rate={t.learning_rate:g} is outside the usual [{low:g}, {high:g}] for {kind}; "
+                   "too high often shows as chosen rewards falling, too low as margins that never grow.")
+    beta = getattr(m, "beta", None)
+    if m.name in BETA_METHODS and beta is not None and not BETA_RANGE[0] <= beta <= BETA_RANGE[1]:
+        out.append(f"method.beta={beta:g} is outside the usual [{BETA_RANGE[0]:g}, {BETA_RANGE[1]:g}]: a small β lets "
+                   "the policy drift far from the reference, a large one barely moves it.")
+    try:
+        resolved = resolve_model(recipe.model.name, runs_root)
+    except ReinsError:
+        return out  # a missing model is an error reported elsewhere
+    model_dir = resolved.path
+    if resolved.is_adapter:
+        base = resolved.adapter_config().get("base_model_name_or_path")
+        model_dir = Path(base) if base else model_dir
+    if m.name in PREFERENCE_METHODS | ONLINE_METHODS | {"kto"} and m.name != "rm":
+        if has_chat_template(resolved.path) is False and has_chat_template(model_dir) is False:
+            out.append(f"{recipe.model.name} has no chat template, so it has probably not been through SFT; "
+                       "preference methods work best on an instruction-tuned model (run `sft` first).")
+    lengths = token_lengths(recipe, model_dir) if m.name not in ONLINE_METHODS else None
+    if lengths:
+        over = sum(1 for n in lengths if n > t.max_length) / len(lengths)
+        p95 = sorted(lengths)[int(0.95 * (len(lengths) - 1))]
+        if over > TRUNCATION_LIMIT:
+            out.append(f"{over:.0%} of training rows are longer than train.max_length={t.max_length} tokens "
+                       f"(95th percentile ≈ {p95}); they will be truncated — consider train.max_length={p95}.")
+    return out
