@@ -47,16 +47,23 @@ def _exit_for(status: str) -> int:
 @app.command()
 def recipes(as_json: bool = JsonOut) -> None:
     """List the bundled recipes with one line each on when to use them."""
+    from engine.pipeline import bundled_pipelines
+
     infos = api.list_recipes()
+    pipes = bundled_pipelines()
     if as_json:
         _print_json([{"name": i.name, "method": i.method, "path": str(i.path), "description": i.description}
-                     for i in infos])
+                     for i in infos]
+                    + [{"name": n, "method": "pipeline", "path": str(p), "description": pipe.description,
+                        "stages": [s.name for s in pipe.stages]} for n, p, pipe in pipes])
         return
     from rich.table import Table
 
     table = Table("recipe", "method", "when to use it", box=None, pad_edge=False)
     for i in infos:
         table.add_row(f"[bold]{i.name}[/]", i.method, i.description)
+    for name, _, pipe in pipes:
+        table.add_row(f"[bold]{name}[/]", " → ".join(s.name for s in pipe.stages), pipe.description)
     out.print(table)
 
 

@@ -68,6 +68,19 @@ def is_pipeline(path: Path) -> bool:
         return False
 
 
+def bundled_pipelines() -> list[tuple[str, Path, Pipeline]]:
+    """The bundled pipelines as (name to type, file, parsed pipeline)."""
+    from engine.paths import BUNDLED_RECIPES
+
+    found = []
+    for path in sorted((BUNDLED_RECIPES / "pipelines").glob("*.yaml")):
+        try:
+            found.append((f"pipelines/{path.stem}", path, load_pipeline(path)))
+        except RecipeError:
+            continue
+    return found
+
+
 def load_pipeline(path: Path) -> Pipeline:
     try:
         return Pipeline.model_validate(read_yaml(path))

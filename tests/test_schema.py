@@ -102,3 +102,24 @@ def test_data_paths_resolve_from_the_recipe_folder(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text(yaml.safe_dump({"data": {"train": "d/p.jsonl"}, "method": {"name": "sft"}}))
     loaded = load_recipe(str(tmp_path / "r.yaml"))
     assert loaded.recipe.data.train == str((tmp_path / "d" / "p.jsonl").resolve())
+
+
+def test_bundled_pipelines_parse_and_name_bundled_recipes() -> None:
+    from engine.pipeline import bundled_pipelines, find_pipeline
+
+    pipes = {name: pipe for name, _, pipe in bundled_pipelines()}
+    assert [s.name for s in pipes["pipelines/rlhf"].stages] == ["sft", "rm", "ppo"]
+    assert [s.name for s in pipes["pipelines/dpo"].stages] == ["sft", "dpo"]
+    for pipe in pipes.values():
+        for stage in pipe.stages:
+            find_recipe(stage.recipe)
+    assert find_pipeline("pipelines/rlhf") is not None and find_pipeline("dpo") is None  # `dpo` is the recipe
+
+
+def test_pipeline_stage_references_must_point_backwards(tmp_path: Path) -> None:
+    from engine.pipeline import load_pipeline
+
+    bad = tmp_path / "p.yaml"
+    bad.write_text("stages:\n  - {name: a, recipe: sft, set: ['model.name=run:{b}']}\n  - {name: b, recipe: dpo}\n")
+    with pytest.raises(RecipeError, match=r"refers to \{b\}, which is not an earlier stage"):
+        load_pipeline(bad)
