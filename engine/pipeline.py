@@ -89,11 +89,11 @@ def load_pipeline(path: Path) -> Pipeline:
 
 
 def find_pipeline(ref: str) -> Path | None:
-    """A pipeline file given as a path or as `pipelines/<name>` among the bundled recipes."""
+    """A pipeline file given as a path or as `pipelines/<name>` among the bundled recipes (a bare name is always
+    a recipe: `dpo` is the DPO recipe, `pipelines/dpo` the SFT → DPO pipeline)."""
     from engine.paths import BUNDLED_RECIPES
 
-    for candidate in (Path(ref), BUNDLED_RECIPES / ref, BUNDLED_RECIPES / f"{ref}.yaml",
-                      BUNDLED_RECIPES / "pipelines" / f"{ref}.yaml"):
+    for candidate in (Path(ref), BUNDLED_RECIPES / ref, BUNDLED_RECIPES / f"{ref}.yaml"):
         if candidate.suffix in (".yaml", ".yml") and is_pipeline(candidate):
             return candidate.resolve()
     return None
@@ -119,7 +119,8 @@ def start(path: Path, runs_root: Path, name: str | None = None) -> dict[str, Any
     pid_dir.mkdir(parents=True, exist_ok=True)
     pipe_id = make_run_id(name or path.stem)
     record_path = pid_dir / f"{pipe_id}.json"
-    record = {"id": pipe_id, "file": str(path), "status": "starting", "created": now_iso(),
+    record = {"id": pipe_id, "name": name or path.stem, "file": str(path), "status": "starting",
+              "created": now_iso(),
               "stages": [{"name": s.name, "run_id": None, "status": "pending"} for s in pipe.stages]}
     write_json_atomic(record_path, record)
     log = open(pid_dir / f"{pipe_id}.log", "ab")  # noqa: SIM115 - handed to the child
@@ -150,8 +151,9 @@ def drive(path: Path, record_path: Path, runs_root: Path) -> int:
     for i, stage in enumerate(pipe.stages):
         overrides = [STAGE_REF.sub(lambda m: ids[m.group(1)], item) for item in stage.set]
         try:
-            view = launch(_recipe_ref(stage, path.parent), overrides, name=f"{record['id']}-{stage.name}",
-                          runs_dir=runs_root, pipeline={"id": record["id"], "stage": stage.name, "after": previous})
+            link = {"id": record["id"], "stage": stage.name, "after": previous}
+            view = launch(_recipe_ref(stage, path.parent), overrides,
+                          name=f"{record.get('name', 'pipeline')}-{stage.name}", runs_dir=runs_root, pipeline=link)
         except ReinsError as exc:
             record["stages"][i].update(status="failed", error=str(exc))
             record.update(status="failed", error=f"stage {stage.name!r} could not start: {exc}", ended=now_iso())
