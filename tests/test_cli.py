@@ -51,6 +51,13 @@ BAD_INPUT = [
     (["validate", "{no_config}"], "has no config.json"),
     (["validate", "{hub}"], "not in the local Hugging Face cache"),
     (["estimate", "dpo", "--set", "lora.r=0"], "lora.r: must be > 0"),
+    (["estimate", "dpo", "--set", "train.batch_size=-2"], "train.batch_size: must be > 0"),
+    (["estimate", "dpo", "--model", "no-such-arch"], "not in the built-in catalogue"),
+    (["estimate", "{hub}"], "not in the built-in catalogue"),
+    (["estimate", "sft", "--strategy", "zero9"], "strategy: one of ddp"),
+    (["estimate", "sft", "--gpus", "0"], "gpus: must be positive"),
+    (["estimate", "sft", "--model", "phi-3-mini", "--set", "lora.target_modules=[q_proj]"], "gate_up_proj"),
+    (["estimate"], "needs a RECIPE"),
     (["show", "no-such-run"], "No run 'no-such-run'"),
     (["stop", "no-such-run"], "No run 'no-such-run'"),
     (["logs", "no-such-run"], "No run 'no-such-run'"),
@@ -78,8 +85,9 @@ def test_recipes_json_lists_the_bundled_recipes() -> None:
 def test_estimate_json_has_every_term_and_a_verdict() -> None:
     res = reins("estimate", "dpo", "--gpu-memory", "4", "--json")
     data = json.loads(res.stdout)
-    assert [t["name"] for t in data["terms"]] == ["weights", "trainable", "gradients", "optimizer", "activations",
-                                                   "logits", "reference model", "overhead"]
+    assert [t["name"] for t in data["terms"]] == ["weights", "trainable states", "gradients", "optimizer",
+                                                   "activations", "logits", "extra models", "overhead"]
+    assert all(t["help"] and t["formula"] for t in data["terms"])
     assert abs(sum(t["bytes"] for t in data["terms"]) - data["total_bytes"]) == 0
     assert data["verdict"] in ("fits", "tight", "won't fit")
 
