@@ -1,4 +1,4 @@
-"""The built-in catalogue: every entry's parameter count equals the real transformers model's, LoRA counts equal PEFT's."""
+"""The built-in catalogue: parameter counts equal the real transformers models', LoRA counts equal PEFT's."""
 
 from __future__ import annotations
 
