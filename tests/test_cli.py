@@ -119,3 +119,23 @@ def test_quantization_without_a_gpu_is_refused_before_launch(tmp_path: Path) -> 
     res = reins("run", "dpo", "--set", "model.quantization=4bit", runs=tmp_path / "runs")
     assert res.returncode == 2 and "needs an NVIDIA GPU" in " ".join(res.stderr.split())
     assert not (tmp_path / "runs").exists()
+
+
+def test_show_prints_the_estimate_beside_the_measured_peak(tmp_path: Path) -> None:
+    summary = {"steps": 4, "peak_mem_gb": 13.6, "estimate_total_gib": 14.2, "estimate_allocator_gib": 13.7}
+    make_run(tmp_path, "20261127-020000-dpo", events=[("status", {"status": "completed", "summary": summary})])
+    res = reins("show", "20261127-020000", runs=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "estimated 14.20 GiB · measured GPU peak reserved 13.60 GiB" in " ".join(res.stdout.split())
+
+
+def test_estimate_a_catalogue_model_not_on_disk() -> None:
+    res = reins("estimate", "dpo", "--model", "qwen2.5-7b", "--set", "lora=null", "--gpu-memory", "48", "--json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["params"] == 7_615_616_512 and data["verdict"] == "won't fit"
+    assert len(data["suggestions"]) == 2 and data["suggestions"][0]["saves_gib"] > 0
+    table = reins("estimate", "dpo", "--model", "qwen2.5-7b", "--gpu-memory", "24", "--explain")
+    assert "extra models" in table.stdout and "Saved tensors per token" in " ".join(table.stdout.split())
+    listed = json.loads(reins("estimate", "--catalogue", "--json").stdout)
+    assert len(listed) >= 15 and {"llama-3.1-70b", "mistral-7b"} <= {e["name"] for e in listed}
