@@ -57,6 +57,12 @@ class Arch:
                 f"The model config lacks {', '.join(missing)}: Reins estimates decoder-only transformers whose "
                 "config.json has hidden_size, num_hidden_layers, num_attention_heads and vocab_size."
             )
+        experts = text.get("num_local_experts") or text.get("num_experts") or text.get("n_routed_experts")
+        if experts and int(experts) > 1:
+            raise ArchitectureError(
+                f"The model is a mixture of experts ({experts} experts): Reins' estimate models dense decoders only, "
+                "so it would be wrong by the expert count; estimate a dense model of similar size instead."
+            )
         hidden = int(text["hidden_size"])
         heads = int(text["num_attention_heads"])
         model_type = str(text.get("model_type") or cfg.get("model_type") or "llama")
@@ -129,20 +135,20 @@ class Arch:
         return (self.linear_params + self.norm_params - self.hidden) // self.layers
 
     def lora_targets(self, targets: str | list[str] | tuple[str, ...]) -> list[str]:
-        """Module names that LoRA adapts, as PEFT resolves them; unknown names are an error."""
+        """Module names that LoRA adapts, as PEFT resolves them (an error only when no name matches, as in PEFT)."""
         known = self.linears()
         if targets == "all-linear":
             return list(known)  # PEFT's all-linear: every linear except the output layer
         if isinstance(targets, str):
             targets = [targets]
         extra = {"lm_head", "embed_tokens"}
-        unknown = [t for t in targets if t not in known and t not in extra]
-        if unknown:
+        matched = [t for t in targets if t in known or t in extra]
+        if not matched:  # like PEFT, which fails only when no target matches at all
             raise ArchitectureError(
-                f"lora.target_modules names {', '.join(map(repr, unknown))}, which a {self.model_type} block does not "
+                f"lora.target_modules names {', '.join(map(repr, targets))}, which a {self.model_type} block does not "
                 f"have (it has {', '.join(known)}; also lm_head, embed_tokens, or all-linear)."
             )
-        return list(dict.fromkeys(targets))
+        return list(dict.fromkeys(matched))
 
     def lora_params(self, r: int, targets: str | list[str] | tuple[str, ...]) -> int:
         """Trainable LoRA parameters: r·(d_in + d_out) for every adapted matrix (the same count as PEFT's)."""

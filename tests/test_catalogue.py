@@ -49,6 +49,7 @@ LORA_CASES = [
     ("phi-3-mini", ["qkv_proj", "o_proj"]),
     ("mistral-7b", ["q_proj", "v_proj", "lm_head"]),
     ("smollm2-135m", ["q_proj", "embed_tokens"]),
+    ("llama-3.2-1b", ["q_proj", "gate_up_proj"]),  # one name this family lacks: PEFT adapts the rest
 ]
 
 
@@ -77,5 +78,7 @@ def test_unusable_configs_are_clear_errors() -> None:
         Arch.from_config({"model_type": "llama", "num_hidden_layers": 2})
     with pytest.raises(ArchitectureError, match="non-positive"):
         Arch.from_config({**CATALOGUE["llama-3.2-1b"].config, "intermediate_size": -1})
+    with pytest.raises(ArchitectureError, match="mixture of experts"):
+        Arch.from_config({**CATALOGUE["mistral-7b"].config, "num_local_experts": 8})
     with pytest.raises(ArchitectureError, match="gate_up_proj"):
         Arch.from_config(CATALOGUE["phi-3-mini"].config).lora_params(8, ["q_proj"])
