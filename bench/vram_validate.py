@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/vram_validate.py                    # on a CUDA machine: trains every case (minutes)
     .venv/bin/python bench/vram_validate.py --dry-run          # anywhere: builds the grid and the estimates only
-    .venv/bin/python bench/vram_validate.py --sizes smollm2-135m --methods dpo --steps 3
+    .venv/bin/python bench/vram_validate.py --sizes smollm2-135m --methods dpo --steps 3 --append   # in chunks
 
 Grid: SFT/DPO × full/LoRA/QLoRA × gradient checkpointing off/on × model sizes (catalogue architectures with
 random-initialised weights, the embedded SmolLM2 tokenizer, synthetic rows long enough that every sequence reaches
@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--modes", default=",".join(MODES))
     p.add_argument("--sizes", default=",".join(SIZES))
+    p.add_argument("--append", action="store_true",
+                   help="Keep the rows of an existing --out CSV (replacing cases run again): run the grid in chunks.")
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--max-length", type=int, default=512)
     p.add_argument("--sft-batch", type=int, default=4)
@@ -211,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
               f"  err {row['error_pct'] or '-':>6}%  {row['status']}", flush=True)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.append and args.out.exists():
+        done = {r["case"] for r in rows}
+        with open(args.out, newline="") as fh:
+            rows = [r for r in csv.DictReader(fh) if r["case"] not in done] + rows
     with open(args.out, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=FIELDS)
         writer.writeheader()

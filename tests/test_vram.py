@@ -201,3 +201,17 @@ def test_worker_records_the_estimate_beside_the_peak(tmp_path) -> None:
     figures = _estimate_figures(rd)
     assert figures["estimate_total_gib"] == round(est.total_gib, 3)
     assert figures["estimate_allocator_gib"] == round(est.allocator_bytes / GIB, 3)
+
+
+@pytest.mark.parametrize("name", ["smollm2-135m", "qwen2.5-7b", "gemma-2-9b", "phi-3-mini"])
+def test_every_term_grows_with_batch_and_length_and_totals_add_up(name: str) -> None:
+    arch = Arch.from_config(CATALOGUE[name].config)
+    for method in ("sft", "dpo", "kto", "orpo", "rm", "ppo", "grpo", "rloo"):
+        small = estimate_setup(arch, Setup(method=method, lora_r=16, micro_batch=1, max_length=256))
+        wide = estimate_setup(arch, Setup(method=method, lora_r=16, micro_batch=4, max_length=256))
+        long = estimate_setup(arch, Setup(method=method, lora_r=16, micro_batch=1, max_length=1024))
+        for t in ("activations", "logits"):
+            assert wide.term(t).bytes > small.term(t).bytes and long.term(t).bytes > small.term(t).bytes
+        for t in ("weights", "optimizer", "extra models"):
+            assert wide.term(t).bytes == small.term(t).bytes == long.term(t).bytes
+        assert small.total_bytes == sum(t.bytes for t in small.terms) > small.allocator_bytes > 0

@@ -44,6 +44,9 @@ def test_dry_run_builds_the_whole_grid_with_estimates(bench, tmp_path: Path) -> 
     first = json.loads(data.read_text().splitlines()[0])
     assert len(first["chosen"].split()) >= 512  # long enough to fill max_length
     assert "| dpo |" in out.with_suffix(".md").read_text()
+    # a second chunk with --append keeps the first chunk's rows and replaces the cases it runs again
+    assert bench.main(["--dry-run", "--out", str(out), "--append", "--sizes", "smollm2-135m", "--methods", "sft"]) == 0
+    assert len(list(csv.DictReader(out.open()))) == len(rows)
 
 
 def test_error_table_reports_mean_max_and_worst_under_estimate(bench) -> None:
