@@ -17,7 +17,7 @@ from engine.paths import runs_dir as _runs_dir
 from engine.recipes import LoadedRecipe, RecipeInfo, bundled_recipes, load_recipe
 from engine.rundir import pid_alive
 from engine.store import RunStore, RunView
-from engine.vram import Estimate, detect_gpu_memory_gib
+from engine.vram import Estimate, architecture_config, detect_gpu_memory_gib
 from engine.vram import estimate as _estimate
 
 __all__ = [
@@ -40,11 +40,14 @@ def validate_recipe(recipe: str | Path, overrides: list[str] | tuple[str, ...] =
 
 
 def estimate_recipe(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (),
-                    gpu_memory_gib: float | None = None) -> Estimate:
-    """The VRAM estimate for a recipe, against `gpu_memory_gib` or the detected GPU."""
+                    gpu_memory_gib: float | None = None, model: str | None = None, **options: Any) -> Estimate:
+    """The VRAM estimate for a recipe, against `gpu_memory_gib` or the detected GPU.
+
+    `model` replaces the recipe's model for the estimate (a catalogue name such as `llama-3.1-8b`, a folder or a
+    cached hub id); `options` are estimate settings the recipe has no field for (liger, gpus, strategy, …)."""
     loaded = load_recipe(recipe, overrides)
-    config = resolve_model(loaded.recipe.model.name).config()
-    return _estimate(loaded.recipe, config, gpu_memory_gib or detect_gpu_memory_gib())
+    config = architecture_config(model or loaded.recipe.model.name)
+    return _estimate(loaded.recipe, config, gpu_memory_gib or detect_gpu_memory_gib(), **options)
 
 
 def store(runs_dir: Path | str | None = None) -> RunStore:

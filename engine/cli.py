@@ -87,17 +87,48 @@ def validate(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. d
 
 
 @app.command()
-def estimate(recipe: str = typer.Argument(..., help="Bundled recipe name or a YAML path."),
+def estimate(recipe: str | None = typer.Argument(None, help="Bundled recipe name or a YAML path."),
              overrides: list[str] | None = SetOpt,
              gpu_memory: float | None = typer.Option(None, "--gpu-memory", help="GPU memory in GiB to judge "
                                                         "against (default: the detected GPU)."),
+             model: str | None = typer.Option(None, "--model", help="Estimate for this model instead of the "
+                                              "recipe's: a catalogue name (see `reins estimate --catalogue`), a "
+                                              "folder with config.json, or a cached hub id."),
+             liger: bool = typer.Option(False, "--liger", help="Assume Liger kernels (fused RMSNorm, SwiGLU and "
+                                        "linear cross-entropy)."),
+             gpus: int | None = typer.Option(None, "--gpus", help="GPUs training together (default: the recipe's "
+                                             "distributed.num_processes)."),
+             strategy: str = typer.Option("ddp", "--strategy", help="How the GPUs share the work: ddp, zero1, "
+                                          "zero2, zero3 or fsdp (full shard)."),
+             catalogue: bool = typer.Option(False, "--catalogue", help="List the built-in architectures and exit."),
+             explain: bool = typer.Option(False, "--explain", help="Show the general formula behind each term."),
              as_json: bool = JsonOut) -> None:
     """Estimate peak GPU memory term by term, with a verdict and the changes that would save the most."""
-    est = api.estimate_recipe(recipe, overrides or [], gpu_memory)
+    if catalogue:
+        _print_catalogue(as_json)
+        return
+    if recipe is None:
+        raise ReinsError("reins estimate needs a RECIPE (a bundled name such as dpo, or a YAML path); "
+                         "--catalogue lists the built-in architectures.")
+    est = api.estimate_recipe(recipe, overrides or [], gpu_memory, model=model, liger=liger, gpus=gpus,
+                              strategy=strategy)
     if as_json:
         _print_json(est.to_dict())
         return
-    out.print(estimate_table(est))
+    out.print(estimate_table(est, explain=explain))
+
+
+def _print_catalogue(as_json: bool) -> None:
+    from engine.catalogue import CATALOGUE
+    from engine.vram import Arch
+
+    rows = [{"name": e.name, "params": Arch.from_config(e.config).params, "hub_ids": list(e.hub_ids)}
+            for e in CATALOGUE.values()]
+    if as_json:
+        _print_json(rows)
+        return
+    for r in rows:
+        out.print(f"{r['name']:<16} {r['params'] / 1e9:7.2f}B  {', '.join(r['hub_ids'])}", highlight=False)
 
 
 @app.command()

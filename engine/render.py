@@ -94,8 +94,9 @@ def run_detail(view: RunView) -> Group:
     est = _estimate_total(view)
     if peak or est:
         what = "GPU peak reserved" if "peak_mem_gb" in final or "peak_mem_gb" in s.system else "process peak RSS"
-        lines.append(Text(f"memory: estimated {est:.2f} GiB" if est else "memory:", style="dim")
-                     + Text(f"   measured {what} {peak:.2f} GiB" if peak else "", style="dim"))
+        shown = [f"estimated {est:.2f} GiB"] if est else []
+        shown += [f"measured {what} {peak:.2f} GiB"] if peak else []
+        lines.append(Text("memory: " + " · ".join(shown), style="dim"))
     if final.get("artifacts", {}).get("final"):
         lines.append(Text(f"trained adapter/model: {final['artifacts']['final']}", style="green"))
     return Group(*lines)
@@ -104,27 +105,35 @@ def run_detail(view: RunView) -> Group:
 def _estimate_total(view: RunView) -> float | None:
     import json
 
+    final = view.summary.final or {}
+    if final.get("estimate_total_gib"):
+        return float(final["estimate_total_gib"])  # recorded by the worker next to the measured peak
     try:
         return float(json.loads(view.dir.estimate.read_text())["total_gib"])
     except (OSError, ValueError, KeyError):
         return None
 
 
-def estimate_table(est: Estimate) -> Group:
+def estimate_table(est: Estimate, explain: bool = False) -> Group:
+    """The breakdown by term with its formula (and, with `explain`, the general rule), total, verdict, fixes."""
     table = Table("term", "GiB", "how it is computed", box=None)
     for t in est.terms:
-        table.add_row(t.name, f"{t.gib:.2f}", Text(t.formula, style="dim"))
+        how = Text(t.formula, style="dim")
+        if explain and t.help:
+            how.append("\n" + t.help, style="italic dim")
+        table.add_row(t.name, f"{t.gib:.2f}", how)
     table.add_row(Text("total", style="bold"), Text(f"{est.total_gib:.2f}", style="bold"), "")
     parts: list[Any] = [
-        Text(f"{est.params / 1e6:.1f}M parameters, {est.trainable_params / 1e6:.2f}M trainable"),
+        Text(f"{est.params / 1e6:,.1f}M parameters, {est.trainable_params / 1e6:,.2f}M trainable"),
         table,
     ]
     if est.verdict:
         style = {"fits": "green", "tight": "yellow"}.get(est.verdict, "red")
         parts.append(Text(f"{est.verdict} on a {est.gpu_memory_gib:.0f} GiB GPU", style=f"bold {style}"))
         for sug in est.suggestions:
-            parts.append(Text(f"  {sug['change']}: −{sug['saves_gib']:.2f} GiB   "
-                              + " ".join(f"--set {x}" for x in sug["set"]), style="dim"))
+            how = " ".join([f"--set {x}" for x in sug["set"]] + list(sug.get("flags", [])))
+            then = " (then fits)" if sug.get("fits") else ""
+            parts.append(Text(f"  {sug['change']}: −{sug['saves_gib']:.2f} GiB{then}   {how}", style="dim"))
     else:
         parts.append(Text("no GPU detected: pass --gpu-memory GiB for a verdict", style="dim"))
     return Group(*parts)

@@ -1,90 +1,172 @@
-"""Peak GPU memory estimate, term by term, from a recipe and the model's config.json (pure arithmetic, no torch)."""
+"""Peak GPU memory estimate, term by term, from a training setup and an architecture (pure arithmetic, no torch)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from engine import catalogue
+from engine.arch import Arch
+from engine.errors import ModelNotFoundError, ReinsError
 from engine.schema import PREFERENCE_METHODS, Recipe
 
+__all__ = ["Arch", "Setup", "Term", "Estimate", "estimate", "estimate_setup", "setup_from_recipe", "suggest",
+           "detect_gpu_memory_gib", "architecture_config", "METHODS", "STRATEGIES", "TERM_HELP", "EstimateError"]
+
 GIB = 1024**3
-OVERHEAD_BYTES = int(1.0 * GIB)  # CUDA context (~0.5 GiB) plus allocator slack
-LINEAR_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+CUDA_CONTEXT_BYTES = int(0.5 * GIB)  # CUDA context, kernels and cuBLAS workspace: outside torch's allocator
+FRAGMENTATION = 0.10  # allocator slack on the short-lived tensors (activations, logits)
+STRATEGIES = ("ddp", "zero1", "zero2", "zero3", "fsdp")
+OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "sgd")
 
 
 @dataclass(frozen=True)
-class Arch:
-    """The numbers of a decoder-only transformer that memory depends on."""
+class MethodProfile:
+    """What a training method holds in memory beyond the policy being trained."""
 
-    hidden: int
-    intermediate: int
-    layers: int
-    heads: int
-    kv_heads: int
-    head_dim: int
-    vocab: int
-    tied: bool
-    attn_bias: bool = False
+    sequences_per_example: int  # forward passes per micro-batch example (DPO: chosen + rejected)
+    reference: bool  # a frozen reference policy (dropped by LoRA's adapter toggle or precomputed log-probs)
+    reward_model: bool = False  # a frozen reward model of the policy's architecture
+    value_model: bool = False  # a separately trained value model (TRL trains it fully, even with LoRA)
+    generates: bool = False  # on-policy sampling: a KV cache for prompt + response
+    lm_logits: bool = True  # False for a reward model (a scalar head instead of vocab-sized logits)
+    logit_bytes_extra: str = "ce"  # "ce": fp32 upcast + log-softmax (cross-entropy); "logps": per-row log-softmax
 
-    @classmethod
-    def from_config(cls, cfg: dict[str, Any]) -> Arch:
-        text = cfg.get("text_config") or cfg  # multimodal configs nest the language model
-        hidden = int(text["hidden_size"])
-        heads = int(text["num_attention_heads"])
-        return cls(
-            hidden=hidden,
-            intermediate=int(text.get("intermediate_size") or 4 * hidden),
-            layers=int(text["num_hidden_layers"]),
-            heads=heads,
-            kv_heads=int(text.get("num_key_value_heads") or heads),
-            head_dim=int(text.get("head_dim") or hidden // heads),
-            vocab=int(text["vocab_size"]),
-            tied=bool(cfg.get("tie_word_embeddings", text.get("tie_word_embeddings", False))),
-            attn_bias=bool(text.get("attention_bias", text.get("model_type") == "qwen2")),
-        )
 
-    def linear_shapes(self) -> dict[str, tuple[int, int]]:
-        """(in, out) of each linear layer in one decoder block."""
-        q, kv = self.heads * self.head_dim, self.kv_heads * self.head_dim
-        h, i = self.hidden, self.intermediate
-        return {
-            "q_proj": (h, q), "k_proj": (h, kv), "v_proj": (h, kv), "o_proj": (q, h),
-            "gate_proj": (h, i), "up_proj": (h, i), "down_proj": (i, h),
-        }
+METHODS: dict[str, MethodProfile] = {
+    "sft": MethodProfile(1, reference=False),
+    "dpo": MethodProfile(2, reference=True, logit_bytes_extra="logps"),
+    "kto": MethodProfile(2, reference=True, logit_bytes_extra="logps"),  # completion + mismatched KL completion
+    "orpo": MethodProfile(2, reference=False, logit_bytes_extra="logps"),
+    "simpo": MethodProfile(2, reference=False, logit_bytes_extra="logps"),
+    "cpo": MethodProfile(2, reference=False, logit_bytes_extra="logps"),
+    "rm": MethodProfile(2, reference=False, lm_logits=False),
+    "ppo": MethodProfile(1, reference=True, reward_model=True, value_model=True, generates=True,
+                         logit_bytes_extra="logps"),
+    "grpo": MethodProfile(1, reference=False, generates=True, logit_bytes_extra="logps"),  # TRL default beta=0
+    "rloo": MethodProfile(1, reference=True, generates=True, logit_bytes_extra="logps"),  # TRL default beta=0.05
+}
 
-    @property
-    def linear_params(self) -> int:
-        per_layer = sum(a * b for a, b in self.linear_shapes().values())
-        if self.attn_bias:
-            per_layer += (self.heads + 2 * self.kv_heads) * self.head_dim
-        return per_layer * self.layers
+TERM_HELP: dict[str, str] = {
+    "weights": "Base weights on each GPU: block linears × (2 B bf16 | 1 B + row scales int8 | 0.5 B + quant "
+               "constants NF4), embeddings, lm_head and norms stay 16-bit under bitsandbytes; ÷ GPUs under "
+               "ZeRO-3/FSDP plus two gathered layers.",
+    "trainable states": "Separate trainable weights: LoRA adapters r·(d_in+d_out) per adapted matrix (fp32 on a "
+                        "16-bit base, bf16 under QLoRA); zero for full fine-tuning (the weights are the trainables).",
+    "gradients": "One gradient per trainable parameter, in the trainable dtype; ÷ GPUs under ZeRO-2/3/FSDP; "
+                 "DDP on several GPUs adds bucket copies of the same size.",
+    "optimizer": "AdamW keeps m and v in the parameter's dtype (2 × bytes); 8-bit AdamW ≈ 2 B; paged variants "
+                 "can spill to CPU under pressure but count fully here; SGD 0; ÷ GPUs under ZeRO-1/2/3/FSDP.",
+    "activations": "Saved tensors per token per layer ≈ 16h + 6q + 6kv + 8i bytes at 16-bit (norm inputs, q/k/v, "
+                   "attention output, SwiGLU gate/up/act/product; Liger: 8h + 6q + 6kv + 6i) × layers; with "
+                   "gradient checkpointing: 2h per layer + two layers' working set; eager attention adds "
+                   "2 × heads × s² × 2 B per sequence per layer; generation methods take the larger of this "
+                   "and the KV cache.",
+    "logits": "Tokens × vocab × (16-bit logits + fp32 upcast + fp32 log-softmax) for cross-entropy, or "
+              "× 4 × 16-bit for per-row log-probs (DPO family); Liger's fused linear cross-entropy only "
+              "materialises one chunk of rows.",
+    "extra models": "Frozen reference policy (full fine-tuning without precompute_ref_log_probs), PPO's frozen "
+                    "reward model and its fully trained value model (weights + gradients + optimiser).",
+    "overhead": "CUDA context ≈ 0.5 GiB (outside torch's allocator) + 10% allocator slack on activations and "
+                "logits + autocast's 16-bit copies of fp32 weights.",
+}
 
-    @property
-    def embedding_params(self) -> int:
-        return self.vocab * self.hidden * (1 if self.tied else 2)
 
-    @property
-    def norm_params(self) -> int:
-        return self.hidden * (2 * self.layers + 1)
+class EstimateError(ReinsError):
+    """Inputs the estimate cannot work with (negative sizes, unknown method, optimiser or strategy)."""
 
-    @property
-    def params(self) -> int:
-        return self.linear_params + self.embedding_params + self.norm_params
 
-    def lora_params(self, r: int, targets: str | list[str]) -> int:
-        """Trainable LoRA parameters: r·(d_in + d_out) for every adapted matrix (PEFT's `all-linear` skips lm_head)."""
-        names = LINEAR_NAMES if targets == "all-linear" else [t for t in targets if t in LINEAR_NAMES]
-        shapes = self.linear_shapes()
-        return sum(r * (shapes[n][0] + shapes[n][1]) for n in names) * self.layers
+@dataclass(frozen=True)
+class Setup:
+    """Everything about a training job that decides its memory (a recipe plus options it has no field for yet)."""
+
+    method: str = "sft"
+    micro_batch: int = 1
+    max_length: int = 512
+    prompt_length: int | None = None  # generation methods: prompt tokens (default: half of max_length)
+    response_length: int | None = None  # generation methods: sampled tokens (default: the rest)
+    lora_r: int | None = None  # None: full fine-tuning
+    lora_targets: str | tuple[str, ...] = "all-linear"
+    lora_dropout: float = 0.05
+    quantization: str = "none"  # none | 8bit | 4bit (NF4)
+    double_quant: bool = True
+    weight_bytes: int = 2  # 2: bf16/fp16 load, 4: fp32 load
+    compute_bytes: int = 2  # 2: bf16/fp16 autocast, 4: fp32
+    optimizer: str = "adamw_torch"
+    gradient_checkpointing: bool = False
+    precompute_ref_log_probs: bool = False
+    reference: bool | None = None  # force a reference model on/off (e.g. GRPO with beta > 0); None: method default
+    liger: bool = False
+    gpus: int = 1
+    strategy: str = "ddp"
+    attention: str = "sdpa"  # sdpa | flash_attention_2 | eager
+
+    def check(self) -> None:
+        """Raise EstimateError on inputs no training run could have."""
+        problems = []
+        if self.method not in METHODS:
+            problems.append(f"method: unknown {self.method!r} (known: {', '.join(METHODS)})")
+        for name in ("micro_batch", "max_length", "gpus"):
+            if getattr(self, name) <= 0:
+                problems.append(f"{name}: must be positive (got {getattr(self, name)})")
+        for name in ("prompt_length", "response_length"):
+            v = getattr(self, name)
+            if v is not None and v <= 0:
+                problems.append(f"{name}: must be positive (got {v})")
+        if self.lora_r is not None and self.lora_r <= 0:
+            problems.append(f"lora_r: must be positive (got {self.lora_r})")
+        if self.quantization not in ("none", "8bit", "4bit"):
+            problems.append(f"quantization: one of none, 8bit, 4bit (got {self.quantization!r})")
+        elif self.quantization != "none" and self.lora_r is None:
+            problems.append("quantization: quantized weights cannot be trained directly; use LoRA (QLoRA)")
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer: one of {', '.join(OPTIMIZERS)} (got {self.optimizer!r})")
+        if self.strategy not in STRATEGIES:
+            problems.append(f"strategy: one of {', '.join(STRATEGIES)} (got {self.strategy!r})")
+        if self.weight_bytes not in (2, 4) or self.compute_bytes not in (2, 4):
+            problems.append("weight_bytes and compute_bytes: 2 or 4")
+        if problems:
+            raise EstimateError("Cannot estimate memory for these settings:", problems)
+
+
+def setup_from_recipe(recipe: Recipe, **options: Any) -> Setup:
+    """The Setup a recipe describes; `options` set what the schema has no field for (liger, gpus, strategy, …)."""
+    t, m = recipe.train, recipe.method
+    weight_b = 4 if recipe.model.dtype == "float32" else 2  # auto means bf16 on a GPU
+    compute_b = 4 if (t.precision == "fp32" or (recipe.model.dtype == "float32" and t.precision == "auto")) else 2
+    targets = recipe.lora.target_modules if recipe.lora else "all-linear"
+    base = Setup(
+        method=m.name,
+        micro_batch=t.batch_size,
+        max_length=t.max_length,
+        lora_r=recipe.lora.r if recipe.lora else None,
+        lora_targets=targets if isinstance(targets, str) else tuple(targets),
+        lora_dropout=recipe.lora.dropout if recipe.lora else 0.0,
+        quantization=recipe.model.quantization,
+        weight_bytes=weight_b,
+        compute_bytes=compute_b,
+        optimizer=t.optimizer,
+        gradient_checkpointing=t.gradient_checkpointing,
+        precompute_ref_log_probs=bool(getattr(m, "precompute_ref_log_probs", False)),
+        gpus=recipe.distributed.num_processes,
+        attention="eager" if recipe.model.attn_implementation == "eager" else "sdpa",
+    )
+    options = {k: v for k, v in options.items() if v is not None}
+    unknown = set(options) - set(Setup.__dataclass_fields__)
+    if unknown:
+        raise EstimateError(f"Unknown estimate options: {', '.join(sorted(unknown))}.")
+    return replace(base, **options)
 
 
 @dataclass
 class Term:
-    """One line of the breakdown."""
+    """One line of the breakdown: its bytes, the formula with this job's numbers, and the general rule."""
 
     name: str
     bytes: int
     formula: str
+    help: str = ""
 
     @property
     def gib(self) -> float:
@@ -111,16 +193,24 @@ class Estimate:
         return self.total_bytes / GIB
 
     @property
+    def allocator_bytes(self) -> int:
+        """What torch.cuda.max_memory_reserved() should show: the total without the CUDA context."""
+        return self.total_bytes - int(self.assumptions.get("cuda_context_bytes", 0))
+
+    def term(self, name: str) -> Term:
+        return next(t for t in self.terms if t.name == name)
+
+    @property
     def verdict(self) -> str | None:
         if not self.gpu_memory_gib:
             return None
-        ratio = self.total_gib / self.gpu_memory_gib
-        return "fits" if ratio <= 0.85 else "tight" if ratio <= 1.0 else "won't fit"
+        return verdict_for(self.total_gib, self.gpu_memory_gib)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "total_bytes": self.total_bytes,
             "total_gib": round(self.total_gib, 3),
+            "allocator_gib": round(self.allocator_bytes / GIB, 3),
             "terms": [{**asdict(t), "gib": round(t.gib, 3)} for t in self.terms],
             "params": self.params,
             "trainable_params": self.trainable_params,
@@ -131,122 +221,236 @@ class Estimate:
         }
 
 
-def _weight_bytes(recipe: Recipe) -> float:
-    dtype = recipe.model.dtype
-    return 4.0 if dtype == "float32" else 2.0  # auto means bf16 on a GPU
+def verdict_for(total_gib: float, gpu_gib: float) -> str:
+    """fits (≤ 85% of the GPU), tight (≤ 100%), won't fit."""
+    ratio = total_gib / gpu_gib
+    return "fits" if ratio <= 0.85 else "tight" if ratio <= 1.0 else "won't fit"
+
+
+def _linear_weight_bytes(arch: Arch, quant: str, double_quant: bool, wb: int) -> tuple[float, str]:
+    """Bytes of the block linears, and a formula for them."""
+    lin = arch.linears()
+    n = sum(x.d_in * x.d_out for x in lin.values()) * arch.layers
+    bias = sum(x.d_out for x in lin.values() if x.bias) * arch.layers
+    if quant == "4bit":
+        # NF4 packs two weights per byte; one absmax per 64 weights: fp32, or int8 + an fp32 per 256 blocks.
+        const = (1 / 64 + 4 / (64 * 256)) if double_quant else 4 / 64
+        rule = "double quant" if double_quant else "fp32 absmax/64"
+        return n * (0.5 + const) + bias * wb, f"NF4 {0.5 + const:.4f} B ({rule})"
+    if quant == "8bit":
+        rows = sum(x.d_out for x in lin.values()) * arch.layers
+        return n + rows * 4 + bias * wb, "int8 1 B + fp32 scale per row"
+    return float((n + bias) * wb), f"{wb} B"
+
+
+def estimate_setup(arch: Arch, s: Setup, gpu_memory_gib: float | None = None) -> Estimate:
+    """Peak memory per GPU for training `s` on `arch`, term by term."""
+    s.check()
+    prof = METHODS[s.method]
+    lora = s.lora_r is not None
+    wb, cb, n_gpu = s.weight_bytes, s.compute_bytes, s.gpus
+    shard_w = n_gpu if s.strategy in ("zero3", "fsdp") else 1
+    shard_g = n_gpu if s.strategy in ("zero2", "zero3", "fsdp") else 1
+    shard_o = n_gpu if s.strategy != "ddp" else 1
+
+    # -- weights
+    lin_bytes, lin_rule = _linear_weight_bytes(arch, s.quantization, s.double_quant, wb)
+    other = arch.embedding_params + arch.norm_params  # bitsandbytes leaves these 16-bit
+    base_weights = lin_bytes + other * wb
+    gathered = 2 * arch.layer_params * wb if shard_w > 1 else 0  # ZeRO-3/FSDP gathers a layer, prefetches the next
+    weights = base_weights / shard_w + gathered
+    w_formula = f"{arch.params / 1e6:,.1f}M params: block linears × {lin_rule}, embeddings/norms × {wb} B"
+    if shard_w > 1:
+        w_formula += f", ÷ {n_gpu} GPUs + 2 gathered layers"
+
+    # -- trainable parameters and their dtype
+    if lora:
+        trainable = arch.lora_params(s.lora_r, s.lora_targets)
+        pb = 2 if s.quantization != "none" else 4  # TRL casts QLoRA adapters to bf16; PEFT upcasts LoRA to fp32
+        states = trainable * pb / shard_w
+        st_formula = f"LoRA r={s.lora_r}: {trainable / 1e6:,.2f}M adapter params × {pb} B"
+    else:
+        trainable = arch.params
+        pb = wb
+        states = 0
+        st_formula = "full fine-tuning: the trainable weights are the weights above"
+    grads = trainable * pb / shard_g
+    g_formula = f"{trainable / 1e6:,.2f}M × {pb} B" + (f" ÷ {n_gpu} GPUs" if shard_g > 1 else "")
+    if n_gpu > 1 and s.strategy == "ddp":
+        grads += trainable * pb  # DDP's reducer keeps gradient buckets the size of all gradients
+        g_formula += " + the same again in DDP buckets"
+    optim_b = {"sgd": 0.0, "adamw_8bit": 2.0, "paged_adamw_8bit": 2.0, "paged_adamw_32bit": 8.0}.get(
+        s.optimizer, 2.0 * pb)
+    optim = trainable * optim_b / shard_o
+    o_formula = f"{trainable / 1e6:,.2f}M × {optim_b:g} B ({s.optimizer})" + (
+        f" ÷ {n_gpu} GPUs" if shard_o > 1 else "")
+
+    # -- activations
+    seqs = s.micro_batch * prof.sequences_per_example
+    length = response = s.max_length
+    if prof.generates:
+        prompt = s.prompt_length or s.max_length // 2
+        response = s.response_length or max(1, s.max_length - prompt)
+        length = prompt + response
+    tokens = seqs * length
+    h, i, q, kv = arch.hidden, arch.intermediate, arch.q_dim, arch.kv_dim
+    per_tok = (8 * h + 6 * q + 6 * kv + 6 * i) if s.liger else (16 * h + 6 * q + 6 * kv + 8 * i)
+    if lora and s.lora_dropout > 0:
+        lin = arch.linears()
+        # PEFT's dropout on each adapted module's input keeps its output and a 1-byte mask.
+        per_tok += sum((cb + 1) * lin[n].d_in for n in arch.lora_targets(s.lora_targets) if n in lin)
+    per_tok = per_tok * cb / 2
+    attn_eager = 2 * 2 * arch.heads * length * length * seqs * cb / 2 if s.attention == "eager" else 0
+    layer_act = tokens * per_tok + attn_eager
+    if s.gradient_checkpointing:
+        act = arch.layers * tokens * h * cb + 2 * layer_act
+        a_formula = f"checkpointed: {arch.layers} layers × tokens × h × {cb} B + 2 layers' working set"
+    else:
+        act = arch.layers * layer_act + 2 * tokens * h * cb
+        a_formula = f"{arch.layers} layers × tokens × {per_tok:,.0f} B/token" + (" (Liger)" if s.liger else "")
+    if s.quantization != "none":
+        biggest = max(x.d_in * x.d_out for x in arch.linears().values())
+        act += 2 * biggest * cb  # bitsandbytes dequantizes one weight (and its backward twin) at a time
+    a_formula += f"; tokens = {seqs} seqs × {length}"
+    if attn_eager:
+        a_formula += " + eager attention scores"
+    if prof.generates:
+        kv_cache = 2 * arch.layers * kv * cb * tokens
+        if kv_cache > act:
+            a_formula = f"generation KV cache 2·L·kv·{cb} B × {tokens} tokens (larger than training activations)"
+        act = max(act, kv_cache)
+
+    # -- logits
+    logit_tokens = seqs * response  # generation methods score the sampled tokens only
+    if not prof.lm_logits:
+        logits = seqs * length * 4 * 3  # a scalar head per token
+        l_formula = "scalar reward head: negligible"
+    elif s.liger:
+        # Liger's fused linear cross-entropy: one chunk of rows at a time, plus an fp32 gradient of the hidden states.
+        chunk = 2 ** math.ceil(math.log2(max(1, math.ceil(logit_tokens / math.ceil(arch.vocab / h)))))
+        logits = chunk * arch.vocab * (4 + cb) + logit_tokens * h * 4
+        l_formula = f"Liger fused linear cross-entropy: chunk of {chunk} rows × V={arch.vocab:,} × {4 + cb} B"
+    else:
+        per = (cb + 4 + 4) if prof.logit_bytes_extra == "ce" else 4 * cb
+        logits = logit_tokens * arch.vocab * per
+        what = "16-bit logits + fp32 upcast + fp32 log-softmax" if prof.logit_bytes_extra == "ce" \
+            else "logits, per-row log-softmax and their gradients"
+        l_formula = f"{logit_tokens:,} tokens × V={arch.vocab:,} × {per} B ({what})"
+
+    # -- extra models
+    extra = 0.0
+    notes = []
+    needs_ref = prof.reference if s.reference is None else s.reference
+    if needs_ref:
+        if s.precompute_ref_log_probs:
+            notes.append("reference: log-probs precomputed before training (no model held)")
+        elif lora:
+            notes.append("reference: the base with adapters disabled (no second copy)")
+        else:
+            extra += base_weights / shard_w
+            notes.append(f"frozen reference {base_weights / shard_w / GIB:.2f} GiB")
+    if prof.reward_model:
+        rm = (arch.params - (0 if arch.tied else arch.vocab * h)) * cb / shard_w
+        extra += rm
+        notes.append(f"frozen reward model {rm / GIB:.2f} GiB")
+    if prof.value_model:
+        vp = arch.params - (0 if arch.tied else arch.vocab * h)
+        value = vp * cb / shard_w + vp * cb / shard_g + vp * 2 * cb / shard_o
+        extra += value
+        notes.append(f"value model trained fully {value / GIB:.2f} GiB (weights + grads + AdamW)")
+    e_formula = "; ".join(notes) or "none needed"
+
+    # -- overhead
+    slack = FRAGMENTATION * (act + logits)
+    autocast = arch.linear_params * cb / shard_w if (wb == 4 and cb == 2 and s.quantization == "none") else 0
+    overhead = CUDA_CONTEXT_BYTES + slack + autocast
+    ov_formula = f"CUDA context 0.5 GiB + 10% slack on activations/logits {slack / GIB:.2f} GiB"
+    if autocast:
+        ov_formula += f" + autocast 16-bit weight copies {autocast / GIB:.2f} GiB"
+
+    values = [("weights", weights, w_formula), ("trainable states", states, st_formula),
+              ("gradients", grads, g_formula), ("optimizer", optim, o_formula), ("activations", act, a_formula),
+              ("logits", logits, l_formula), ("extra models", extra, e_formula), ("overhead", overhead, ov_formula)]
+    terms = [Term(name, int(b), f, TERM_HELP[name]) for name, b, f in values]
+    return Estimate(
+        terms=terms, params=arch.params, trainable_params=trainable, gpu_memory_gib=gpu_memory_gib,
+        assumptions={**asdict(s), "sequences_per_step": seqs, "tokens_per_sequence": length,
+                     "cuda_context_bytes": CUDA_CONTEXT_BYTES,
+                     "note": "every sequence padded to max_length; all terms held at once (an upper bound)"},
+    )
 
 
 def estimate(recipe: Recipe, config: dict[str, Any], gpu_memory_gib: float | None = None,
-             with_suggestions: bool = True) -> Estimate:
-    """Peak memory per GPU for training `recipe` on the architecture in `config`."""
+             with_suggestions: bool = True, **options: Any) -> Estimate:
+    """Peak memory per GPU for training `recipe` on the architecture in `config` (options: see Setup)."""
     arch = Arch.from_config(config)
-    t, m = recipe.train, recipe.method
-    wb = _weight_bytes(recipe)
-    compute_b = 4.0 if (recipe.train.precision == "fp32" or recipe.model.dtype == "float32") else 2.0
-    quant = recipe.model.quantization
-    lin_b = {"none": wb, "8bit": 1.0, "4bit": 0.5 + 0.0625}[quant]  # NF4: 4 bits + one fp32 absmax per 64
-    sixteen_bit = arch.embedding_params + arch.norm_params  # stay 16-bit under bitsandbytes
-    weights = int(arch.linear_params * lin_b + sixteen_bit * wb)
-
-    if recipe.lora is not None:
-        trainable = arch.lora_params(recipe.lora.r, recipe.lora.target_modules)
-        # PEFT keeps adapters in fp32 even on a 16-bit base: weight 4 + grad 4 + Adam m, v 8.
-        weight_b, grad_b = 4.0, 4.0
-        adapters_note = f"LoRA r={recipe.lora.r}: r·(d_in+d_out) per adapted matrix"
-    else:
-        trainable = arch.params
-        weight_b, grad_b = 0.0, wb  # the weights themselves are already counted above
-        adapters_note = "full fine-tuning: every parameter"
-    optim_b = {"adamw_torch": 2 * max(weight_b, wb) if recipe.lora is None else 8.0,
-               "paged_adamw_32bit": 8.0, "adamw_8bit": 2.0, "paged_adamw_8bit": 2.0, "sgd": 0.0}[t.optimizer]
-
-    seqs = t.batch_size * (2 if m.name in PREFERENCE_METHODS else 1)  # chosen + rejected in one forward
-    s, h = t.max_length, arch.hidden
-    scale = compute_b / 2.0
-    if t.gradient_checkpointing:
-        act = (2 * s * seqs * h * arch.layers + 34 * s * seqs * h) * scale
-        act_formula = "2·s·b·h per layer (checkpointed inputs) + 34·s·b·h for the layer being recomputed"
-    else:
-        act = 34 * s * seqs * h * arch.layers * scale
-        act_formula = "34·s·b·h bytes per layer (fused attention, no recomputation)"
-    logits = seqs * s * arch.vocab * (compute_b + 4 + 4)
-
-    ref = 0
-    ref_formula = "none needed"
-    if m.name in PREFERENCE_METHODS:
-        if getattr(m, "precompute_ref_log_probs", False):
-            ref_formula = "precompute_ref_log_probs: reference log-probs computed before training"
-        elif recipe.lora is not None:
-            ref_formula = "LoRA: the reference is the base with adapters disabled (no second copy)"
-        else:
-            ref = weights
-            ref_formula = "full fine-tuning: a frozen copy of the weights"
-
-    terms = [
-        Term("weights", weights,
-             f"{arch.params / 1e6:.1f}M params × {lin_b:g} B (linear) / {wb:g} B (embeddings, norms)"),
-        Term("trainable", int(trainable * weight_b),
-             f"{trainable / 1e6:.2f}M trainable × {weight_b:g} B ({adapters_note})"),
-        Term("gradients", int(trainable * grad_b), f"{trainable / 1e6:.2f}M × {grad_b:g} B"),
-        Term("optimizer", int(trainable * optim_b), f"{trainable / 1e6:.2f}M × {optim_b:g} B ({t.optimizer})"),
-        Term("activations", int(act), f"{act_formula}; s={s}, b={seqs} sequences, h={h}, ×{scale:g} for precision"),
-        Term("logits", int(logits), f"b·s·V·({compute_b:g}+4+4) B; b={seqs}, s={s}, V={arch.vocab}"),
-        Term("reference model", int(ref), ref_formula),
-        Term("overhead", OVERHEAD_BYTES, "CUDA context and allocator slack (~1 GiB)"),
-    ]
-    est = Estimate(
-        terms=terms,
-        params=arch.params,
-        trainable_params=trainable,
-        gpu_memory_gib=gpu_memory_gib,
-        assumptions={"sequences_per_step": seqs, "max_length": s, "weight_bytes": wb, "compute_bytes": compute_b},
-    )
+    setup = setup_from_recipe(recipe, **options)
+    est = estimate_setup(arch, setup, gpu_memory_gib)
     if with_suggestions and gpu_memory_gib and est.verdict != "fits":
-        est.suggestions = suggest(recipe, config, est.total_bytes)
+        est.suggestions = suggest(arch, setup, est.total_bytes, gpu_memory_gib)
     return est
 
 
-def suggest(recipe: Recipe, config: dict[str, Any], baseline: int, top: int = 2) -> list[dict[str, Any]]:
-    """The changes that save the most memory, each as a `--set` override with its saving."""
-    candidates: list[tuple[str, dict[str, Any]]] = []
-    if not recipe.train.gradient_checkpointing:
-        candidates.append(("gradient checkpointing", {"train.gradient_checkpointing": True}))
-    if recipe.model.quantization == "none":
-        if recipe.lora is None:
-            candidates.append(("LoRA instead of full fine-tuning", {"lora": {}}))
-        candidates.append(("4-bit base weights (QLoRA)", {"model.quantization": "4bit", "lora": recipe.lora or {}}))
-    if recipe.train.batch_size > 1:
-        half = recipe.train.batch_size // 2
-        candidates.append((f"batch_size {half} with grad_accum ×2",
-                           {"train.batch_size": half, "train.grad_accum": recipe.train.grad_accum * 2}))
-    if recipe.method.name in PREFERENCE_METHODS and recipe.lora is None:
-        candidates.append(("precompute reference log-probs", {"method.precompute_ref_log_probs": True}))
-    if recipe.train.optimizer == "adamw_torch":
-        candidates.append(("8-bit AdamW", {"train.optimizer": "adamw_8bit"}))
+def _candidates(s: Setup) -> list[tuple[str, Setup, list[str], list[str]]]:
+    """(label, changed setup, --set overrides, CLI flags) for each memory-saving change that applies."""
+    out: list[tuple[str, Setup, list[str], list[str]]] = []
+    if not s.gradient_checkpointing:
+        out.append(("gradient checkpointing", replace(s, gradient_checkpointing=True),
+                    ["train.gradient_checkpointing=true"], []))
+    if s.lora_r is None:
+        out.append(("LoRA r=16 instead of full fine-tuning", replace(s, lora_r=16, lora_dropout=0.05),
+                    ["lora.r=16"], []))
+    if s.quantization != "4bit":
+        r = s.lora_r or 16
+        out.append(("4-bit base weights (QLoRA)", replace(s, quantization="4bit", lora_r=r),
+                    ["model.quantization=4bit"] + ([] if s.lora_r else [f"lora.r={r}"]), []))
+    if s.optimizer in ("adamw_torch", "adamw_torch_fused", "paged_adamw_32bit"):
+        out.append(("8-bit AdamW", replace(s, optimizer="adamw_8bit"), ["train.optimizer=adamw_8bit"], []))
+    prof = METHODS[s.method]
+    if (prof.reference if s.reference is None else s.reference) and s.lora_r is None \
+            and not s.precompute_ref_log_probs and s.method in PREFERENCE_METHODS:
+        out.append(("precompute reference log-probs", replace(s, precompute_ref_log_probs=True),
+                    ["method.precompute_ref_log_probs=true"], []))
+    if not s.liger:
+        out.append(("Liger kernels", replace(s, liger=True), [], ["--liger"]))
+    if s.micro_batch > 1:
+        out.append((f"batch_size {s.micro_batch // 2} with grad_accum ×2", replace(s, micro_batch=s.micro_batch // 2),
+                    [f"train.batch_size={s.micro_batch // 2}", "train.grad_accum=<double it>"], []))
+    if s.gpus > 1 and s.strategy not in ("zero3", "fsdp"):
+        out.append(("ZeRO-3 sharding across the GPUs", replace(s, strategy="zero3"), [], ["--strategy zero3"]))
+    return out
 
+
+def suggest(arch: Arch, setup: Setup, baseline: int, gpu_memory_gib: float | None = None,
+            top: int = 2) -> list[dict[str, Any]]:
+    """The changes that save the most memory (those that make it fit first), each with its saving and how to ask."""
     results = []
-    for label, changes in candidates:
-        raw = recipe.model_dump()
-        for key, value in changes.items():
-            node = raw
-            *parents, last = key.split(".")
-            for p in parents:
-                node = node[p]
-            node[last] = value
-        try:
-            changed = Recipe.model_validate(raw)
-        except ValueError:
+    for label, changed, sets, flags in _candidates(setup):
+        total = estimate_setup(arch, changed).total_bytes
+        saved = baseline - total
+        if saved <= 0:
             continue
-        saved = baseline - estimate(changed, config, with_suggestions=False).total_bytes
-        if saved > 0:
-            overrides = [f"{k}={_yaml_value(v)}" for k, v in changes.items() if k != "lora"]
-            results.append({"change": label, "saves_gib": round(saved / GIB, 2), "set": overrides})
-    results.sort(key=lambda r: -r["saves_gib"])
+        fits = bool(gpu_memory_gib) and verdict_for(total / GIB, gpu_memory_gib) == "fits"
+        results.append({"change": label, "saves_gib": round(saved / GIB, 2), "total_gib": round(total / GIB, 2),
+                        "fits": fits, "set": sets, "flags": flags})
+    results.sort(key=lambda r: (not r["fits"], -r["saves_gib"]))
     return results[:top]
 
 
-def _yaml_value(v: Any) -> str:
-    return str(v).lower() if isinstance(v, bool) else str(v)
+def architecture_config(ref: str) -> dict[str, Any]:
+    """config.json of a model on this machine (folder, cached hub id, embedded alias), else the catalogue's copy."""
+    from engine.models import resolve_model
+
+    try:
+        return resolve_model(ref).config()
+    except ModelNotFoundError as exc:
+        entry = catalogue.find(ref)
+        if entry is None:
+            raise ModelNotFoundError(
+                f"{exc.message} It is not in the built-in catalogue either; architectures Reins can estimate "
+                f"without a download: {', '.join(catalogue.CATALOGUE)}."
+            ) from None
+        return dict(entry.config)
 
 
 def detect_gpu_memory_gib() -> float | None:

@@ -52,6 +52,13 @@ BAD_INPUT = [
     (["validate", "{no_config}"], "has no config.json"),
     (["validate", "{hub}"], "not in the local Hugging Face cache"),
     (["estimate", "dpo", "--set", "lora.r=0"], "lora.r: must be > 0"),
+    (["estimate", "dpo", "--set", "train.batch_size=-2"], "train.batch_size: must be > 0"),
+    (["estimate", "dpo", "--model", "no-such-arch"], "not in the built-in catalogue"),
+    (["estimate", "{hub}"], "not in the built-in catalogue"),
+    (["estimate", "sft", "--strategy", "zero9"], "strategy: one of ddp"),
+    (["estimate", "sft", "--gpus", "0"], "gpus: must be positive"),
+    (["estimate", "sft", "--model", "phi-3-mini", "--set", "lora.target_modules=[q_proj]"], "gate_up_proj"),
+    (["estimate"], "needs a RECIPE"),
     (["show", "no-such-run"], "No run 'no-such-run'"),
     (["stop", "no-such-run"], "No run 'no-such-run'"),
     (["logs", "no-such-run"], "No run 'no-such-run'"),
@@ -79,8 +86,9 @@ def test_recipes_json_lists_the_bundled_recipes() -> None:
 def test_estimate_json_has_every_term_and_a_verdict() -> None:
     res = reins("estimate", "dpo", "--gpu-memory", "4", "--json")
     data = json.loads(res.stdout)
-    assert [t["name"] for t in data["terms"]] == ["weights", "trainable", "gradients", "optimizer", "activations",
-                                                   "logits", "reference model", "overhead"]
+    assert [t["name"] for t in data["terms"]] == ["weights", "trainable states", "gradients", "optimizer",
+                                                   "activations", "logits", "extra models", "overhead"]
+    assert all(t["help"] and t["formula"] for t in data["terms"])
     assert abs(sum(t["bytes"] for t in data["terms"]) - data["total_bytes"]) == 0
     assert data["verdict"] in ("fits", "tight", "won't fit")
 
@@ -112,3 +120,23 @@ def test_quantization_without_a_gpu_is_refused_before_launch(tmp_path: Path) -> 
     res = reins("run", "dpo", "--set", "model.quantization=4bit", runs=tmp_path / "runs")
     assert res.returncode == 2 and "needs an NVIDIA GPU" in " ".join(res.stderr.split())
     assert not (tmp_path / "runs").exists()
+
+
+def test_show_prints_the_estimate_beside_the_measured_peak(tmp_path: Path) -> None:
+    summary = {"steps": 4, "peak_mem_gb": 13.6, "estimate_total_gib": 14.2, "estimate_allocator_gib": 13.7}
+    make_run(tmp_path, "20261127-020000-dpo", events=[("status", {"status": "completed", "summary": summary})])
+    res = reins("show", "20261127-020000", runs=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "estimated 14.20 GiB · measured GPU peak reserved 13.60 GiB" in " ".join(res.stdout.split())
+
+
+def test_estimate_a_catalogue_model_not_on_disk() -> None:
+    res = reins("estimate", "dpo", "--model", "qwen2.5-7b", "--set", "lora=null", "--gpu-memory", "48", "--json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["params"] == 7_615_616_512 and data["verdict"] == "won't fit"
+    assert len(data["suggestions"]) == 2 and data["suggestions"][0]["saves_gib"] > 0
+    table = reins("estimate", "dpo", "--model", "qwen2.5-7b", "--gpu-memory", "24", "--explain")
+    assert "extra models" in table.stdout and "Saved tensors per token" in " ".join(table.stdout.split())
+    listed = json.loads(reins("estimate", "--catalogue", "--json").stdout)
+    assert len(listed) >= 15 and {"llama-3.1-70b", "mistral-7b"} <= {e["name"] for e in listed}

@@ -69,7 +69,9 @@ def test_dpo_run_wait_json_then_ls(tmp_path: Path, tiny_model: Path) -> None:
     final = [e for e in ev.read_all(run_dir / "events.jsonl") if e.get("status") == "completed"][0]["summary"]
     assert final["steps"] == 4 and final["final_metrics"]["rewards/margins"] == train[-1]["values"]["rewards/margins"]
     assert (run_dir / "final" / "adapter_config.json").is_file()
-    assert json.loads((run_dir / "estimate.json").read_text())["total_bytes"] > 0
+    estimate = json.loads((run_dir / "estimate.json").read_text())
+    assert estimate["total_bytes"] > 0
+    assert final["estimate_total_gib"] == estimate["total_gib"]  # recorded beside the measured peak
     record = json.loads((run_dir / "run.json").read_text())
     assert record["versions"]["trl"].startswith("1.12") and record["worker_pid"] != record["pid"]
     assert "method:\n  name: dpo" in (run_dir / "recipe.yaml").read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -109,7 +110,20 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
         tokenizer.save_pretrained(str(rd.final))
     summary["artifacts"] = {"final": str(rd.final), "checkpoints": str(rd.checkpoints)}
     summary.update({k: v for k, v in memory_figures().items() if k.startswith("peak")})
+    summary.update(_estimate_figures(rd))
     return _finish(rd, writer, "completed", summary)
+
+
+def _estimate_figures(rd: RunDir) -> dict:
+    """The launch-time estimate, recorded beside the measured peak so every run shows the estimator's accuracy."""
+    try:
+        est = json.loads(rd.estimate.read_text())
+    except (OSError, ValueError):
+        return {}
+    figures = {"estimate_total_gib": est.get("total_gib")}
+    if est.get("allocator_gib") is not None:
+        figures["estimate_allocator_gib"] = est["allocator_gib"]  # comparable with peak_mem_gb (max reserved)
+    return figures
 
 
 def _finish(rd: RunDir, writer: EventWriter | None, status: str, summary: dict) -> int:
