@@ -12,7 +12,6 @@ from typing import Any
 from engine import events as ev
 from engine.events import TERMINAL_STATUSES, Summary
 from engine.launcher import launch, prepare
-from engine.models import resolve_model
 from engine.paths import runs_dir as _runs_dir
 from engine.recipes import LoadedRecipe, RecipeInfo, bundled_recipes, load_recipe
 from engine.rundir import pid_alive

@@ -55,7 +55,9 @@ def test_checkpointing_shrinks_activations_and_preference_doubles_the_batch() ->
     plain = terms(estimate(recipe(), EMBEDDED_CONFIG))
     ckpt = terms(estimate(recipe("train.gradient_checkpointing=true"), EMBEDDED_CONFIG))
     assert ckpt["activations"] < plain["activations"] / 5
-    sft = terms(estimate(load_recipe("sft", ["train.batch_size=2", "train.max_length=192"]).recipe, EMBEDDED_CONFIG))
+    dpo_len = recipe().train.max_length
+    sft = terms(estimate(load_recipe("sft", ["train.batch_size=2", f"train.max_length={dpo_len}"]).recipe,
+                         EMBEDDED_CONFIG))
     # chosen + rejected: twice the rows; DPO keeps 4 × 2 B per logit (log-probs), SFT 2 + 4 + 4 B (cross-entropy)
     assert plain["logits"] / 8 == 2 * sft["logits"] / 10
 
