@@ -7,11 +7,11 @@ import re
 import shlex
 import socket
 import subprocess
-import sys
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+from engine import distributed
 from engine.data import check_data
 from engine.errors import RecipeError
 from engine.events import EventWriter
@@ -40,16 +40,6 @@ def _unique_dir(root: Path, run_id: str) -> Path:
         except FileExistsError:
             n += 1
             candidate = root / f"{run_id}-{n}"
-
-
-def worker_command(run_dir: Path, num_processes: int) -> list[str]:
-    """The detached command: `accelerate launch … -m engine.worker <run_dir>` with this interpreter."""
-    return [
-        sys.executable, "-m", "accelerate.commands.launch",
-        "--num_processes", str(num_processes), "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", "--quiet",
-        "-m", "engine.worker", str(run_dir),
-    ]
 
 
 MODEL_REFS = ("model.name", "method.reward_model", "method.value_model")
@@ -119,7 +109,7 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
     )
     est = estimate(r, model.config(), gpu)
     write_json_atomic(rd.estimate, est.to_dict())
-    cmd = worker_command(rd.path, r.distributed.num_processes)
+    cmd = distributed.worker_command(rd.path, distributed.write_launch_files(r, rd.path))
     rd.update(
         id=rd.id, name=display, method=r.method.name, model=r.model.name, recipe_source=str(loaded.source),
         overrides=list(loaded.overrides), created=now_iso(), host=socket.gethostname(),

@@ -71,6 +71,12 @@ def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[st
     if m.name in BETA_METHODS and beta is not None and not BETA_RANGE[0] <= beta <= BETA_RANGE[1]:
         out.append(f"method.beta={beta:g} is outside the usual [{BETA_RANGE[0]:g}, {BETA_RANGE[1]:g}]: a small β lets "
                    "the policy drift far from the reference, a large one barely moves it.")
+    if recipe.distributed.strategy != "ddp":
+        from engine.distributed import visible_gpus
+
+        if visible_gpus() == 0:
+            out.append(f"distributed.strategy={recipe.distributed.strategy} shards across CUDA GPUs; without one, "
+                       "accelerate falls back to plain data parallelism on the CPU (every rank holds the whole model).")
     try:
         resolved = resolve_model(recipe.model.name, runs_root)
     except ReinsError:

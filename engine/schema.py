@@ -108,10 +108,35 @@ class TrainSection(Section):
 
 
 class DistributedSection(Section):
-    """How many processes train together."""
+    """How many processes train together, and how the model is split across them (accelerate + DeepSpeed/FSDP)."""
 
-    num_processes: int = Field(1, gt=0)
-    """Processes started by `accelerate launch` (one per GPU)."""
+    num_processes: int | Literal["auto"] = 1
+    """Processes per machine started by `accelerate launch` (one per GPU); `auto` = every visible GPU."""
+    strategy: Literal["ddp", "zero1", "zero2", "zero3", "fsdp"] = "ddp"
+    """`ddp` replicates the model; `zero1`/`zero2` shard optimiser states (and gradients); `zero3` and `fsdp` shard
+    the weights too."""
+    offload: Literal["none", "optimizer", "params"] = "none"
+    """Move optimiser states (or also parameters) to host memory: fits bigger models, needs host RAM, slower."""
+    num_machines: int = Field(1, gt=0)
+    """Machines (nodes) in the job."""
+    machine_rank: int = Field(0, ge=0)
+    """This machine's rank, 0 … num_machines − 1 (run `reins run` on each node with its own rank)."""
+    main_process_ip: str | None = None
+    """Address of the rank-0 machine (required with several machines)."""
+    main_process_port: int | None = Field(None, gt=0, lt=65536)
+    """Rendezvous port on the rank-0 machine (single machine: a free port is picked)."""
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    """accelerate's mixed precision; training precision itself is `train.precision`."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DistributedSection:
+        if self.machine_rank >= self.num_machines:
+            raise ValueError(f"machine_rank {self.machine_rank} must be below num_machines {self.num_machines}")
+        if self.num_machines > 1 and not self.main_process_ip:
+            raise ValueError("several machines need main_process_ip (the rank-0 machine's address)")
+        if self.offload != "none" and self.strategy in ("ddp", "zero1"):
+            raise ValueError(f"offload={self.offload} needs strategy zero2, zero3 or fsdp")
+        return self
 
 
 class SFTMethod(Section):
@@ -336,7 +361,8 @@ class Recipe(Section):
     def _groups_fit_the_batch(self) -> Recipe:
         m = self.method
         if isinstance(m, GRPOMethod):
-            per_step = self.train.batch_size * self.train.grad_accum * self.distributed.num_processes
+            procs = self.distributed.num_processes if isinstance(self.distributed.num_processes, int) else 1
+            per_step = self.train.batch_size * self.train.grad_accum * procs
             if per_step % m.num_generations:
                 raise ValueError(
                     f"{m.name}: train.batch_size × grad_accum × processes ({per_step}) must be a multiple of "

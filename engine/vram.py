@@ -100,6 +100,7 @@ class Setup:
     liger: bool = False
     gpus: int = 1
     strategy: str = "ddp"
+    offload: str = "none"  # "optimizer" | "params": states (and weights) live in host memory
     attention: str = "sdpa"  # sdpa | flash_attention_2 | eager
 
     def check(self) -> None:
@@ -136,6 +137,8 @@ def setup_from_recipe(recipe: Recipe, **options: Any) -> Setup:
     weight_b = 4 if recipe.model.dtype == "float32" else 2  # auto means bf16 on a GPU
     compute_b = 4 if (t.precision == "fp32" or (recipe.model.dtype == "float32" and t.precision == "auto")) else 2
     targets = recipe.lora.target_modules if recipe.lora else "all-linear"
+    from engine.distributed import resolve_num_processes
+
     base = Setup(
         method=m.name,
         micro_batch=t.batch_size,
@@ -149,7 +152,9 @@ def setup_from_recipe(recipe: Recipe, **options: Any) -> Setup:
         optimizer=t.optimizer,
         gradient_checkpointing=t.gradient_checkpointing,
         precompute_ref_log_probs=bool(getattr(m, "precompute_ref_log_probs", False)),
-        gpus=recipe.distributed.num_processes,
+        gpus=resolve_num_processes(recipe) * recipe.distributed.num_machines,
+        strategy=recipe.distributed.strategy,
+        offload=recipe.distributed.offload,
         attention="eager" if recipe.model.attn_implementation == "eager" else "sdpa",
     )
     options = {k: v for k, v in options.items() if v is not None}
@@ -259,6 +264,8 @@ def estimate_setup(arch: Arch, s: Setup, gpu_memory_gib: float | None = None) ->
     base_weights = lin_bytes + other * wb
     gathered = 2 * arch.layer_params * wb if shard_w > 1 else 0  # ZeRO-3/FSDP gathers a layer, prefetches the next
     weights = base_weights / shard_w + gathered
+    if s.offload == "params" and shard_w > 1:
+        weights = gathered  # ZeRO-3/FSDP param offload: only the gathered layers are on the GPU
     w_formula = f"{arch.params / 1e6:,.1f}M params: block linears × {lin_rule}, embeddings/norms × {wb} B"
     if shard_w > 1:
         w_formula += f", ÷ {n_gpu} GPUs + 2 gathered layers"
@@ -284,6 +291,10 @@ def estimate_setup(arch: Arch, s: Setup, gpu_memory_gib: float | None = None) ->
     optim = trainable * optim_b / shard_o
     o_formula = f"{trainable / 1e6:,.2f}M × {optim_b:g} B ({s.optimizer})" + (
         f" ÷ {n_gpu} GPUs" if shard_o > 1 else "")
+    if s.offload != "none":
+        # Offloaded states sit in host RAM (reported in the formula), not on the GPU.
+        o_formula += f" — offloaded to host RAM ({optim / 1024**3:.2f} GiB there)"
+        optim = 0
 
     # -- activations
     seqs = s.micro_batch * prof.sequences_per_example

@@ -54,6 +54,7 @@ class EventsCallback(TrainerCallback):
         self.last: dict[str, dict[str, float]] = {"train": {}, "eval": {}}
         self._mark: tuple[float, int, float | None] | None = None  # (time, step, num_tokens) at the last log
         self.step_times: list[float] = []
+        self.ranks: list[dict[str, Any]] = []
 
     def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001 - TrainerCallback signature
         self._mark = (time.perf_counter(), state.global_step, None)
@@ -66,6 +67,18 @@ class EventsCallback(TrainerCallback):
             control.should_save = True
             control.should_training_stop = True
         return control
+
+    def on_train_end(self, args, state, control, **kwargs):  # noqa: ANN001
+        # Every rank reaches here: gather each one's view (its logged losses, its memory peak) so rank 0 can record
+        # per-rank imbalance and show that all ranks trained on the same global values.
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            mine = {"rank": dist.get_rank(), "losses": [h["loss"] for h in state.log_history if "loss" in h],
+                    **{k: v for k, v in memory_figures().items() if k.startswith("peak")}}
+            gathered: list[Any] = [None] * dist.get_world_size()
+            dist.all_gather_object(gathered, mine)
+            self.ranks = gathered
 
     def on_evaluate(self, args, state, control, **kwargs):  # noqa: ANN001
         # Restart the clock so evaluation time does not inflate the next s/step and tokens/s figures.
@@ -125,4 +138,5 @@ class EventsCallback(TrainerCallback):
             "s_per_step": (self.totals["train_runtime"] / state.global_step)
             if self.totals.get("train_runtime") and state.global_step else None,
             **{k: v for k, v in mem.items() if k.startswith("peak")},
+            **({"ranks": self.ranks} if self.ranks else {}),
         }

@@ -91,7 +91,10 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
                                             runs_root))
     setup_s = time.perf_counter() - t_load
     if is_main_process():
-        rd.update(status="running", model_dir=str(model_dir), setup_s=round(setup_s, 2), **counts)
+        acc = getattr(trainer, "accelerator", None)
+        launch = {"distributed_type": str(getattr(acc, "distributed_type", "NO")).split(".")[-1],
+                  "world_size": int(getattr(acc, "num_processes", 1))}
+        rd.update(status="running", model_dir=str(model_dir), setup_s=round(setup_s, 2), distributed=launch, **counts)
     if stop.is_set():
         return _finish(rd, writer, "stopped", {"steps": 0, "note": "stopped before the first step"})
 

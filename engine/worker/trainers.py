@@ -52,6 +52,8 @@ def common_args(recipe: Recipe, output_dir: Path, has_eval: bool) -> dict[str, A
         "report_to": "none",
         "disable_tqdm": True,
         "dataloader_num_workers": 0,
+        # Without CUDA, ranks started by `accelerate launch` train on the CPU and talk over gloo.
+        "use_cpu": not torch.cuda.is_available(),
         "max_length": t.max_length,
         **precision_flags(recipe),
     }
