@@ -139,6 +139,8 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
                                   "1 otherwise."),
         gpu_memory: float | None = typer.Option(None, "--gpu-memory", help="GPU memory in GiB for the "
                                                    "estimate's verdict."),
+        run_id: str | None = typer.Option(None, "--run-id", help="Use this run id (multi-node: the same on "
+                                          "every node; machine rank 0 creates the run directory)."),
         runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Launch a training run (or a pipeline of runs) detached from this terminal; print where it lives."""
     from engine.pipeline import find_pipeline
@@ -147,7 +149,7 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
     if pipeline_file is not None:
         _run_pipeline(pipeline_file, name, runs_dir, wait, as_json)
         return
-    view = api.launch(recipe, overrides or [], name=name, runs_dir=runs_dir, gpu_memory_gib=gpu_memory)
+    view = api.launch(recipe, overrides or [], name=name, runs_dir=runs_dir, gpu_memory_gib=gpu_memory, run_id=run_id)
     if not as_json:
         for w in view.record.get("warnings", []):
             err.print(f"[yellow]warning:[/] {escape(w)}")
@@ -207,6 +209,39 @@ def _follow(run_id: str, runs_dir: Path | None, plain: bool) -> api.RunView:
                 err.print(line, highlight=False, soft_wrap=True)
 
     return api.wait_for(run_id, runs_dir, on_events=on_events)
+
+
+export_app = typer.Typer(help="Write files that run Reins elsewhere (e.g. a SLURM batch script).",
+                         no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("slurm")
+def export_slurm(recipe: str = typer.Argument(..., help="Bundled recipe name or a YAML path."),
+                 overrides: list[str] | None = SetOpt,
+                 nodes: int = typer.Option(..., "--nodes", help="Machines in the job."),
+                 gpus_per_node: int = typer.Option(..., "--gpus-per-node", help="GPUs (processes) per machine."),
+                 time_limit: str = typer.Option("04:00:00", "--time", help="Wall-clock limit (HH:MM:SS)."),
+                 partition: str | None = typer.Option(None, "--partition", help="SLURM partition."),
+                 port: int = typer.Option(29500, "--port", help="Rendezvous port on the first node."),
+                 output: Path | None = typer.Option(None, "--output", "-o",  # noqa: B008
+                                                    help="Write the script here (default: print it)."),
+                 runs_dir: Path | None = RunsDir) -> None:
+    """An sbatch script that runs RECIPE on several nodes: `srun` starts `reins run --run-id …` on each."""
+    from engine.paths import runs_dir as default_runs_dir
+    from engine.recipes import load_recipe
+    from engine.slurm import SlurmJob, sbatch_script
+
+    loaded = load_recipe(recipe, overrides or [])  # fail here, not on the cluster
+    job = SlurmJob(nodes=nodes, gpus_per_node=gpus_per_node, time=time_limit, partition=partition, port=port,
+                   job_name=f"reins-{loaded.name}")
+    text = sbatch_script(str(loaded.source), overrides or [], job, default_runs_dir(runs_dir))
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text)
+    output.chmod(0o755)
+    err.print(f"wrote {output}: submit it with `sbatch {output}`")
 
 
 @app.command("ls")

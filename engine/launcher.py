@@ -22,6 +22,8 @@ from engine.rundir import RunDir, now_iso, process_start_ticks, write_json_atomi
 from engine.store import RunStore, RunView
 from engine.vram import detect_gpu_memory_gib, estimate
 
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
 
 def make_run_id(name: str, when: datetime | None = None) -> str:
     """UTC timestamp + slug, e.g. `20261127-021500-dpo-smollm2`."""
@@ -85,13 +87,20 @@ def prepare(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (),
 
 def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name: str | None = None,
            runs_dir: Path | None = None, gpu_memory_gib: float | None = None,
-           pipeline: dict | None = None) -> RunView:
-    """Validate the recipe, write `runs/<id>/`, start the worker detached and return without waiting."""
+           pipeline: dict | None = None, run_id: str | None = None) -> RunView:
+    """Validate the recipe, write `runs/<id>/`, start the worker detached and return without waiting.
+
+    `run_id` fixes the id (multi-node: every node passes the same one; machine rank 0 writes the run directory,
+    the other machines start their share of the processes against it)."""
     from engine.paths import runs_dir as default_runs_dir
 
     root = runs_dir or default_runs_dir()
+    if run_id is not None and not RUN_ID_PATTERN.fullmatch(run_id):
+        raise RecipeError(f"--run-id {run_id!r} must be letters, digits, '.', '_' or '-' (at most 128, no '/').")
     loaded, inputs = prepare(recipe, overrides, root)
     r = loaded.recipe
+    if run_id is not None and r.distributed.machine_rank > 0:
+        return _join_as_secondary(r, root / run_id, root)
     gpu = gpu_memory_gib or detect_gpu_memory_gib()
     if r.model.quantization != "none" and detect_gpu_memory_gib() is None:
         raise RecipeError(
@@ -100,7 +109,14 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
         )
     model = resolve_model(r.model.name, root)
     display = name or f"{loaded.name}-{Path(r.model.name).name}"
-    rd = RunDir(_unique_dir(root, make_run_id(display)))
+    if run_id is not None:
+        rd = RunDir(root / run_id)
+        try:
+            rd.path.mkdir(parents=True)
+        except FileExistsError:
+            raise RecipeError(f"Run {run_id} already exists in {root}; pick another --run-id.") from None
+    else:
+        rd = RunDir(_unique_dir(root, make_run_id(display)))
 
     rd.recipe.write_text(
         f"# Resolved recipe of run {rd.id} (from {loaded.source}"
@@ -122,14 +138,39 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
         ev.status("created")
         ev.status("starting")  # before the worker exists, so it always precedes the worker's `running`
 
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "REINS_RUN_DIR": str(rd.path)}
+    proc = _spawn(cmd, rd.stdout, rd.path)
+    rd.update(status="starting", pid=proc.pid, pid_start=process_start_ticks(proc.pid))
+    return RunStore(root).get(rd.id)
+
+
+def _spawn(cmd: list[str], log_path: Path, run_dir: Path) -> subprocess.Popen:
+    """Start `cmd` detached: its own session, stdin closed, output appended to `log_path`."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "REINS_RUN_DIR": str(run_dir)}
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
-    with open(rd.stdout, "ab") as log:
+    with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True, cwd=os.getcwd(), env=env, close_fds=True,
         )
     # Reap the child when it ends so a long-lived parent (the TUI) never keeps a zombie that looks alive.
     threading.Thread(target=proc.wait, daemon=True, name=f"reap-{proc.pid}").start()
-    rd.update(status="starting", pid=proc.pid, pid_start=process_start_ticks(proc.pid))
+    return proc
+
+
+def _join_as_secondary(r, path: Path, root: Path, wait_s: float = 600.0) -> RunView:  # noqa: ANN001
+    """Machine rank > 0 of a multi-node run: wait for rank 0's run directory, then start this node's processes
+    with its own accelerate config; rank 0 alone writes run.json and events."""
+    import time
+
+    rd = RunDir(path)
+    deadline = time.monotonic() + wait_s
+    while not rd.recipe.is_file():
+        if time.monotonic() > deadline:
+            raise RecipeError(f"Run directory {path} did not appear within {wait_s:.0f}s: is machine rank 0 running "
+                              "with the same --run-id on the same shared --runs-dir?")
+        time.sleep(1.0)
+    k = r.distributed.machine_rank
+    config = rd.path / f"accelerate_config.rank{k}.yaml"
+    config.write_text(distributed.write_launch_files(r, rd.path, name=config.name).read_text())
+    _spawn(distributed.worker_command(rd.path, config), rd.path / f"stdout.rank{k}.log", rd.path)
     return RunStore(root).get(rd.id)

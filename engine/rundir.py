@@ -111,7 +111,12 @@ def pid_alive(pid: int | None, start_ticks: int | None = None) -> bool:
 
 
 def record_alive(record: dict[str, Any]) -> bool:
-    """Whether any process recorded for the run (the launcher or the worker) is still alive."""
+    """Whether any process recorded for the run (the launcher or the worker) is still alive. Processes on another
+    host (a multi-node run read from shared storage) cannot be checked from here and count as alive."""
+    import socket
+
+    if record.get("host") and record["host"] != socket.gethostname():
+        return True
     return pid_alive(record.get("pid"), record.get("pid_start")) or pid_alive(
         record.get("worker_pid"), record.get("worker_pid_start")
     )

@@ -1,0 +1,94 @@
+"""`reins export slurm`: the script matches a reviewed golden file, and under a fake `srun` each node runs the right
+`reins run`; a two-machine run simulated on this host really trains across both "machines"."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.errors import ReinsError
+from engine.slurm import SlurmJob, sbatch_script
+
+from test_e2e import metric_events, reins, tiny
+
+GOLDEN = Path(__file__).parent / "golden" / "slurm_dpo.sh"
+JOB = SlurmJob(nodes=2, gpus_per_node=4, time="12:00:00", partition="gpu", job_name="reins-dpo")
+OVERRIDES = ["train.max_steps=500", "model.name=/data/my model"]
+
+
+def test_script_matches_the_golden_file() -> None:
+    assert sbatch_script("dpo", OVERRIDES, JOB, Path("/shared/runs")) == GOLDEN.read_text()
+
+
+def test_bad_slurm_options_are_named() -> None:
+    with pytest.raises(ReinsError) as exc:
+        sbatch_script("dpo", [], SlurmJob(nodes=0, gpus_per_node=1, time="4h"), Path("/r"))
+    assert len(exc.value.problems) == 2
+
+
+def test_under_a_fake_srun_each_node_runs_reins_with_its_rank(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls.jsonl"
+    record = (f"#!{sys.executable}\nimport json, os, sys\n"
+              f"open({str(log)!r}, 'a').write(json.dumps({{'argv': sys.argv, 'node': os.environ.get('SLURM_NODEID'),"
+              " 'run_id': os.environ.get('RUN_ID'), 'runs': os.environ.get('REINS_RUNS_DIR')}) + '\\n')\n")
+    # srun: record its own arguments, then run the task once per node with that node's SLURM variables.
+    (bin_dir / "srun").write_text(record + (
+        "import subprocess\nargs = sys.argv[1:]\nwhile args and args[0].startswith('--'): args = args[1:]\n"
+        "for node in range(int(os.environ['SLURM_NNODES'])):\n"
+        "    subprocess.run(args, env={**os.environ, 'SLURM_NODEID': str(node)}, check=True)\n"))
+    (bin_dir / "scontrol").write_text("#!/bin/sh\nprintf 'gpu-node-1\\ngpu-node-2\\n'\n")
+    (bin_dir / "reins").write_text(record)
+    for f in bin_dir.iterdir():
+        f.chmod(0o755)
+    script = tmp_path / "job.sh"
+    script.write_text(GOLDEN.read_text())
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "SLURM_JOB_ID": "42", "SLURM_NNODES": "2",
+           "SLURM_JOB_NODELIST": "gpu-node-[1-2]"}
+    subprocess.run(["bash", str(script)], env=env, check=True, timeout=60)
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    srun, nodes = calls[0], calls[1:]
+    assert Path(srun["argv"][0]).name == "srun" and "--nodes=2" in srun["argv"]
+    assert [c["node"] for c in nodes] == ["0", "1"]
+    for rank, call in enumerate(nodes):
+        argv = call["argv"][1:]
+        assert argv[:2] == ["run", "dpo"] and "--wait" in argv
+        assert argv[argv.index("--run-id") + 1] == call["run_id"] and call["run_id"].endswith("-reins-dpo-42")
+        sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set"]
+        assert sets[:2] == OVERRIDES  # quoted through both shells intact, spaces and all
+        assert f"distributed.machine_rank={rank}" in sets and "distributed.num_machines=2" in sets
+        assert "distributed.main_process_ip=gpu-node-1" in sets and "distributed.num_processes=4" in sets
+        assert call["runs"] == "/shared/runs"
+    assert nodes[0]["run_id"] == nodes[1]["run_id"]
+
+
+@pytest.mark.e2e
+def test_two_machines_simulated_on_this_host_share_one_run(tmp_path: Path, tiny_model: Path) -> None:
+    from engine.distributed import free_port
+
+    runs = tmp_path / "runs"
+    recipe = tiny(tmp_path, tiny_model, "dpo", steps=3, data={"eval": None, "max_rows": 16})
+    port = free_port()
+    common = ["run", str(recipe), "--run-id", "two-nodes", "--wait", "--json",
+              "--set", "distributed.num_machines=2", "--set", "distributed.main_process_ip=127.0.0.1",
+              "--set", f"distributed.main_process_port={port}"]
+    env = {**os.environ, "REINS_RUNS_DIR": str(runs)}
+    nodes = [subprocess.Popen([sys.executable, "-m", "engine", *common, "--set", f"distributed.machine_rank={k}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                              cwd=Path(__file__).parent.parent) for k in (0, 1)]
+    outs = [p.communicate(timeout=600) for p in nodes]
+    assert [p.returncode for p in nodes] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
+    run = json.loads(outs[0][0])
+    assert run["id"] == "two-nodes" and run["status"] == "completed" and run["distributed"]["world_size"] == 2
+    assert json.loads(outs[1][0])["id"] == "two-nodes"  # the second machine followed the same run
+    ranks = run["summary"]["ranks"]
+    assert ranks[0]["losses"] == ranks[1]["losses"] == pytest.approx(
+        [e["values"]["loss"] for e in metric_events(runs / "two-nodes")])
+    assert (runs / "two-nodes" / "accelerate_config.rank1.yaml").is_file()
+    assert reins("ls", "--json", runs=runs).stdout.count('"id": "two-nodes"') == 1
