@@ -41,17 +41,22 @@ def convert_gguf(gguf_file: Path, target: Path) -> Path:
         config = type(gguf_model.config).from_dict(cfg)
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
         model.load_state_dict(gguf_model.state_dict(), strict=True)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-        try:
-            model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-            if target.exists():
-                shutil.rmtree(target)  # a half-written folder from a killed conversion
-            tmp.rename(target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        save_atomically(target, model, tokenizer)
     return target
+
+
+def save_atomically(target: Path, model: Any, tokenizer: PreTrainedTokenizerBase) -> None:
+    """Save into a temp folder beside `target`, then rename: readers never see a half-written checkpoint."""
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if target.exists():
+            shutil.rmtree(target)  # a half-written folder from a killed earlier attempt
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def merge_adapter(adapter_dir: Path) -> Path:
@@ -68,15 +73,7 @@ def merge_adapter(adapter_dir: Path) -> Path:
             model = AutoPeftModelForSequenceClassification.from_pretrained(adapter_dir, num_labels=1)
         else:
             model = AutoPeftModelForCausalLM.from_pretrained(adapter_dir)
-        merged = model.merge_and_unload()
-        tmp = Path(tempfile.mkdtemp(dir=adapter_dir.parent, prefix=f".{target.name}."))
-        try:
-            merged.save_pretrained(tmp)
-            AutoTokenizer.from_pretrained(adapter_dir).save_pretrained(tmp)
-            tmp.rename(target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        save_atomically(target, model.merge_and_unload(), AutoTokenizer.from_pretrained(adapter_dir))
     return target
 
 
