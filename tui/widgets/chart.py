@@ -37,6 +37,7 @@ class MetricChart(PlotWidget, can_focus=False):
             return 0
         self.clear()
         drawn = 0
+        evals = False
         lines = [(label, series, key) for label, series in runs for key in self.keys]
         for i, (label, series, key) in enumerate(lines):
             colour, mode = STYLES[i % len(STYLES)]
@@ -44,15 +45,15 @@ class MetricChart(PlotWidget, can_focus=False):
             legend = " ".join(p for p in (label, name) if p)
             xs, ys = series.get("train", key, x)
             if xs:
-                self.plot(xs, ys, line_style=colour, hires_mode=mode, label=f"{legend} train".strip())
+                self.plot(xs, ys, line_style=colour, hires_mode=mode, label=legend or None)
                 drawn += len(xs)
             exs, eys = series.get("eval", key, x)
             if exs:
-                self.scatter(exs, eys, marker=EVAL_MARKERS[i % len(EVAL_MARKERS)], marker_style=f"bold {colour}",
-                             label=f"{legend} eval".strip())
+                self.scatter(exs, eys, marker=EVAL_MARKERS[i % len(EVAL_MARKERS)], marker_style=f"bold {colour}")
                 drawn += len(exs)
+                evals = True
         if len(lines) > 1 and drawn:
             self.show_legend()
         self.points = drawn
-        self.border_subtitle = "" if drawn else "no data yet"
+        self.border_subtitle = ("eval ◆●" if evals else "") if drawn else "no data yet"
         return drawn
