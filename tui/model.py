@@ -286,3 +286,11 @@ def recipe_header(path: Path) -> list[str]:
     except OSError:
         return []
     return lines
+
+
+def display_path(path: Path) -> str:
+    """A path as short as it can be said: relative to the working folder when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -167,7 +167,8 @@ async def test_runs_filter_sort_select_and_compare_diff(tmp_path: Path) -> None:
         keys = {str(diff.get_row_at(i)[0]) for i in range(diff.row_count)}
         assert keys == {"method.beta", "train.learning_rate"}  # only what differs
         metrics = app.screen.query_one("#compare-metrics")
-        alerts_row = next(metrics.get_row_at(i) for i in range(metrics.row_count) if metrics.get_row_at(i)[0] == "alerts")
+        rows = [metrics.get_row_at(i) for i in range(metrics.row_count)]
+        alerts_row = next(r for r in rows if r[0] == "alerts")
         assert alerts_row[1:] == ["0", "1"]
 
 
@@ -235,7 +236,8 @@ async def test_lora_off_and_quantization_become_overrides(tmp_path: Path) -> Non
         await until(pilot, app, lambda: screen.estimate is not None)
         trainable = screen.estimate["trainable_params"]
         screen.query_one("#w-lora-enabled").value = False
-        await until(pilot, app, lambda: screen.estimate is not None and screen.estimate["trainable_params"] != trainable)
+        await until(pilot, app,
+                    lambda: screen.estimate is not None and screen.estimate["trainable_params"] != trainable)
         assert screen.overrides == ["lora=null"]
         assert screen.query_one("#w-lora--r").disabled
         screen.query_one("#w-model--quantization").value = "4bit"

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Collapsible, Footer, Header, Input, Label, Select, Static, Switch
 
 from tui.form import FieldSpec, display_value, field_for_problem, form_fields, override_text, value_at
+from tui.model import display_path
 from tui.widgets.vram import VramPanel
 
 
@@ -67,7 +68,8 @@ class ConfigureScreen(Screen[None]):
         self.specs = form_fields(recipe)
         with Horizontal(id="configure-body"):
             with VerticalScroll(id="form"):
-                yield Static(f"[b]{loaded.name}[/b]  [dim]{recipe.method.name} · {self.recipe_path}[/dim]\n"
+                where = display_path(self.recipe_path)
+                yield Static(f"[b]{loaded.name}[/b]  [dim]{recipe.method.name} · {where}[/dim]\n"
                              f"{recipe.description}", id="configure-title")
                 yield Static(id="configure-errors")
                 yield Label("[b]key settings[/b]", classes="section-title")

@@ -13,7 +13,7 @@ HELP = """\
   1 / 2        Recipes / Runs
   ctrl+p       command palette: every action by name
   ?            this help
-  q            quit the TUI — [b]runs keep training[/b] in the background;
+  q            quit the TUI only: [b]runs keep training[/b];
                reopen `reins` to reattach to them
   esc          back
 

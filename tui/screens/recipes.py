@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.model import STAGES, recipe_header, stage_of
+from tui.model import STAGES, display_path, recipe_header, stage_of
 
 
 class RecipesScreen(Screen[None]):
@@ -66,7 +66,7 @@ class RecipesScreen(Screen[None]):
         body.append(info.description + "\n\n")
         for line in recipe_header(info.path):
             body.append(line + "\n", style="dim")
-        body.append(f"\n{info.path}\n", style="dim italic")
+        body.append(f"\n{display_path(info.path)}\n", style="dim italic")
         body.append("\nenter: configure and see the VRAM it needs", style="bold")
         self.query_one("#recipe-info", Static).update(body)
 

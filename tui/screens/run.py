@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.console import Group
@@ -171,7 +172,8 @@ class RunScreen(Screen[None]):
     def _head(self) -> Text:
         rec = self.record
         text = Text.assemble((self.run_id, "bold"), "  ", (self.status, STATUS_STYLE.get(self.status, "")))
-        text.append(f"   {rec.get('method', '?')} · {rec.get('model', '?')}", style="dim")
+        model = Path(str(rec.get("model", "?"))).name
+        text.append(f"   {rec.get('method', '?')} · {model}", style="dim")
         if self.summary.error or rec.get("error"):
             text.append(f"\nerror: {self.summary.error or rec.get('error')}", style="red")
         elif self.status == "crashed":
