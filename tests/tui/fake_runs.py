@@ -80,7 +80,8 @@ def write_run(root: Path, run_id: str, *, method: str = "dpo", status: str = "co
     for i in range(alerts):
         events.append(alert_event(5 + i))
     if not live and status in ("completed", "stopped", "failed"):
-        summary = {"steps": steps, "final_metrics": events[-2]["values"] if steps else {}, "peak_rss_gb": peak_gib}
+        train = [e["values"] for e in events if e["kind"] == "metric" and e["split"] == "train"]
+        summary = {"steps": steps, "final_metrics": train[-1] if train else {}, "peak_rss_gb": peak_gib}
         extra = {"error": "CUDA out of memory (test)"} if status == "failed" else {"summary": summary}
         events.append({"t": T0 + steps + 1, "kind": "status", "status": status, **extra})
     write_events(rd, events)
