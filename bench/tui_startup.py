@@ -49,8 +49,8 @@ def first_paint(runs_dir: Path) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-async def open_runs(runs_dir: Path, expected: int) -> float:
-    """Seconds from asking for the Runs screen to its table holding every run."""
+async def open_runs(runs_dir: Path, expected: int) -> tuple[float, float]:
+    """Seconds from asking for the Runs screen to (a) its first screenful of rows painted, (b) all rows in the table."""
     from tui.app import make_app
 
     app = make_app(runs_dir=runs_dir, start="recipes", now=None, refresh_s=3600)
@@ -58,12 +58,17 @@ async def open_runs(runs_dir: Path, expected: int) -> float:
         await pilot.pause()
         t0 = time.perf_counter()
         app.switch_mode("runs")
+        first = None
         while True:
             table = app.screen.query("DataTable")
-            if table and table.first().row_count >= expected:
-                break
+            rows = table.first().row_count if table else 0
+            if rows and first is None:
+                painted = asyncio.get_running_loop().create_future()
+                app.call_after_refresh(lambda f=painted: f.set_result(time.perf_counter()))
+                first = await painted
+            if rows >= expected:
+                return first - t0, time.perf_counter() - t0
             await asyncio.sleep(0.002)
-        return time.perf_counter() - t0
 
 
 def make_store(root: Path, n: int) -> None:
@@ -87,14 +92,18 @@ def main() -> None:
         paints = [first_paint(Path(tmp) / "empty") for _ in range(args.repeat)]
         cold = asyncio.run(open_runs(runs, args.runs))  # the first listing builds runs/index.json
         warm = [asyncio.run(open_runs(runs, args.runs)) for _ in range(args.repeat)]
+        load = os.getloadavg()[0]
     fp = [p["first_paint_s"] for p in paints]
     print(f"time to first paint (process start → Recipes painted): median {statistics.median(fp):.3f}s "
           f"(runs: {', '.join(f'{x:.3f}' for x in fp)}; "
           f"imports {statistics.median(p['import_s'] for p in paints):.3f}s)"
           "   target < 1 s")
-    print(f"open Runs with {args.runs} runs, cold index: {cold:.3f}s")
-    print(f"open Runs with {args.runs} runs, warm index: median {statistics.median(warm):.3f}s "
-          f"(runs: {', '.join(f'{x:.3f}' for x in warm)})   target < 0.5 s")
+    print(f"open Runs with {args.runs} runs, cold index (builds runs/index.json): first rows painted {cold[0]:.3f}s, "
+          f"all rows {cold[1]:.3f}s")
+    print(f"open Runs with {args.runs} runs, warm index: first rows painted median "
+          f"{statistics.median(w[0] for w in warm):.3f}s, all rows median {statistics.median(w[1] for w in warm):.3f}s "
+          f"(runs: {', '.join(f'{a:.3f}/{b:.3f}' for a, b in warm)})   target < 0.5 s")
+    print(f"load average during the bench: {load:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ from typing import Any
 from textual.app import App
 from textual.binding import Binding
 
-from tui.commands import ReinsCommands
-
 QUIT_NOTE = "Quitting closes this window only: runs keep training in the background. Reopen `reins` to reattach."
 
 
@@ -22,6 +20,13 @@ def _screen(module: str, name: str) -> Any:
     import importlib
 
     return getattr(importlib.import_module(f"tui.screens.{module}"), name)()
+
+
+def _commands() -> Any:
+    # The palette's provider is imported when the palette first opens, not at start-up.
+    from tui.commands import ReinsCommands
+
+    return ReinsCommands
 
 
 @dataclass
@@ -42,7 +47,7 @@ class ReinsApp(App[list[str]]):
 
     CSS_PATH = "app.tcss"
     TITLE = "Reins"
-    COMMANDS = App.COMMANDS | {ReinsCommands}
+    COMMANDS = App.COMMANDS | {lambda: _commands()}
     MODES = {"recipes": lambda: _screen("recipes", "RecipesScreen"), "runs": lambda: _screen("runs", "RunsScreen")}
     DEFAULT_MODE = "runs"
     BINDINGS = [

@@ -121,12 +121,21 @@ def read_series(events_path: Path, max_bytes: int = 8 * 1024 * 1024) -> tuple[Se
         offset = chunk.offset
 
 
+_ESTIMATES: dict[Path, dict[str, Any]] = {}
+
+
 def read_estimate(run_path: Path) -> dict[str, Any] | None:
+    """A run's estimate.json (written once before launch, so a read one is kept: the Runs table re-reads often)."""
+    if run_path in _ESTIMATES:
+        return _ESTIMATES[run_path]
     try:
         data = json.loads((run_path / "estimate.json").read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    _ESTIMATES[run_path] = data
+    return data
 
 
 def measured_peak(view: Any) -> float | None:

@@ -176,7 +176,9 @@ async def test_runs_filter_sort_select_and_compare_diff(tmp_path: Path) -> None:
 async def test_reopen_reattaches_to_a_live_run_with_its_history(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     write_store(runs)
-    write_run(runs, "20260921-160000-live", steps=7, live=True, alerts=1)
+    rd = write_run(runs, "20260921-160000-live", steps=7, live=True, alerts=1)
+    write_events(rd, [{"t": 1, "kind": "sample", "step": 7, "prompt": "Say hi", "policy": "Hi!",
+                       "reference": "Hello there, how may I help?"}], mode="a")
     app = make_app(runs_dir=runs, now=None, poll_s=0.05, refresh_s=60)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, app, lambda: type(app.screen).__name__ == "RunScreen")
@@ -184,6 +186,8 @@ async def test_reopen_reattaches_to_a_live_run_with_its_history(tmp_path: Path) 
         await until(pilot, app, lambda: run.summary.step == 7)
         assert run.query("MetricChart").first().points == 7 + 1  # 7 train points and the eval-at-start point
         assert len(run.series.alerts) == 1
+        await pilot.press("p")
+        assert "reference: Hello there" in text_of(run.query_one("#samples-list"))
 
 
 @pytest.mark.anyio
@@ -247,3 +251,28 @@ async def test_lora_off_and_quantization_become_overrides(tmp_path: Path) -> Non
     spec = next(s for s in form_fields(__import__("engine.recipes").recipes.load_recipe("dpo").recipe)
                 if s.key == "lora.target_modules")
     assert override_text(spec, "q_proj, v_proj") == '["q_proj", "v_proj"]'
+
+
+@pytest.mark.anyio
+async def test_runs_table_fills_in_chunks_and_updates_changed_rows_in_place(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for i in range(150):
+        write_run(runs, f"20260921-{i:06d}-many-{i}", steps=3)
+    app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one("DataTable")
+        await until(pilot, app, lambda: table.row_count == 150)
+        # A run gets one more step: its row changes in place, the table is not rebuilt.
+        rd = runs / "20260921-000042-many-42"
+        write_events(rd, [metric(4, dpo_values(4))], mode="a")
+        generation = screen._fill_gen
+        await pilot.press("r")
+        await until(pilot, app, lambda: screen.shown["20260921-000042-many-42"].sort_step == 4)
+        assert screen._fill_gen == generation
+        assert str(table.get_cell("20260921-000042-many-42", "step")) == "4/20"
+
+
+def test_no_color_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert make_app(runs_dir=tmp_path / "runs").no_color

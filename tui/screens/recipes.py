@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -34,11 +35,20 @@ class RecipesScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.sub_title = "Recipes"
+        self.query_one(OptionList).focus()
+        self.load()
+
+    @work(thread=True, exclusive=True)
+    def load(self) -> None:
+        # Reading recipes imports the schema (pydantic): off the UI thread, so the first paint doesn't wait.
         from engine.recipes import bundled_recipes
 
-        self.sub_title = "Recipes"
         app: Any = self.app
         infos = bundled_recipes(tuple(d for d in app.settings.recipe_dirs if d.is_dir()))
+        app.call_from_thread(self.show, infos)
+
+    def show(self, infos: list[Any]) -> None:
         self.infos = {i.name: i for i in infos}
         options: list[Option | None] = []
         order = [s for s, _ in STAGES] + ["Other"]

@@ -57,6 +57,7 @@ class RunScreen(Screen[None]):
         Binding("a", "tab('alerts')", "Alerts"),
         Binding("l", "tab('log')", "Log"),
         Binding("m", "tab('metrics')", "Metrics", show=False),
+        Binding("p", "tab('samples')", "Samples", show=False),
         Binding("e", "toggle_x", "Step/epoch"),
         Binding("x", "stop", "Stop run"),
     ]
@@ -64,6 +65,7 @@ class RunScreen(Screen[None]):
         ("Run: show charts", "tab('charts')", "loss, margins, accuracies, log-probs, rewards"),
         ("Run: show alerts", "tab('alerts')", "red flags with their evidence"),
         ("Run: show log", "tab('log')", "the worker's stdout/stderr"),
+        ("Run: show sample generations", "tab('samples')", "policy vs reference completions"),
         ("Run: show latest metrics", "tab('metrics')", "train, eval and eval at start"),
         ("Run: x axis step / epoch", "toggle_x", "align charts by step or by epoch"),
         ("Run: stop this run", "stop", "it saves a checkpoint and ends `stopped`"),
@@ -81,6 +83,8 @@ class RunScreen(Screen[None]):
         self.loaded = False
         self.updates = 0
         self.estimate: dict[str, Any] | None = None
+        self.gpu: list[dict[str, Any]] | None = None
+        self.has_gpu = True  # until NVML says otherwise
 
     def compose(self) -> ComposeResult:
         from engine.rundir import RunDir
@@ -101,6 +105,8 @@ class RunScreen(Screen[None]):
                 yield VerticalScroll(Static("No alerts.", id="alerts-list"))
             with TabPane("Metrics", id="metrics"):
                 yield DataTable(id="metrics-table", cursor_type="none")
+            with TabPane("Samples", id="samples"):
+                yield VerticalScroll(Static("No sample generations in this run.", id="samples-list"))
             with TabPane("Log", id="log"):
                 yield RichLog(id="run-log", max_lines=2000, wrap=False, markup=False)
         yield Footer()
@@ -119,6 +125,8 @@ class RunScreen(Screen[None]):
         size = self.rd.stdout.stat().st_size if self.rd.stdout.exists() else 0
         self.follower = Follower(self, self.rd.path, 0, log_offset=size, poll_s=app.settings.poll_s).start()
         self.set_interval(2.0, self.check_alive)
+        self.set_interval(2.0, self.poll_gpu)
+        self.poll_gpu()
         self.refresh_view()
 
     def on_unmount(self) -> None:
@@ -155,6 +163,21 @@ class RunScreen(Screen[None]):
             self.record = self.rd.read()
             self.refresh_view(charts=False)
 
+    def poll_gpu(self) -> None:
+        if self.has_gpu and self.status in LIVE:
+            self.run_worker(self._read_gpu, thread=True, exclusive=True, group="gpu")
+
+    def _read_gpu(self) -> None:
+        from tui.gpu import gpu_stats
+
+        stats = gpu_stats()
+        self.app.call_from_thread(self._show_gpu, stats)
+
+    def _show_gpu(self, stats: list[dict[str, Any]] | None) -> None:
+        self.gpu, self.has_gpu = stats, stats is not None
+        if stats is not None:
+            self.refresh_view(charts=False)
+
     # -- drawing ---------------------------------------------------------------------------------------------
 
     def refresh_view(self, charts: bool = True) -> None:
@@ -168,6 +191,7 @@ class RunScreen(Screen[None]):
                 chart.show([("", self.series)], x=self.x_axis)  # type: ignore[attr-defined]
             self._alerts()
             self._metrics()
+            self._samples()
 
     def _head(self) -> Text:
         rec = self.record
@@ -208,6 +232,10 @@ class RunScreen(Screen[None]):
         mem = "memory " + (f"est {est:.2f} GiB" if isinstance(est, (int, float)) else "est ?")
         mem += f" · peak {peak:.2f} GiB" if peak is not None else " · peak –"
         facts.append(mem)
+        if self.gpu and self.status in LIVE:
+            from tui.gpu import gpu_line
+
+            facts.append(gpu_line(self.gpu))
         n = len(self.series.alerts)
         if n:
             facts.append(f"⚠ {n} alert{'s' if n != 1 else ''}")
@@ -229,6 +257,20 @@ class RunScreen(Screen[None]):
             if evidence:
                 body.append("  " + ", ".join(f"{k}={fmt(v)}" for k, v in evidence.items()) + "\n", style="dim")
         self.query_one("#alerts-list", Static).update(body)
+
+    def _samples(self) -> None:
+        samples = self.series.samples[-5:]
+        if not samples:
+            return
+        body = Text()
+        for smp in reversed(samples):
+            body.append(f"step {smp.get('step', '?')}\n", style="bold")
+            for key in ("prompt", "policy", "reference"):
+                if smp.get(key):
+                    body.append(f"  {key}: ", style="dim")
+                    body.append(str(smp[key]).strip() + "\n")
+            body.append("\n")
+        self.query_one("#samples-list", Static).update(body)
 
     def _metrics(self) -> None:
         from engine.metrics import key_metrics
