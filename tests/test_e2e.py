@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from support import write_recipe
 
 from engine import events as ev
-from support import write_recipe
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
