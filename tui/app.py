@@ -65,6 +65,28 @@ class ReinsApp(App[list[str]]):
         self.settings = settings
         self.start = start
         self.live_ids: list[str] = []
+        self.rows_cache: list[Any] | None = None  # the last Runs rows, so reopening Runs shows them at once
+
+    def on_mount(self) -> None:
+        if self.start == "recipes":
+            # Read the store while the user looks at recipes: Runs then opens with its rows already there.
+            self.run_worker(self._prefetch_runs, thread=True, group="prefetch")
+
+    def _prefetch_runs(self) -> None:
+        from engine import api
+        from tui.model import run_row
+
+        try:
+            views = api.list_runs(self.settings.runs_dir)
+        except OSError:
+            return
+        now = self.now()
+        rows = [run_row(v, now) for v in views]
+        self.call_from_thread(self._cache_rows, rows)
+
+    def _cache_rows(self, rows: list[Any]) -> None:
+        if self.rows_cache is None:
+            self.rows_cache = rows
 
     # -- actions reachable from every screen (and from the command palette) --------------------------------
 

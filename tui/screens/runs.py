@@ -60,6 +60,7 @@ class RunsScreen(Screen[None]):
         self._fill_gen = 0
         self._filling = False
         self._ticks = 0
+        self._suspended = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,15 +75,20 @@ class RunsScreen(Screen[None]):
         filt.display = False
         table = self.query_one(DataTable)
         table.add_column("", key="sel", width=1)
-        # Fixed widths: the table never measures 1,000 rows' cells to size its columns (start-up cost).
+        # Fixed widths: columns don't jump about while 1,000 rows stream in.
         for label, key, width in (("started", "created", 9), ("name", "name", 20), ("status", "status", 9),
                                   ("method", "method", 6), ("model", "model", 21), ("step", "step", 7),
                                   ("margin", "h0", 7), ("acc", "h1", 6), ("⚠", "alerts", 2),
                                   ("GiB est/peak", "memory", 12), ("time", "duration", 8), ("id", "id", 44)):
             table.add_column(label, key=key, width=width)
         self.query_one("#runs-status", Static).update("loading runs…")
-        self.load()
         app: Any = self.app
+        if app.rows_cache is not None:
+            # What the store held a moment ago, at once; the re-read waits until the first rows are painted.
+            self.show_rows(app.rows_cache)
+            self.set_timer(1.0, self.load)
+        else:
+            self.load()
         self.set_interval(app.settings.refresh_s, self._tick)
 
     def _tick(self) -> None:
@@ -91,8 +97,13 @@ class RunsScreen(Screen[None]):
         if any(r.status in LIVE for r in self.rows) or self._ticks % 5 == 0:
             self.load()
 
+    def on_screen_suspend(self) -> None:
+        self._suspended = True
+
     def on_screen_resume(self) -> None:
-        if self.loaded:
+        # Coming back from a Run or Compare screen: re-read (not on the first show, which on_mount covers).
+        if self._suspended:
+            self._suspended = False
             self.load()
 
     @work(thread=True, exclusive=True, group="runs-load")
@@ -106,6 +117,7 @@ class RunsScreen(Screen[None]):
         self.app.call_from_thread(self.show_rows, rows)
 
     def show_rows(self, rows: list[RunRow]) -> None:
+        self.app.rows_cache = rows  # type: ignore[attr-defined]
         first = not self.loaded
         self.rows, self.loaded = rows, True
         self.render_table()
@@ -149,10 +161,11 @@ class RunsScreen(Screen[None]):
                 table.columns[key].label = Text(_short(head))
         rows = self.visible_rows()
         ids = [r.id for r in rows]
-        if ids == self.shown_ids and not self._filling:
+        if ids == self.shown_ids:
             keys = list(table.columns)
             for r in rows:
-                if self.shown.get(r.id) != r:
+                # Rows not added yet (the table is still filling) pick the new values up from `shown`.
+                if self.shown.get(r.id) != r and r.id in table.rows:
                     for key, cell in zip(keys, self.cells(r), strict=True):
                         table.update_cell(r.id, key, cell)
             self.shown = {r.id: r for r in rows}
@@ -170,7 +183,7 @@ class RunsScreen(Screen[None]):
         table = self.query_one(DataTable)
         chunk = 60 if start == 0 else 300
         for r in rows[start:start + chunk]:
-            table.add_row(*self.cells(r), key=r.id)
+            table.add_row(*self.cells(self.shown.get(r.id, r)), key=r.id)
         end = start + chunk
         self._filling = end < len(rows)
         if current and any(r.id == current for r in rows[start:end]):
