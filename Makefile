@@ -4,7 +4,7 @@ PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.reins-installed
 TEST_STAMP := $(VENV)/.reins-test-installed
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run demo test lint bench bench-tui clean-venv
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -17,9 +17,16 @@ $(STAMP): pyproject.toml Makefile
 
 $(TEST_STAMP): $(STAMP)
 	$(PY) -m pip install -e '.[test]'
+	# The TUI's real-terminal test drives the app under tmux.
+	command -v tmux >/dev/null || (apt-get update -qq && apt-get install -y -qq tmux) || echo "tmux unavailable: its test will skip"
 	touch $(TEST_STAMP)
 
+# Opens the TUI (runs launched from it keep training after you quit).
 run: $(STAMP)
+	$(VENV)/bin/reins
+
+# The headless DPO demo: train, follow it in the terminal, print the result.
+demo: $(STAMP)
 	$(VENV)/bin/reins run dpo --name demo --wait
 
 test: $(TEST_STAMP)
@@ -31,6 +38,9 @@ lint: $(TEST_STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/overhead.py
+
+bench-tui: $(STAMP)
+	$(PY) bench/tui_startup.py
 
 clean-venv:
 	rm -rf $(VENV)

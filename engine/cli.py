@@ -20,8 +20,8 @@ from engine.render import estimate_table, live_view, progress_line, run_detail, 
 app = typer.Typer(
     name="reins",
     help="Reins: align open language models (SFT, DPO and its variants) from the terminal. "
-    "`reins run dpo --wait` trains the bundled DPO demo; `reins ls` lists runs.",
-    no_args_is_help=True,
+    "`reins` alone opens the TUI; `reins run dpo --wait` trains the bundled DPO demo; `reins ls` lists runs.",
+    no_args_is_help=False,
     pretty_exceptions_enable=False,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -42,6 +42,21 @@ def _print_json(data: Any) -> None:
 
 def _exit_for(status: str) -> int:
     return 0 if status == "completed" else 1
+
+
+@app.callback(invoke_without_command=True)
+def _default(ctx: typer.Context) -> None:
+    """With no command, open the TUI."""
+    if ctx.invoked_subcommand is None:
+        tui(runs_dir=None)
+
+
+@app.command()
+def tui(runs_dir: Path | None = RunsDir) -> None:
+    """Open the terminal UI: recipes, VRAM estimate, launch, live runs, compare (quitting never stops runs)."""
+    from tui.app import main as tui_main
+
+    tui_main(runs_dir=runs_dir)
 
 
 @app.command()

@@ -1,0 +1,122 @@
+"""TUI start-up figures: time from process start to the first painted screen, and time to open the Runs screen
+with 1,000 runs in the store (cold: no index yet; warm: index up to date). Prints figures, asserts nothing.
+
+    python bench/tui_startup.py [--runs 1000] [--repeat 3]
+
+Targets (issue 6): first paint < 1 s, Runs with 1,000 runs < 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "tui"))
+
+# A child interpreter: imports the app, runs it headless and reports when the first screen has been painted.
+FIRST_PAINT = r"""
+import sys, time, json, asyncio
+t0 = float(sys.argv[1])
+if sys.argv[3] == "baseline":  # an empty Textual app: the floor Textual itself sets on this machine
+    from textual.app import App
+    from textual.widgets import Static
+    class Empty(App):
+        def compose(self):
+            yield Static("hello")
+    app = Empty()
+else:
+    from tui.app import make_app
+    app = make_app(runs_dir=sys.argv[2], start="recipes", now=None)
+async def main():
+    async with app.run_test(size=(120, 40)) as pilot:
+        # call_after_refresh fires once the screen has been composed, laid out and painted.
+        painted = asyncio.get_running_loop().create_future()
+        app.call_after_refresh(lambda: painted.set_result(time.time()))
+        t = await painted
+        print(json.dumps({"first_paint_s": t - t0, "import_s": t_import - t0}))
+t_import = time.time()
+asyncio.run(main())
+"""
+
+
+def first_paint(runs_dir: Path, which: str = "reins") -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-c", FIRST_PAINT, str(t0), str(runs_dir), which], capture_output=True,
+                         text=True, env=env, cwd=ROOT, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+async def open_runs(runs_dir: Path, expected: int) -> tuple[float, float]:
+    """Seconds from asking for the Runs screen to (a) its first screenful of rows painted, (b) all rows in the table."""
+    from tui.app import make_app
+
+    app = make_app(runs_dir=runs_dir, start="recipes", now=None, refresh_s=3600)
+    async with app.run_test(size=(120, 40)) as pilot:
+        # The user looks at Recipes first; the app reads the store meanwhile (its prefetch), then `2` opens Runs.
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        t0 = time.perf_counter()
+        app.switch_mode("runs")
+        first = None
+        while True:
+            table = app.screen.query("DataTable")
+            rows = table.first().row_count if table else 0
+            if rows and first is None:
+                painted = asyncio.get_running_loop().create_future()
+                app.call_after_refresh(lambda f=painted: f.set_result(time.perf_counter()))
+                first = await painted
+            if rows >= expected:
+                return first - t0, time.perf_counter() - t0
+            await asyncio.sleep(0.002)
+
+
+def make_store(root: Path, n: int) -> None:
+    from fake_runs import write_run
+
+    for i in range(n):
+        write_run(root, f"20260921-{i // 3600:02d}{i // 60 % 60:02d}{i % 60:02d}-bench-{i}", steps=20,
+                  alerts=i % 3, beta=0.1 + (i % 5) / 10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = Path(tmp) / "runs"
+        t = time.perf_counter()
+        make_store(runs, args.runs)
+        print(f"wrote {args.runs} run directories in {time.perf_counter() - t:.1f}s")
+        paints = [first_paint(Path(tmp) / "empty") for _ in range(args.repeat)]
+        floor = [first_paint(Path(tmp) / "empty", "baseline")["first_paint_s"] for _ in range(args.repeat)]
+        cold = asyncio.run(open_runs(runs, args.runs))  # the first listing builds runs/index.json
+        warm = [asyncio.run(open_runs(runs, args.runs)) for _ in range(args.repeat)]
+        load = os.getloadavg()[0]
+    fp = [p["first_paint_s"] for p in paints]
+    print(f"time to first paint (process start → Recipes painted): median {statistics.median(fp):.3f}s "
+          f"(runs: {', '.join(f'{x:.3f}' for x in fp)}; "
+          f"imports {statistics.median(p['import_s'] for p in paints):.3f}s)"
+          "   target < 1 s")
+    print(f"  the same for an empty Textual app on this machine: median {statistics.median(floor):.3f}s")
+    print(f"open Runs with {args.runs} runs, cold index (builds runs/index.json): first rows painted {cold[0]:.3f}s, "
+          f"all rows {cold[1]:.3f}s")
+    print(f"open Runs with {args.runs} runs, warm index: first rows painted median "
+          f"{statistics.median(w[0] for w in warm):.3f}s, all rows median {statistics.median(w[1] for w in warm):.3f}s "
+          f"(runs: {', '.join(f'{a:.3f}/{b:.3f}' for a, b in warm)})   target < 0.5 s")
+    print(f"load average during the bench: {load:.1f} on {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Run directories written by tests (no training): deterministic run.json, recipe.yaml, estimate.json, events."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.paths import BUNDLED_RECIPES
+from engine.rundir import process_start_ticks
+
+T0 = 1_790_000_000.0  # fixed timestamps: snapshots never depend on the clock
+
+
+def dpo_values(step: int, lr: float = 2e-4, beta: float = 0.1) -> dict[str, float]:
+    margin = (lr / 2e-4) * 0.05 * step + beta * 0.1
+    return {
+        "loss": round(0.693 - 0.02 * step * (lr / 2e-4), 4),
+        "rewards/margins": round(margin, 4),
+        "rewards/accuracies": round(min(1.0, 0.5 + 0.03 * step), 4),
+        "rewards/chosen": round(0.02 * step, 4),
+        "rewards/rejected": round(-margin + 0.02 * step, 4),
+        "logps/chosen": round(-40 - 0.2 * step, 4),
+        "logps/rejected": round(-60 - 1.5 * step, 4),
+        "grad_norm": round(1.0 + 0.3 * math.sin(step), 4),
+        "learning_rate": lr,
+    }
+
+
+def metric(step: int, values: dict[str, float], split: str = "train", max_steps: int = 20) -> dict[str, Any]:
+    return {"t": T0 + step, "kind": "metric", "step": step, "epoch": round(step / max_steps, 4), "split": split,
+            "values": values}
+
+
+def write_run(root: Path, run_id: str, *, method: str = "dpo", status: str = "completed", steps: int = 20,
+              max_steps: int = 20, lr: float = 2e-4, beta: float = 0.1, loss_type: str = "sigmoid",
+              alerts: int = 0, live: bool = False, estimate_gib: float = 1.25, peak_gib: float | None = 0.98,
+              name: str | None = None) -> Path:
+    """A run directory as the launcher and worker would leave it. `live=True` records this test process as its
+    pid, so readers see it running."""
+    rd = root / run_id
+    rd.mkdir(parents=True, exist_ok=True)
+    recipe = yaml.safe_load((BUNDLED_RECIPES / f"{method}.yaml").read_text())
+    recipe["train"]["learning_rate"] = lr
+    if method == "dpo":
+        recipe["method"].update(beta=beta, loss_type=loss_type)
+    (rd / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    record: dict[str, Any] = {
+        "id": run_id, "name": name or run_id[16:], "method": method, "model": "smollm2-135m-instruct",
+        "created": "2026-09-21T10:00:00+00:00", "started": "2026-09-21T10:00:05+00:00", "host": "test",
+        "status": "running" if live else status,
+    }
+    if not live and status in ("completed", "failed", "stopped"):
+        record["ended"] = "2026-09-21T10:06:05+00:00"
+    if live:
+        record.update(pid=os.getpid(), pid_start=process_start_ticks(os.getpid()))
+    (rd / "run.json").write_text(json.dumps(record, indent=2))
+    (rd / "estimate.json").write_text(json.dumps({"total_gib": estimate_gib, "terms": [], "verdict": None}))
+    events = [{"t": T0, "kind": "status", "status": "created"}, {"t": T0, "kind": "status", "status": "starting"},
+              {"t": T0 + 1, "kind": "status", "status": "running", "max_steps": max_steps}]
+    if method == "dpo":
+        events.append(metric(0, {k: v for k, v in dpo_values(0, lr, beta).items() if k.startswith(("rew", "logps",
+                                                                                                   "loss"))},
+                             "eval", max_steps))
+    for step in range(1, steps + 1):
+        values = dpo_values(step, lr, beta) if method == "dpo" else {"loss": round(2.0 - 0.05 * step, 4),
+                                                                     "mean_token_accuracy": 0.4 + 0.01 * step}
+        events.append(metric(step, values, "train", max_steps))
+        sys_values: dict[str, float] = {"rss_gb": 1.1, "s_per_step": 2.5, "tokens_per_s": 410.0}
+        if peak_gib is not None:
+            sys_values["peak_rss_gb"] = peak_gib
+        events.append({"t": T0 + step, "kind": "system", "step": step, "values": sys_values})
+        if step == 10 and method == "dpo":
+            ev = {k: v for k, v in dpo_values(step, lr, beta).items() if k.startswith(("rew", "logps", "loss"))}
+            events.append(metric(step, ev, "eval", max_steps))
+    for i in range(alerts):
+        events.append(alert_event(5 + i))
+    if not live and status in ("completed", "stopped", "failed"):
+        train = [e["values"] for e in events if e["kind"] == "metric" and e["split"] == "train"]
+        summary = {"steps": steps, "final_metrics": train[-1] if train else {}, "peak_rss_gb": peak_gib}
+        extra = {"error": "CUDA out of memory (test)"} if status == "failed" else {"summary": summary}
+        events.append({"t": T0 + steps + 1, "kind": "status", "status": status, **extra})
+    write_events(rd, events)
+    return rd
+
+
+def alert_event(step: int, rule: str = "rejected_logps_collapse") -> dict[str, Any]:
+    return {"t": T0 + step, "kind": "alert", "step": step, "rule": rule, "severity": "warning",
+            "message": "logps/rejected fell below -200: the rejection signal has collapsed",
+            "evidence": {"logps/rejected": -231.5, "threshold": -200}}
+
+
+def write_events(rd: Path, events: list[dict[str, Any]], mode: str = "w") -> None:
+    with open(rd / "events.jsonl", mode, encoding="utf-8") as fh:
+        for e in events:
+            fh.write(json.dumps(e) + "\n")
+
+
+def write_store(root: Path) -> list[str]:
+    """A small store with one run of each status, for the Runs and Compare screens."""
+    ids = [
+        ("20260921-100000-dpo-beta01", dict(beta=0.1)),
+        ("20260921-110000-dpo-beta03", dict(beta=0.3, lr=1e-4, alerts=1)),
+        ("20260921-120000-ipo", dict(loss_type="ipo", status="stopped", steps=12)),
+        ("20260921-130000-sft", dict(method="sft", steps=20)),
+        ("20260921-140000-dpo-oom", dict(status="failed", steps=0, peak_gib=None)),
+    ]
+    for run_id, kwargs in ids:
+        write_run(root, run_id, **kwargs)  # type: ignore[arg-type]
+    return [i for i, _ in ids]

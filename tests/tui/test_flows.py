@@ -1,0 +1,278 @@
+"""Pilot tests of every TUI flow: recipe → form → estimate → launch → live run → alert → compare, plus Runs keys."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fake_runs import alert_event, dpo_values, metric, write_events, write_run, write_store  # noqa: E402
+
+from tui.app import make_app  # noqa: E402
+
+
+def text_of(widget) -> str:
+    """The plain text a widget shows (whether it holds a string, Content or a rich renderable)."""
+    import io
+
+    from rich.console import Console
+
+    visual = widget.render()
+    if hasattr(visual, "plain"):
+        return visual.plain
+    console = Console(width=200, file=io.StringIO(), record=True, color_system=None)
+    console.print(getattr(visual, "_renderable", visual))
+    return console.export_text()
+
+
+async def settle(pilot, app, rounds: int = 3) -> None:
+    """Let workers finish and their results reach the screen."""
+    for _ in range(rounds):
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+    await pilot.pause(0.05)
+
+
+async def until(pilot, app, predicate, tries: int = 80) -> None:
+    """Wait (bounded) until the UI reaches a state; fails the test if it never does."""
+    for _ in range(tries):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+    assert predicate(), "the UI never reached the expected state"
+
+
+def fake_launch(runs_dir: Path, calls: list):
+    """A stand-in for engine.api.launch that writes a live run directory (this process as its pid)."""
+
+    def launch(recipe, overrides=(), name=None, runs_dir=None, gpu_memory_gib=None):
+        from engine import api
+
+        calls.append({"recipe": Path(recipe).name, "overrides": list(overrides), "name": name})
+        rd = write_run(Path(runs_dir), "20260921-150000-launched", steps=0, live=True)
+        return api.get_run(rd.name, runs_dir)
+
+    return launch
+
+
+@pytest.mark.anyio
+async def test_recipe_to_launch_to_live_to_alert_to_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = tmp_path / "runs"
+    write_store(runs)
+    calls: list = []
+    monkeypatch.setattr("engine.api.launch", fake_launch(runs, calls))
+    app = make_app(runs_dir=runs, now=None, start="recipes", gpu_memory_gib=8.0, poll_s=0.05, refresh_s=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        # Recipes: grouped by stage, dpo is under preference optimisation.
+        olist = app.screen.query_one("OptionList")
+        headings = [str(olist.get_option_at_index(i).prompt) for i in range(olist.option_count)]
+        assert "PREFERENCE OPTIMISATION" in headings and "SUPERVISED FINE-TUNING" in headings
+        dpo_index = next(i for i in range(olist.option_count) if olist.get_option_at_index(i).id == "dpo")
+        olist.highlighted = dpo_index
+        await pilot.press("enter")
+        await settle(pilot, app)
+        configure = app.screen
+        assert type(configure).__name__ == "ConfigureScreen"
+        await until(pilot, app, lambda: configure.estimate is not None)
+        before = configure.estimate["total_gib"]
+        assert configure.overrides == []
+
+        # Edit a field: the estimate changes and the override is what `reins run --set` would get.
+        configure.query_one("#w-train--batch-size").value = "8"
+        await until(pilot, app, lambda: configure.estimate is not None and configure.estimate["total_gib"] != before)
+        assert configure.overrides == ["train.batch_size=8"]
+        assert configure.estimate["total_gib"] > before
+
+        # A bad value: the error sits next to its field and there is no estimate.
+        configure.query_one("#w-method--beta").value = "-1"
+        await until(pilot, app, lambda: bool(configure.problems))
+        err = configure.query_one("#err-w-method--beta")
+        assert "shown" in err.classes and "must be > 0" in text_of(err)
+        configure.query_one("#w-method--beta").value = "0.2"
+        await until(pilot, app, lambda: not configure.problems and configure.estimate is not None)
+
+        # Launch: the engine call gets the recipe and the overrides; the live Run screen opens.
+        await pilot.press("ctrl+l")
+        await until(pilot, app, lambda: type(app.screen).__name__ == "RunScreen")
+        assert calls == [{"recipe": "dpo.yaml", "overrides": ["train.batch_size=8", "method.beta=0.2"],
+                          "name": None}]
+        run = app.screen
+        assert run.run_id == "20260921-150000-launched"
+        await until(pilot, app, lambda: run.status == "running")
+
+        # Events appended by "the worker" show up as new chart points and a moving step counter.
+        rd = runs / run.run_id
+        write_events(rd, [metric(s, dpo_values(s)) for s in (1, 2, 3)], mode="a")
+        await until(pilot, app, lambda: run.summary.step == 3)
+        loss_chart = run.query("MetricChart").first()
+        assert loss_chart.points == 3 + 1  # three train points and the eval-at-start point
+        assert "step 3/20" in text_of(run.query_one("#run-progress"))
+        write_events(rd, [metric(4, dpo_values(4)), {"t": 1, "kind": "system", "step": 4,
+                                                       "values": {"s_per_step": 2.0, "tokens_per_s": 100.0}}],
+                     mode="a")
+        await until(pilot, app, lambda: loss_chart.points == 4 + 1)
+        assert "ETA 0:00:32" in text_of(run.query_one("#run-progress"))
+
+        # An alert event appears in the alerts panel and the tab label counts it.
+        write_events(rd, [alert_event(4)], mode="a")
+        await until(pilot, app, lambda: len(run.series.alerts) == 1)
+        await pilot.press("a")
+        assert "rejected_logps_collapse" in text_of(run.query_one("#alerts-list"))
+        assert "Alerts (1)" in str(run.query_one("TabbedContent").get_tab("alerts").label)
+
+        # Back to Runs, select two runs, compare.
+        await pilot.press("escape", "2")
+        await settle(pilot, app)
+        runs_screen = app.screen
+        assert type(runs_screen).__name__ == "RunsScreen"
+        await pilot.press("r")
+        await until(pilot, app, lambda: len(runs_screen.rows) == 6)
+        await pilot.press("space", "space", "c")
+        await until(pilot, app, lambda: type(app.screen).__name__ == "CompareScreen" and app.screen.loaded)
+        compare = app.screen
+        assert len(compare.run_ids) == 2
+        diff = compare.query_one("#compare-diff")
+        assert diff.row_count >= 1
+
+
+@pytest.mark.anyio
+async def test_runs_filter_sort_select_and_compare_diff(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    ids = write_store(runs)
+    app = make_app(runs_dir=runs, now=None, refresh_s=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        table = screen.query_one("DataTable")
+        assert table.row_count == len(ids)
+        await pilot.press("slash")
+        await pilot.press(*"dpo-beta")
+        await settle(pilot, app)
+        assert table.row_count == 2
+        await pilot.press("enter")  # back to the table, filter kept
+        await pilot.press("space", "space")
+        assert screen.selected == {"20260921-100000-dpo-beta01", "20260921-110000-dpo-beta03"}
+        await pilot.press("escape")
+        assert table.row_count == len(ids)
+        await pilot.press("s")  # sort by status
+        assert [r.status for r in screen.visible_rows()] == sorted(r.status for r in screen.rows)
+        await pilot.press("c")
+        await until(pilot, app, lambda: type(app.screen).__name__ == "CompareScreen" and app.screen.loaded)
+        diff = app.screen.query_one("#compare-diff")
+        keys = {str(diff.get_row_at(i)[0]) for i in range(diff.row_count)}
+        assert keys == {"method.beta", "train.learning_rate"}  # only what differs
+        metrics = app.screen.query_one("#compare-metrics")
+        rows = [metrics.get_row_at(i) for i in range(metrics.row_count)]
+        alerts_row = next(r for r in rows if r[0] == "alerts")
+        assert alerts_row[1:] == ["0", "1"]
+
+
+@pytest.mark.anyio
+async def test_reopen_reattaches_to_a_live_run_with_its_history(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_store(runs)
+    rd = write_run(runs, "20260921-160000-live", steps=7, live=True, alerts=1)
+    write_events(rd, [{"t": 1, "kind": "sample", "step": 7, "prompt": "Say hi", "policy": "Hi!",
+                       "reference": "Hello there, how may I help?"}], mode="a")
+    app = make_app(runs_dir=runs, now=None, poll_s=0.05, refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, app, lambda: type(app.screen).__name__ == "RunScreen")
+        run = app.screen
+        await until(pilot, app, lambda: run.summary.step == 7)
+        assert run.query("MetricChart").first().points == 7 + 1  # 7 train points and the eval-at-start point
+        assert len(run.series.alerts) == 1
+        await pilot.press("p")
+        assert "reference: Hello there" in text_of(run.query_one("#samples-list"))
+
+
+@pytest.mark.anyio
+async def test_quit_with_live_runs_says_they_keep_training(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_run(runs, "20260921-160000-live", steps=2, live=True)
+    app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("q")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "ConfirmScreen"
+        message = text_of(app.screen.query_one("#confirm-message"))
+        assert "keep training" in message and "20260921-160000-live" in message
+        await pilot.press("y")
+    assert app.return_value == ["20260921-160000-live"]
+
+
+@pytest.mark.anyio
+async def test_help_and_palette_list_every_action(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_store(runs)
+    app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        from tui.commands import ReinsCommands
+
+        provider = ReinsCommands(app.screen)
+        names = [name for name, _, _ in provider._commands()]
+        for expected in ("Go to Recipes", "Go to Runs", "Compare the selected runs", "Filter runs",
+                         "Stop the run under the cursor", "New run from recipe: dpo", "Quit (runs keep training)"):
+            assert expected in names
+        assert sum(n.startswith("Open run: ") for n in names) == 5
+        await pilot.press("question_mark")
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "HelpScreen"
+        assert "runs keep training" in text_of(app.screen.query_one("#help-text"))
+
+
+@pytest.mark.anyio
+async def test_lora_off_and_quantization_become_overrides(tmp_path: Path) -> None:
+    from tui.form import form_fields, override_text
+
+    app = make_app(runs_dir=tmp_path / "runs", now=None, start="recipes", gpu_memory_gib=8.0, refresh_s=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        app.open_configure(Path(__file__).resolve().parents[2] / "recipes" / "dpo.yaml")
+        await settle(pilot, app)
+        screen = app.screen
+        await until(pilot, app, lambda: screen.estimate is not None)
+        trainable = screen.estimate["trainable_params"]
+        screen.query_one("#w-lora-enabled").value = False
+        await until(pilot, app,
+                    lambda: screen.estimate is not None and screen.estimate["trainable_params"] != trainable)
+        assert screen.overrides == ["lora=null"]
+        assert screen.query_one("#w-lora--r").disabled
+        screen.query_one("#w-model--quantization").value = "4bit"
+        # Quantization without LoRA is a recipe-level error: shown in the error box, not swallowed.
+        await until(pilot, app, lambda: bool(screen.problems))
+        assert "quantized" in text_of(screen.query_one("#configure-errors"))
+    spec = next(s for s in form_fields(__import__("engine.recipes").recipes.load_recipe("dpo").recipe)
+                if s.key == "lora.target_modules")
+    assert override_text(spec, "q_proj, v_proj") == '["q_proj", "v_proj"]'
+
+
+@pytest.mark.anyio
+async def test_runs_table_fills_in_chunks_and_updates_changed_rows_in_place(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for i in range(150):
+        write_run(runs, f"20260921-{i:06d}-many-{i}", steps=3)
+    app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one("DataTable")
+        await until(pilot, app, lambda: table.row_count == 150)
+        # A run gets one more step: its row changes in place, the table is not rebuilt.
+        rd = runs / "20260921-000042-many-42"
+        write_events(rd, [metric(4, dpo_values(4))], mode="a")
+        generation = screen._fill_gen
+        await pilot.press("r")
+        await until(pilot, app, lambda: screen.shown["20260921-000042-many-42"].sort_step == 4)
+        assert screen._fill_gen == generation
+        assert str(table.get_cell("20260921-000042-many-42", "step")) == "4/20"
+
+
+def test_no_color_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert make_app(runs_dir=tmp_path / "runs").no_color

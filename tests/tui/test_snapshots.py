@@ -1,0 +1,99 @@
+"""SVG snapshots of every screen at 80×24 and 120×40, fed by run directories the tests write (fixed timestamps).
+
+Update after an intended change of the look: `pytest tests/tui/test_snapshots.py --snapshot-update`, then review
+the SVGs under tests/tui/__snapshots__/.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fake_runs import write_store  # noqa: E402
+
+from tui.app import make_app  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SIZES = [(80, 24), (120, 40)]
+RUN = "20260921-110000-dpo-beta03"
+
+
+@pytest.fixture(autouse=True)
+def _repo_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Paths on screen are shown relative to the working folder: make it the same in every checkout.
+    monkeypatch.chdir(ROOT)
+
+
+async def _settle(pilot) -> None:
+    for _ in range(4):
+        await pilot.pause(0.05)
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.1)
+
+
+def _app(tmp_path: Path, start: str | None = "runs"):
+    runs = tmp_path / "runs"
+    write_store(runs)
+    return make_app(runs_dir=runs, recipe_dirs=(), now=None, start=start, gpu_memory_gib=8.0, poll_s=0.05,
+                    refresh_s=600)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_recipes(snap_compare, tmp_path: Path, size) -> None:
+    assert snap_compare(_app(tmp_path, "recipes"), terminal_size=size, run_before=_settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_configure(snap_compare, tmp_path: Path, size) -> None:
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        pilot.app.open_configure(ROOT / "recipes" / "dpo.yaml")
+        await _settle(pilot)
+
+    assert snap_compare(_app(tmp_path, "recipes"), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_runs(snap_compare, tmp_path: Path, size) -> None:
+    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=_settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_run(snap_compare, tmp_path: Path, size) -> None:
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        pilot.app.open_run(RUN)
+        await _settle(pilot)
+
+    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_run_alerts(snap_compare, tmp_path: Path, size) -> None:
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        pilot.app.open_run(RUN)
+        await _settle(pilot)
+        await pilot.press("a")
+        await _settle(pilot)
+
+    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_compare(snap_compare, tmp_path: Path, size) -> None:
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        pilot.app.open_compare(["20260921-100000-dpo-beta01", RUN, "20260921-120000-ipo"])
+        await _settle(pilot)
+
+    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help(snap_compare, tmp_path: Path, size) -> None:
+    assert snap_compare(_app(tmp_path), terminal_size=size, press=["question_mark"], run_before=_settle)

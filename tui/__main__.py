@@ -1,0 +1,5 @@
+"""`python -m tui` opens the Reins TUI."""
+
+from tui.app import main
+
+main()

@@ -1,0 +1,168 @@
+"""The Reins Textual app and its factory: modes Recipes and Runs, with Configure, Run and Compare pushed on top."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+
+QUIT_NOTE = "Quitting closes this window only: runs keep training in the background. Reopen `reins` to reattach."
+
+
+def _screen(module: str, name: str) -> Any:
+    # Screens are imported when first shown, so start-up only pays for the first one.
+    import importlib
+
+    return getattr(importlib.import_module(f"tui.screens.{module}"), name)()
+
+
+def _commands() -> Any:
+    # The palette's provider is imported when the palette first opens, not at start-up.
+    from tui.commands import ReinsCommands
+
+    return ReinsCommands
+
+
+@dataclass
+class Settings:
+    """What the app needs from outside: where runs live, where extra recipes are, a clock, the GPU size."""
+
+    runs_dir: Path
+    recipe_dirs: tuple[Path, ...] = ()
+    gpu_memory_gib: float | None = None
+    poll_s: float = 0.5
+    refresh_s: float = 2.0
+    # None: show no clock-dependent text (snapshot tests); otherwise a function returning "now".
+    now: Callable[[], datetime] | None = field(default=lambda: datetime.now(timezone.utc))
+
+
+class ReinsApp(App[list[str]]):
+    """Pick a recipe, see its VRAM, launch, watch live, browse and compare runs. Returns the ids still running."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Reins"
+    COMMANDS = App.COMMANDS | {lambda: _commands()}
+    MODES = {"recipes": lambda: _screen("recipes", "RecipesScreen"), "runs": lambda: _screen("runs", "RunsScreen")}
+    DEFAULT_MODE = "runs"
+    BINDINGS = [
+        Binding("1", "switch_mode('recipes')", "Recipes"),
+        Binding("2", "switch_mode('runs')", "Runs"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit_app", "Quit"),
+        Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, settings: Settings, start: str | None = None) -> None:
+        if start == "recipes":
+            self.DEFAULT_MODE = "recipes"  # read by App.__init__ to pick the first screen
+        super().__init__()
+        self.settings = settings
+        self.start = start
+        self.live_ids: list[str] = []
+        self.rows_cache: list[Any] | None = None  # the last Runs rows, so reopening Runs shows them at once
+
+    def on_mount(self) -> None:
+        if self.start == "recipes":
+            # Read the store while the user looks at recipes: Runs then opens with its rows already there.
+            self.run_worker(self._prefetch_runs, thread=True, group="prefetch")
+
+    def _prefetch_runs(self) -> None:
+        from engine import api
+        from tui.model import run_row
+
+        try:
+            views = api.list_runs(self.settings.runs_dir)
+        except OSError:
+            return
+        now = self.now()
+        rows = [run_row(v, now) for v in views]
+        self.call_from_thread(self._cache_rows, rows)
+
+    def _cache_rows(self, rows: list[Any]) -> None:
+        if self.rows_cache is None:
+            self.rows_cache = rows
+
+    # -- actions reachable from every screen (and from the command palette) --------------------------------
+
+    def action_help(self) -> None:
+        from tui.screens.dialogs import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_quit_app(self) -> None:
+        from tui.screens.dialogs import ConfirmScreen
+
+        live = self.running_ids()
+        if not live:
+            self.exit([])
+            return
+        message = (f"{len(live)} run{'s' if len(live) != 1 else ''} still training: "
+                   f"{', '.join(live[:3])}{'…' if len(live) > 3 else ''}.\n\n{QUIT_NOTE}")
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                self.exit(live)
+
+        self.push_screen(ConfirmScreen("Quit Reins?", message, yes="Quit (runs continue)"), done)
+
+    def running_ids(self) -> list[str]:
+        from engine import api
+
+        try:
+            views = api.list_runs(self.settings.runs_dir)
+        except OSError:
+            return []
+        return [v.id for v in views if v.status in ("created", "starting", "running")]
+
+    def open_run(self, run_id: str) -> None:
+        from tui.screens.run import RunScreen
+
+        self.push_screen(RunScreen(run_id))
+
+    def open_compare(self, run_ids: list[str]) -> None:
+        from tui.screens.compare import CompareScreen
+
+        if len(run_ids) < 2:
+            self.notify("Select two or more runs to compare (space in the Runs table).", severity="warning")
+            return
+        self.push_screen(CompareScreen(run_ids))
+
+    def open_configure(self, recipe: str | Path) -> None:
+        from tui.screens.configure import ConfigureScreen
+
+        self.push_screen(ConfigureScreen(Path(recipe)))
+
+    def now(self) -> datetime | None:
+        return self.settings.now() if self.settings.now else None
+
+
+def make_app(runs_dir: Path | str | None = None, recipe_dirs: tuple[Path, ...] | None = None,
+             gpu_memory_gib: float | None = None, poll_s: float = 0.5, refresh_s: float = 2.0,
+             now: Callable[[], datetime] | None | Any = ..., start: str | None = None) -> ReinsApp:
+    """The app, configured. Tests pass a temp `runs_dir`, `now=None` (no clock text) and a short `poll_s`."""
+    from engine.paths import runs_dir as default_runs_dir
+
+    if recipe_dirs is None:
+        local = Path.cwd() / "recipes"
+        recipe_dirs = (local,) if local.is_dir() else ()
+    settings = Settings(runs_dir=default_runs_dir(runs_dir), recipe_dirs=tuple(recipe_dirs),
+                        gpu_memory_gib=gpu_memory_gib, poll_s=poll_s, refresh_s=refresh_s)
+    if now is not ...:
+        settings.now = now
+    return ReinsApp(settings, start=start)
+
+
+def main(runs_dir: Path | str | None = None, start: str | None = None) -> None:
+    """Run the TUI in this terminal; on exit, say which runs are still training."""
+    app = make_app(runs_dir=runs_dir or os.environ.get("REINS_RUNS_DIR"), start=start)
+    live = app.run() or []
+    if live:
+        print(f"{len(live)} run(s) still training in the background: {', '.join(live)}")
+        print("Reopen `reins` to reattach, or `reins watch <id>` to follow one.")

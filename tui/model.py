@@ -1,0 +1,305 @@
+"""What the screens show, computed from engine data without any widget: table rows, chart series, diffs, ETAs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+# Charts per method: (title, [(metric key, legend label)]). Train and eval of every key are overlaid.
+CHARTS: dict[str, list[tuple[str, list[str]]]] = {
+    "dpo": [
+        ("loss", ["loss"]),
+        ("rewards/margins", ["rewards/margins"]),
+        ("rewards/accuracies", ["rewards/accuracies"]),
+        ("logps chosen vs rejected", ["logps/chosen", "logps/rejected"]),
+        ("rewards chosen vs rejected", ["rewards/chosen", "rewards/rejected"]),
+    ],
+    "sft": [
+        ("loss", ["loss"]),
+        ("mean_token_accuracy", ["mean_token_accuracy"]),
+        ("entropy", ["entropy"]),
+        ("grad_norm", ["grad_norm"]),
+    ],
+    "ppo": [
+        ("objective/kl", ["objective/kl"]),
+        ("objective/scores", ["objective/scores"]),
+        ("loss/policy_avg", ["loss/policy_avg"]),
+        ("loss/value_avg", ["loss/value_avg"]),
+    ],
+}
+DEFAULT_CHARTS = [("loss", ["loss"]), ("grad_norm", ["grad_norm"]), ("learning_rate", ["learning_rate"])]
+# Headline columns of the Runs table and the Compare metrics table, per method.
+HEADLINE: dict[str, tuple[str, ...]] = {
+    "dpo": ("rewards/margins", "rewards/accuracies"),
+    "sft": ("loss", "mean_token_accuracy"),
+}
+
+
+def charts_for(method: str | None) -> list[tuple[str, list[str]]]:
+    return CHARTS.get(method or "", DEFAULT_CHARTS)
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A number short enough for a table cell."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+            return f"{value:.2e}"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def hms(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return ""
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+@dataclass
+class Series:
+    """Every metric point of one run, per split and key, in step order (built incrementally from events)."""
+
+    points: dict[tuple[str, str], tuple[list[float], list[float]]] = field(default_factory=dict)
+    epochs: dict[int, float] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, events: Iterable[dict[str, Any]]) -> bool:
+        """Take new events; True if any chart point was added."""
+        added = False
+        for ev in events:
+            kind = ev.get("kind")
+            if kind == "metric":
+                step = ev.get("step")
+                if step is None:
+                    continue
+                split = ev.get("split", "train")
+                if ev.get("epoch") is not None:
+                    self.epochs[int(step)] = float(ev["epoch"])
+                for key, value in (ev.get("values") or {}).items():
+                    if isinstance(value, (int, float)) and not isinstance(value, bool):
+                        xs, ys = self.points.setdefault((split, key), ([], []))
+                        xs.append(float(step))
+                        ys.append(float(value))
+                        added = True
+            elif kind == "alert":
+                self.alerts.append(ev)
+            elif kind == "sample":
+                self.samples.append(ev)
+        return added
+
+    def get(self, split: str, key: str, x: str = "step") -> tuple[list[float], list[float]]:
+        xs, ys = self.points.get((split, key), ([], []))
+        if x == "epoch" and self.epochs:
+            return [self.epochs.get(int(s), s) for s in xs], ys
+        return xs, ys
+
+    def keys(self) -> set[str]:
+        return {k for _, k in self.points}
+
+
+def read_series(events_path: Path, max_bytes: int = 8 * 1024 * 1024) -> tuple[Series, int]:
+    """The whole history of a run (chunked reads), and the offset to continue following from."""
+    from engine.events import read_from
+
+    series, offset = Series(), 0
+    while True:
+        chunk = read_from(events_path, offset, max_bytes=max_bytes)
+        if chunk.offset == offset:
+            return series, offset
+        series.add(chunk.events)
+        offset = chunk.offset
+
+
+_ESTIMATES: dict[Path, dict[str, Any]] = {}
+
+
+def read_estimate(run_path: Path) -> dict[str, Any] | None:
+    """A run's estimate.json (written once before launch, so a read one is kept: the Runs table re-reads often)."""
+    if run_path in _ESTIMATES:
+        return _ESTIMATES[run_path]
+    try:
+        data = json.loads((run_path / "estimate.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    _ESTIMATES[run_path] = data
+    return data
+
+
+def measured_peak(view: Any) -> float | None:
+    """The measured peak memory in GiB: GPU peak reserved where there was a GPU, else process peak RSS."""
+    final = view.summary.final or {}
+    system = view.summary.system
+    for source in (final, system):
+        for key in ("peak_mem_gb", "peak_rss_gb"):
+            if isinstance(source.get(key), (int, float)):
+                return float(source[key])
+    return None
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One line of the Runs table (all strings, plus raw values to sort on)."""
+
+    id: str
+    name: str
+    status: str
+    method: str
+    model: str
+    step: str
+    headline: tuple[str, str]
+    alerts: int
+    memory: str
+    duration: str
+    created: str
+    sort_step: int
+    search: str
+
+
+def duration(record: dict[str, Any], status: str, now: datetime | None) -> str:
+    """Wall time from start to end (to `now` for a live run; blank when `now` is not given, for snapshots)."""
+    start = record.get("started") or record.get("created")
+    if not start:
+        return ""
+    try:
+        t0 = datetime.fromisoformat(start)
+        t1 = datetime.fromisoformat(record["ended"]) if record.get("ended") else None
+    except (TypeError, ValueError):
+        return ""
+    if t1 is None:
+        if now is None or status not in ("running", "starting", "created"):
+            return ""
+        t1 = now.astimezone(t0.tzinfo) if t0.tzinfo else now
+    return hms((t1 - t0).total_seconds())
+
+
+def run_row(view: Any, now: datetime | None = None) -> RunRow:
+    rec, s = view.record, view.summary
+    method = str(rec.get("method", "?"))
+    status = view.status
+    last = s.last.get("train", {})
+    keys = HEADLINE.get(method, ("loss", "grad_norm"))
+    headline = tuple(fmt(last.get(k)) for k in keys)
+    est = read_estimate(view.dir.path)
+    peak = measured_peak(view)
+    est_s = f"{est['total_gib']:.1f}" if est and isinstance(est.get("total_gib"), (int, float)) else "?"
+    memory = f"{est_s}/{peak:.1f}" if peak is not None else f"{est_s}/–"
+    step = f"{s.step}/{s.max_steps}" if s.max_steps else (str(s.step) if s.step else "")
+    model = Path(str(rec.get("model", "?"))).name
+    name = str(rec.get("name", ""))
+    return RunRow(
+        id=view.id, name=name, status=status, method=method, model=model, step=step,
+        headline=headline, alerts=s.alerts, memory=memory, duration=duration(rec, status, now),
+        created=str(rec.get("created", "")), sort_step=s.step,
+        search=" ".join((view.id, name, status, method, model)).lower(),
+    )
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested mapping as dotted keys (`train.learning_rate`), lists kept whole."""
+    if isinstance(data, dict) and data:
+        out: dict[str, Any] = {}
+        for k, v in data.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: data} if prefix else {}
+
+
+def config_diff(recipes: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
+    """Only the settings that differ between runs: (dotted key, value per run), sorted by key."""
+    flats = [flatten(r) for r in recipes]
+    keys = sorted(set().union(*flats)) if flats else []
+    missing = object()
+    rows = []
+    for key in keys:
+        values = [f.get(key, missing) for f in flats]
+        if any(v != values[0] for v in values[1:]):
+            rows.append((key, [None if v is missing else v for v in values]))
+    return rows
+
+
+def read_recipe(run_path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load((run_path / "recipe.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def progress(summary: Any) -> dict[str, Any]:
+    """Step, fraction done, seconds per step, tokens per second and ETA, from the event summary only (no clock)."""
+    step, total = summary.step, summary.max_steps
+    sps = summary.system.get("s_per_step")
+    tps = summary.system.get("tokens_per_s")
+    frac = min(1.0, step / total) if total else None
+    eta = sps * (total - step) if sps and total and step < total else None
+    return {"step": step, "total": total, "fraction": frac, "s_per_step": sps, "tokens_per_s": tps, "eta_s": eta}
+
+
+def log_tail(path: Path, lines: int = 200, block: int = 64 * 1024) -> list[str]:
+    """The last lines of a log, reading only its end."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - block))
+            data = fh.read()
+    except OSError:
+        return []
+    text = data.decode("utf-8", "replace").replace("\r", "\n")
+    out = text.splitlines()
+    if size > block and out:
+        out = out[1:]
+    return out[-lines:]
+
+
+# The stage a method belongs to, for grouping recipes (methods not known yet land in "Other").
+STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Supervised fine-tuning", ("sft",)),
+    ("Reward modelling", ("rm", "reward")),
+    ("Reinforcement learning", ("ppo", "grpo", "rloo")),
+    ("Preference optimisation", ("dpo", "ipo", "kto", "orpo", "simpo", "cpo")),
+)
+
+
+def stage_of(method: str) -> str:
+    for stage, methods in STAGES:
+        if method in methods:
+            return stage
+    return "Other"
+
+
+def recipe_header(path: Path) -> list[str]:
+    """The comment lines a recipe file starts with (what it does and how to run it)."""
+    lines = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.startswith("#"):
+                    break
+                lines.append(line[1:].strip())
+    except OSError:
+        return []
+    return lines
+
+
+def display_path(path: Path) -> str:
+    """A path as short as it can be said: relative to the working folder when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,85 @@
+"""Modal dialogs: a yes/no confirmation and the `?` help listing every key."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+HELP = """\
+[b]Everywhere[/b]
+  1 / 2        Recipes / Runs
+  ctrl+p       command palette: every action by name
+  ?            this help
+  q            quit the TUI only: [b]runs keep training[/b];
+               reopen `reins` to reattach to them
+  esc          back
+
+[b]Recipes[/b]
+  ↑ ↓  enter   pick a recipe and open its form
+
+[b]Configure[/b]
+  tab          next field (each field's help is under it)
+  ctrl+l       launch (the same call as `reins run … --set …`)
+  ctrl+r       reset the form to the recipe
+  The VRAM panel re-estimates as you edit.
+
+[b]Runs[/b]
+  ↑ ↓  enter   open a run
+  space        select / unselect for comparing
+  c            compare the selected runs
+  /            filter (id, name, status, method, model)
+  s            sort by the next column
+  x            stop the run under the cursor
+  r            refresh now
+
+[b]Run[/b]
+  g / a / l    charts / alerts / log
+  e            x axis: step ↔ epoch
+  x            stop the run (it saves a checkpoint and ends `stopped`)
+
+[b]Compare[/b]
+  e            x axis: step ↔ epoch
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys of every screen."""
+
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-box", classes="dialog"):
+            yield Static("[b]Reins — keys[/b]", classes="dialog-title")
+            with VerticalScroll():
+                yield Static(HELP, id="help-text")
+            yield Static("esc closes", classes="dim")
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A question with a yes and a no; `y`/enter says yes, `n`/esc says no."""
+
+    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+
+    def __init__(self, title: str, message: str, yes: str = "Yes", no: str = "Cancel") -> None:
+        super().__init__()
+        self.title_text, self.message, self.yes, self.no = title, message, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="confirm-box"):
+            yield Static(f"[b]{self.title_text}[/b]", classes="dialog-title")
+            yield Static(self.message, id="confirm-message", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button(self.yes, variant="primary", id="yes")
+                yield Button(self.no, id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)

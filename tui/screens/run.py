@@ -1,0 +1,301 @@
+"""Run (live): progress with ETA and throughput, metric charts, alerts, samples and the log tail of one run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, RichLog, Static, TabbedContent, TabPane
+
+from tui.follow import Follower, RunUpdated
+from tui.model import Series, charts_for, fmt, hms, log_tail, measured_peak, progress, read_estimate
+from tui.screens.runs import STATUS_STYLE
+
+LIVE = ("created", "starting", "running")
+
+
+def confirm_stop(app: App[Any], run_id: str) -> None:
+    """Ask, then send the stop request (SIGTERM: the worker saves a checkpoint and ends `stopped`)."""
+    from tui.screens.dialogs import ConfirmScreen
+
+    def done(ok: bool | None) -> None:
+        if ok:
+            _send_stop(app, run_id)
+
+    app.push_screen(ConfirmScreen("Stop this run?", f"{run_id}\n\nThe worker saves a checkpoint and ends as "
+                                  "`stopped` (resume later from the checkpoint).", yes="Stop it"), done)
+
+
+def _send_stop(app: App[Any], run_id: str) -> None:
+    from engine import api
+
+    def stop() -> None:
+        try:
+            api.stop_run(run_id, app.settings.runs_dir, wait_s=0)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+            app.call_from_thread(app.notify, f"Could not stop {run_id}: {exc}", severity="error")
+            return
+        app.call_from_thread(app.notify, f"Stop requested: {run_id} is saving a checkpoint.")
+
+    app.run_worker(stop, thread=True, group="stop")
+
+
+class RunScreen(Screen[None]):
+    """One run, followed live by tailing its events.jsonl; reopening it shows the full history."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("g", "tab('charts')", "Charts"),
+        Binding("a", "tab('alerts')", "Alerts"),
+        Binding("l", "tab('log')", "Log"),
+        Binding("m", "tab('metrics')", "Metrics", show=False),
+        Binding("p", "tab('samples')", "Samples", show=False),
+        Binding("e", "toggle_x", "Step/epoch"),
+        Binding("x", "stop", "Stop run"),
+    ]
+    PALETTE = [
+        ("Run: show charts", "tab('charts')", "loss, margins, accuracies, log-probs, rewards"),
+        ("Run: show alerts", "tab('alerts')", "red flags with their evidence"),
+        ("Run: show log", "tab('log')", "the worker's stdout/stderr"),
+        ("Run: show sample generations", "tab('samples')", "policy vs reference completions"),
+        ("Run: show latest metrics", "tab('metrics')", "train, eval and eval at start"),
+        ("Run: x axis step / epoch", "toggle_x", "align charts by step or by epoch"),
+        ("Run: stop this run", "stop", "it saves a checkpoint and ends `stopped`"),
+    ]
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.series = Series()
+        self.summary: Any = None
+        self.record: dict[str, Any] = {}
+        self.status = "created"
+        self.follower: Follower | None = None
+        self.x_axis = "step"
+        self.loaded = False
+        self.updates = 0
+        self.estimate: dict[str, Any] | None = None
+        self.gpu: list[dict[str, Any]] | None = None
+        self.has_gpu = True  # until NVML says otherwise
+
+    def compose(self) -> ComposeResult:
+        from engine.rundir import RunDir
+        from tui.widgets.chart import MetricChart
+
+        app: Any = self.app
+        self.rd = RunDir(app.settings.runs_dir / self.run_id)
+        self.record = self.rd.read()
+        yield Header()
+        yield Static(id="run-head")
+        yield Static(id="run-progress")
+        with TabbedContent(id="run-tabs", initial="charts"):
+            with TabPane("Charts", id="charts"):
+                with VerticalScroll(id="charts-scroll"), Grid(id="chart-grid"):
+                    for title, keys in charts_for(self.record.get("method")):
+                        yield MetricChart(title, keys, classes="chart")
+            with TabPane("Alerts", id="alerts"):
+                yield VerticalScroll(Static("No alerts.", id="alerts-list"))
+            with TabPane("Metrics", id="metrics"):
+                yield DataTable(id="metrics-table", cursor_type="none")
+            with TabPane("Samples", id="samples"):
+                yield VerticalScroll(Static("No sample generations in this run.", id="samples-list"))
+            with TabPane("Log", id="log"):
+                yield RichLog(id="run-log", max_lines=2000, wrap=False, markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from engine.events import Summary
+
+        app: Any = self.app
+        self.sub_title = "Run"
+        self.summary = Summary()
+        self.estimate = read_estimate(self.rd.path)
+        self.query_one("#metrics-table", DataTable).add_columns("metric", "train", "eval", "eval at start")
+        log = self.query_one(RichLog)
+        for line in log_tail(self.rd.stdout, 200):
+            log.write(line)
+        size = self.rd.stdout.stat().st_size if self.rd.stdout.exists() else 0
+        self.follower = Follower(self, self.rd.path, 0, log_offset=size, poll_s=app.settings.poll_s).start()
+        self.set_interval(2.0, self.check_alive)
+        self.set_interval(2.0, self.poll_gpu)
+        self.poll_gpu()
+        self.refresh_view()
+
+    def on_unmount(self) -> None:
+        if self.follower:
+            self.follower.stop()
+
+    def on_run_updated(self, message: RunUpdated) -> None:
+        from engine.events import Chunk
+
+        if self.follower is None or message.run_id != self.run_id:
+            return
+        batch = self.follower.take()
+        if batch.record is not None:
+            self.record = batch.record
+        if batch.events:
+            self.summary.update(Chunk(batch.events, self.follower.offset))
+            before = len(self.series.alerts)
+            self.series.add(batch.events)
+            if self.loaded:
+                for alert in self.series.alerts[before:]:
+                    self.notify(f"{alert.get('rule', 'alert')}: {alert.get('message', '')}", title="Red flag",
+                                severity="warning", timeout=8)
+        if batch.log_lines:
+            log = self.query_one(RichLog)
+            for line in batch.log_lines:
+                log.write(line)
+        self.updates += 1
+        self.loaded = True
+        self.refresh_view()
+
+    def check_alive(self) -> None:
+        # A worker that died without a final event is `crashed`: decided here, by the reader.
+        if self.status in LIVE:
+            self.record = self.rd.read()
+            self.refresh_view(charts=False)
+
+    def poll_gpu(self) -> None:
+        if self.has_gpu and self.status in LIVE:
+            self.run_worker(self._read_gpu, thread=True, exclusive=True, group="gpu")
+
+    def _read_gpu(self) -> None:
+        from tui.gpu import gpu_stats
+
+        stats = gpu_stats()
+        self.app.call_from_thread(self._show_gpu, stats)
+
+    def _show_gpu(self, stats: list[dict[str, Any]] | None) -> None:
+        self.gpu, self.has_gpu = stats, stats is not None
+        if stats is not None:
+            self.refresh_view(charts=False)
+
+    # -- drawing ---------------------------------------------------------------------------------------------
+
+    def refresh_view(self, charts: bool = True) -> None:
+        from engine.store import RunView, derive_status
+
+        self.status = derive_status(self.record, self.summary)
+        self.query_one("#run-head", Static).update(self._head())
+        self.query_one("#run-progress", Static).update(self._progress(RunView(self.rd, self.record, self.summary)))
+        if charts:
+            for chart in self.query("MetricChart"):
+                chart.show([("", self.series)], x=self.x_axis)  # type: ignore[attr-defined]
+            self._alerts()
+            self._metrics()
+            self._samples()
+
+    def _head(self) -> Text:
+        rec = self.record
+        text = Text.assemble((self.run_id, "bold"), "  ", (self.status, STATUS_STYLE.get(self.status, "")))
+        model = Path(str(rec.get("model", "?"))).name
+        text.append(f"   {rec.get('method', '?')} · {model}", style="dim")
+        if self.summary.error or rec.get("error"):
+            text.append(f"\nerror: {self.summary.error or rec.get('error')}", style="red")
+        elif self.status == "crashed":
+            text.append("\nthe worker is gone without a final status: see the Log tab", style="red")
+        return text
+
+    def _progress(self, view: Any) -> Group:
+        p = progress(self.summary)
+        line = Table.grid(padding=(0, 1))
+        line.add_column(no_wrap=True)
+        line.add_column(ratio=1)
+        line.add_column(no_wrap=True)
+        if p["total"]:
+            label = f"step {p['step']}/{p['total']}"
+            bar: Any = ProgressBar(total=p["total"], completed=p["step"])
+            pct = f"{p['fraction'] * 100:3.0f}%"
+        else:
+            label = "loading model and data…" if self.status in ("created", "starting") else f"step {p['step']}"
+            bar, pct = Text(""), ""
+        line.add_row(label, bar, pct)
+        facts = []
+        if p["eta_s"] is not None and self.status in LIVE:
+            facts.append(f"ETA {hms(p['eta_s'])}")
+        if p["s_per_step"]:
+            facts.append(f"{p['s_per_step']:.2f} s/step")
+        if p["tokens_per_s"]:
+            facts.append(f"{p['tokens_per_s']:.0f} tok/s")
+        if self.summary.epoch is not None:
+            facts.append(f"epoch {self.summary.epoch:.2f}")
+        est = self.estimate.get("total_gib") if self.estimate else None
+        peak = measured_peak(view)
+        mem = "memory " + (f"est {est:.2f} GiB" if isinstance(est, (int, float)) else "est ?")
+        mem += f" · peak {peak:.2f} GiB" if peak is not None else " · peak –"
+        facts.append(mem)
+        if self.gpu and self.status in LIVE:
+            from tui.gpu import gpu_line
+
+            facts.append(gpu_line(self.gpu))
+        n = len(self.series.alerts)
+        if n:
+            facts.append(f"⚠ {n} alert{'s' if n != 1 else ''}")
+        return Group(line, Text(" · ".join(facts), style="dim"))
+
+    def _alerts(self) -> None:
+        alerts = self.series.alerts
+        tabs = self.query_one(TabbedContent)
+        tabs.get_tab("alerts").label = f"Alerts ({len(alerts)})" if alerts else "Alerts"  # type: ignore[assignment]
+        if not alerts:
+            return
+        body = Text()
+        for a in alerts:
+            sev = str(a.get("severity", "warning"))
+            body.append(f"⚠ step {a.get('step', '?')} ", style="bold yellow" if sev == "warning" else "bold red")
+            body.append(f"{a.get('rule', 'alert')} ({sev})\n", style="bold")
+            body.append(f"  {a.get('message', '')}\n")
+            evidence = a.get("evidence") or {}
+            if evidence:
+                body.append("  " + ", ".join(f"{k}={fmt(v)}" for k, v in evidence.items()) + "\n", style="dim")
+        self.query_one("#alerts-list", Static).update(body)
+
+    def _samples(self) -> None:
+        samples = self.series.samples[-5:]
+        if not samples:
+            return
+        body = Text()
+        for smp in reversed(samples):
+            body.append(f"step {smp.get('step', '?')}\n", style="bold")
+            for key in ("prompt", "policy", "reference"):
+                if smp.get(key):
+                    body.append(f"  {key}: ", style="dim")
+                    body.append(str(smp[key]).strip() + "\n")
+            body.append("\n")
+        self.query_one("#samples-list", Static).update(body)
+
+    def _metrics(self) -> None:
+        from engine.metrics import key_metrics
+
+        table = self.query_one("#metrics-table", DataTable)
+        table.clear()
+        train, evals = self.summary.last.get("train", {}), self.summary.last.get("eval", {})
+        first = self.summary.first.get("eval", {})
+        keys = [k for k in key_metrics(self.record.get("method")) if k in train or k in evals]
+        keys += sorted(k for k in set(train) | set(evals) if k not in keys)
+        for k in keys:
+            table.add_row(k, fmt(train.get(k)), fmt(evals.get(k)), fmt(first.get(k)))
+
+    # -- actions ---------------------------------------------------------------------------------------------
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_toggle_x(self) -> None:
+        self.x_axis = "epoch" if self.x_axis == "step" else "step"
+        self.notify(f"x axis: {self.x_axis}")
+        self.refresh_view()
+
+    def action_stop(self) -> None:
+        if self.status not in LIVE:
+            self.notify(f"This run already ended: {self.status}.", severity="warning")
+            return
+        confirm_stop(self.app, self.run_id)

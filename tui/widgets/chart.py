@@ -1,0 +1,59 @@
+"""One metric chart (textual-plot): train as lines, eval as markers, several keys or runs overlaid."""
+
+from __future__ import annotations
+
+from textual_plot import HiResMode, PlotWidget
+
+from tui.model import Series
+
+# Each overlaid key (or run, in Compare) gets a colour AND a texture, so the lines stay apart under NO_COLOR.
+STYLES = [("cyan", HiResMode.BRAILLE), ("magenta", HiResMode.QUADRANT), ("green", HiResMode.HALFBLOCK),
+          ("yellow", HiResMode.BRAILLE), ("red", HiResMode.QUADRANT), ("blue", HiResMode.HALFBLOCK)]
+EVAL_MARKERS = ["◆", "●", "▲", "■", "✚", "✖"]
+
+
+class MetricChart(PlotWidget, can_focus=False):
+    """A small chart of one or two metric keys for one or more runs; `show()` redraws it from series."""
+
+    def __init__(self, title: str, keys: list[str], **kwargs: object) -> None:
+        super().__init__(allow_pan_and_zoom=False, **kwargs)  # type: ignore[arg-type]
+        self.title = title
+        self.keys = keys
+        self.border_title = title
+        self.points = 0
+        self._pending: tuple[list[tuple[str, Series]], str] | None = None
+
+    def on_mount(self) -> None:
+        self.margin_top = 0
+        self.margin_bottom = 2
+        self.margin_left = 8
+        if self._pending is not None:
+            self.call_after_refresh(self.show, *self._pending)
+
+    def show(self, runs: list[tuple[str, Series]], x: str = "step") -> int:
+        """Redraw from `runs` (label, series); returns how many points were drawn."""
+        if not self.children:  # not composed yet: draw once mounted
+            self._pending = (runs, x)
+            return 0
+        self.clear()
+        drawn = 0
+        evals = False
+        lines = [(label, series, key) for label, series in runs for key in self.keys]
+        for i, (label, series, key) in enumerate(lines):
+            colour, mode = STYLES[i % len(STYLES)]
+            name = key.split("/")[-1] if len(self.keys) > 1 else ""
+            legend = " ".join(p for p in (label, name) if p)
+            xs, ys = series.get("train", key, x)
+            if xs:
+                self.plot(xs, ys, line_style=colour, hires_mode=mode, label=legend or None)
+                drawn += len(xs)
+            exs, eys = series.get("eval", key, x)
+            if exs:
+                self.scatter(exs, eys, marker=EVAL_MARKERS[i % len(EVAL_MARKERS)], marker_style=f"bold {colour}")
+                drawn += len(exs)
+                evals = True
+        if len(lines) > 1 and drawn:
+            self.show_legend()
+        self.points = drawn
+        self.border_subtitle = ("eval ◆●" if evals else "") if drawn else "no data yet"
+        return drawn
