@@ -18,6 +18,7 @@ from engine.events import EventWriter
 from engine.models import resolve_model
 from engine.recipes import LoadedRecipe, dump_recipe, load_recipe
 from engine.rundir import RunDir, now_iso, process_start_ticks, write_json_atomic
+from engine.secrets import redact, worker_env
 from engine.store import RunStore, RunView
 from engine.vram import detect_gpu_memory_gib, estimate
 
@@ -42,7 +43,13 @@ def _unique_dir(root: Path, run_id: str) -> Path:
 
 
 def worker_command(run_dir: Path, num_processes: int) -> list[str]:
-    """The detached command: `accelerate launch … -m engine.worker <run_dir>` with this interpreter."""
+    """The detached command: `accelerate launch … -m engine.worker <run_dir>` with this interpreter.
+
+    Test seam: `REINS_TEST_WORKER_MODULE=some.module` runs `python -m some.module <run_dir>` instead, so tests of
+    the launcher and the run store can start many cheap workers through this same code path."""
+    test_module = os.environ.get("REINS_TEST_WORKER_MODULE")
+    if test_module:
+        return [sys.executable, "-m", test_module, str(run_dir)]
     return [
         sys.executable, "-m", "accelerate.commands.launch",
         "--num_processes", str(num_processes), "--num_machines", "1",
@@ -77,24 +84,31 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
     display = name or f"{loaded.name}-{Path(r.model.name).name}"
     rd = RunDir(_unique_dir(root, make_run_id(display)))
 
-    rd.recipe.write_text(
+    rd.recipe.write_text(redact(
         f"# Resolved recipe of run {rd.id} (from {loaded.source}"
         + (f", overrides: {' '.join(loaded.overrides)}" if loaded.overrides else "")
         + ")\n" + dump_recipe(r)
-    )
+    ))
     est = estimate(r, model.config(), gpu)
     write_json_atomic(rd.estimate, est.to_dict())
     cmd = worker_command(rd.path, r.distributed.num_processes)
     rd.update(
         id=rd.id, name=display, method=r.method.name, model=r.model.name, recipe_source=str(loaded.source),
-        overrides=list(loaded.overrides), created=now_iso(), host=socket.gethostname(),
+        overrides=[redact(o) for o in loaded.overrides], created=now_iso(), host=socket.gethostname(),
         argv=[shlex.quote(a) for a in cmd], status="created",
     )
     with EventWriter(rd.events) as ev:
         ev.status("created")
         ev.status("starting")  # before the worker exists, so it always precedes the worker's `running`
 
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "REINS_RUN_DIR": str(rd.path)}
+    start_worker(rd, cmd)
+    return RunStore(root).get(rd.id)
+
+
+def start_worker(rd: RunDir, cmd: list[str]) -> int:
+    """Start `cmd` for run `rd` detached (own session, stdin closed, output appended to stdout.log, no secrets in
+    its environment) and record its pid; returns the pid. Used by launch and by resume."""
+    env = {**worker_env(), "PYTHONUNBUFFERED": "1", "REINS_RUN_DIR": str(rd.path)}
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     with open(rd.stdout, "ab") as log:
         proc = subprocess.Popen(
@@ -104,4 +118,4 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
     # Reap the child when it ends so a long-lived parent (the TUI) never keeps a zombie that looks alive.
     threading.Thread(target=proc.wait, daemon=True, name=f"reap-{proc.pid}").start()
     rd.update(status="starting", pid=proc.pid, pid_start=process_start_ticks(proc.pid))
-    return RunStore(root).get(rd.id)
+    return proc.pid

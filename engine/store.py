@@ -16,7 +16,7 @@ from tinydb.storages import Storage
 
 from engine.errors import RunNotFoundError
 from engine.events import TERMINAL_STATUSES, Summary, summarize
-from engine.rundir import RunDir, record_alive
+from engine.rundir import RunDir, current_umask, record_alive
 
 INDEX_VERSION = 1
 
@@ -42,6 +42,7 @@ class AtomicJSONStorage(Storage):
         data = {**data, "_meta": {"1": {"version": INDEX_VERSION}}}
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".index.", suffix=".tmp")
         try:
+            os.fchmod(fd, 0o666 & ~current_umask())  # the index follows the user's umask, like the run folders
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(data, fh, ensure_ascii=False, default=str)
             os.replace(tmp, self.path)

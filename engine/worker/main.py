@@ -72,6 +72,7 @@ def main(argv: list[str]) -> int:
 def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event) -> int:  # noqa: ANN001
     from transformers import set_seed
 
+    from engine.resume import resume_checkpoint
     from engine.worker.callback import EventsCallback, memory_figures
     from engine.worker.datasets import build_datasets
     from engine.worker.loading import load_model
@@ -89,7 +90,7 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
     if stop.is_set():
         return _finish(rd, writer, "stopped", {"steps": 0, "note": "stopped before the first step"})
 
-    trainer.train()
+    trainer.train(resume_from_checkpoint=resume_checkpoint(rd))  # None for a fresh run; set by `reins resume`
     if eval_ds is not None and not stop.is_set() and recipe.train.eval_steps is None:
         trainer.evaluate()  # no periodic evaluation: evaluate once at the end
     if eval_ds is not None and recipe.train.eval_steps and trainer.state.global_step % recipe.train.eval_steps:
