@@ -7,12 +7,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from support import write_jsonl
 
 from engine.data import check_data, check_rows, load_records
 from engine.errors import DataError
 from engine.paths import BUNDLED_RECIPES
 from engine.recipes import load_recipe
+
+from support import write_jsonl
 
 DATA = BUNDLED_RECIPES / "data"
 msg = lambda c: [{"role": "user", "content": c}]  # noqa: E731

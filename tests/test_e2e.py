@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine import events as ev
+
 from support import write_recipe
 
 pytestmark = pytest.mark.e2e

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from support import write_recipe
-
 from engine import events as ev
+
+from support import write_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 

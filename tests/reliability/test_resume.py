@@ -8,10 +8,11 @@ import signal
 from pathlib import Path
 
 import pytest
-from relsupport import launch, metric_steps, record, reins, show, statuses, tiny_recipe, wait_until
 
 from engine.resume import checkpoints
 from engine.rundir import RunDir
+
+from relsupport import launch, metric_steps, record, reins, show, statuses, tiny_recipe, wait_until
 
 pytestmark = pytest.mark.e2e
 STEPS, SAVE = 40, 4
