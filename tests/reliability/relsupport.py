@@ -87,3 +87,16 @@ def pid_gone(pid: int) -> bool:
         return stat.read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
     except OSError:
         return True
+
+
+def quick_env(runs: Path, steps: int = 3) -> dict[str, str]:
+    """Environment that makes the real launcher start `quick_worker` (no torch) instead of the training worker."""
+    env = cli_env(runs, REINS_TEST_WORKER_MODULE="quick_worker", QUICK_WORKER_STEPS=str(steps))
+    env["PYTHONPATH"] = os.pathsep.join((str(Path(__file__).parent), env["PYTHONPATH"]))
+    return env
+
+
+def file_snapshot(root: Path) -> dict[str, int]:
+    """Every file under `root` (but the index cache and locks) with its size, to prove nothing was deleted."""
+    return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*")
+            if p.is_file() and not p.name.startswith(".") and p.name != "index.json"}
