@@ -39,10 +39,15 @@ class EventWriter:
 
     def write(self, kind: str, durable: bool = False, **fields: Any) -> dict[str, Any]:
         event = {"t": round(time.time(), 3), "kind": kind, **_clean(fields)}
-        self._fh.write(json.dumps(event, ensure_ascii=False, allow_nan=False) + "\n")
-        self._fh.flush()
-        if durable:
-            os.fsync(self._fh.fileno())
+        try:
+            self._fh.write(json.dumps(event, ensure_ascii=False, allow_nan=False) + "\n")
+            self._fh.flush()
+            if durable:
+                os.fsync(self._fh.fileno())
+        except OSError as exc:
+            if exc.filename is None:
+                exc.filename = str(self.path)  # so "disk full" says which file it could not write
+            raise
         return event
 
     def status(self, status: str, **fields: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from relsupport import ROOT, quick_env, reins, tiny_recipe, wait_until
 
 pytestmark = pytest.mark.e2e
