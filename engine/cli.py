@@ -97,6 +97,10 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
                                                    "estimate's verdict."),
         runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Launch a training run detached from this terminal (it survives logout); print where it lives."""
+    from engine.secrets import launch_warnings
+
+    for warning in launch_warnings(api.validate_recipe(recipe, overrides or [], check_files=False).recipe):
+        err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)
     view = api.launch(recipe, overrides or [], name=name, runs_dir=runs_dir, gpu_memory_gib=gpu_memory)
     if not as_json:
         err.print(f"[bold]launched[/] {view.id}  ({view.record.get('method')}, {view.record.get('model')})")

@@ -38,3 +38,12 @@ def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
     for value in secret_values(environ):
         text = text.replace(value, REDACTED)
     return text
+
+
+def launch_warnings(recipe: object) -> list[str]:
+    """Security warnings to show before a run starts (today: the recipe lets the model run its own code)."""
+    model = getattr(recipe, "model", None)
+    if getattr(model, "trust_remote_code", False):
+        return [f"model.trust_remote_code is on: Python code shipped with {model.name} will run on this machine "
+                "with your permissions. Only keep it on for a model whose author you trust."]
+    return []
