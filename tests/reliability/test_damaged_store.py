@@ -15,6 +15,7 @@ from engine.salvage import LAUNCH_GRACE_S
 
 from relsupport import file_snapshot, metric_steps, quick_env, reins, tiny_recipe, wait_until
 
+pytestmark = pytest.mark.e2e  # real `reins run` launches (with the quick test worker)
 STEPS = 5
 
 

@@ -79,6 +79,7 @@ def test_secrets_never_reach_the_run_and_nothing_listens(tmp_path: Path, tiny_mo
     assert "[redacted]" in (run_dir / "recipe.yaml").read_text()
 
 
+@pytest.mark.e2e
 def test_names_cannot_escape_the_store_or_reach_a_shell(tmp_path: Path, tiny_model: Path) -> None:
     runs = tmp_path / "runs"
     hostile = "../../escape; touch pwned $(touch pwned2) `touch pwned3` | rm -rf ~ && echo"
@@ -109,6 +110,7 @@ def test_engine_never_builds_shell_strings() -> None:
     assert offenders == []
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("umask", [0o027, 0o002])
 def test_run_files_and_index_follow_the_umask(umask: int, tmp_path: Path, tiny_model: Path) -> None:
     runs = tmp_path / "runs"
