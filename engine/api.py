@@ -110,3 +110,20 @@ def wait_for(ref: str, runs_dir: Path | str | None = None, timeout_s: float | No
             return view
         if not got:
             time.sleep(poll_s)
+
+
+def plan_resume(ref: str, runs_dir: Path | str | None = None):  # noqa: ANN201 - ResumePlan, imported lazily
+    """What resuming `ref` would do (checkpoint, step, steps left). Raises ReinsError if it cannot be resumed."""
+    from engine.resume import plan_resume as _plan
+
+    return _plan(get_run(ref, runs_dir))
+
+
+def resume_run(ref: str, runs_dir: Path | str | None = None) -> RunView:
+    """Continue a crashed/stopped/failed run from its newest checkpoint as a new attempt of the same run."""
+    from engine.resume import plan_resume as _plan
+    from engine.resume import resume
+
+    view = get_run(ref, runs_dir)
+    resume(view, _plan(view))
+    return get_run(view.id, runs_dir)

@@ -165,9 +165,9 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
         _run_pipeline(pipeline_file, name, runs_dir, wait, as_json)
         return
     view = api.launch(recipe, overrides or [], name=name, runs_dir=runs_dir, gpu_memory_gib=gpu_memory, run_id=run_id)
+    for w in view.record.get("warnings", []):  # stderr, so also with --json
+        err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     if not as_json:
-        for w in view.record.get("warnings", []):
-            err.print(f"[yellow]warning:[/] {escape(w)}")
         err.print(f"[bold]launched[/] {view.id}  ({view.record.get('method')}, {view.record.get('model')})")
         err.print(f"  run directory: {view.dir.path}")
         err.print(f"  follow it:     reins watch {view.id}    stop it: reins stop {view.id}")
@@ -353,6 +353,34 @@ def stop(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pref
     else:
         err.print(f"{view.id}: still {view.status} after {timeout:g}s; it is saving a checkpoint — check again with "
                   f"`reins show {view.id}`.")
+
+
+@app.command()
+def resume(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id prefix, name, or `latest`."),
+           dry_run: bool = typer.Option(False, "--dry-run", help="Only say what resuming would do."),
+           yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation on a terminal."),
+           wait: bool = typer.Option(False, "--wait", help="Follow the run until it ends."),
+           runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
+    """Continue a crashed, stopped or failed run from its newest checkpoint (same run, step counter continues)."""
+    plan = api.plan_resume(run_ref, runs_dir)
+    if as_json and dry_run:
+        _print_json(plan.to_dict())
+        return
+    err.print(plan.describe(), highlight=False)
+    if dry_run:
+        return
+    if not yes and sys.stdin.isatty() and not typer.confirm("Resume?", default=True, err=True):
+        raise typer.Exit(1)
+    view = api.resume_run(plan.run_id, runs_dir)
+    err.print(f"[bold]resumed[/] {view.id} (attempt {plan.attempt})  follow it: reins watch {view.id}")
+    if wait:
+        view = _follow(view.id, runs_dir, plain=as_json or not err.is_terminal)
+    if as_json:
+        _print_json({**view.to_dict(), "resume": plan.to_dict()})
+    elif wait:
+        out.print(run_detail(view))
+    if wait:
+        raise typer.Exit(_exit_for(view.status))
 
 
 def main() -> None:

@@ -38,6 +38,19 @@ def load_records(source: str, split: str = "train") -> list[dict[str, Any]]:
     return _load_hub_cached(source, split)
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     rows = []
     with open(path, encoding="utf-8") as fh:
@@ -45,9 +58,12 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line, object_pairs_hook=_no_duplicate_keys)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path}, line {lineno}: not valid JSON ({exc.msg} at column {exc.colno}).") from None
+            except _DuplicateKey as exc:
+                # json keeps the last of two equal keys silently; a row with `chosen` twice is a data bug.
+                raise DataError(f"{path}, line {lineno}: field `{exc.args[0]}` appears twice in one row.") from None
             if not isinstance(row, dict):
                 raise DataError(f"{path}, line {lineno}: each line must be a JSON object, got {type(row).__name__}.")
             rows.append(row)

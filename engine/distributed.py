@@ -6,6 +6,7 @@ exact config into the run directory, so a run can be reproduced by hand with pla
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from pathlib import Path
@@ -128,6 +129,12 @@ def write_launch_files(recipe: Recipe, run_dir: Path, name: str = ACCELERATE_CON
 
 
 def worker_command(run_dir: Path, config_file: Path) -> list[str]:
-    """`accelerate launch --config_file … -m engine.worker RUN_DIR` with this interpreter (an argv list)."""
+    """`accelerate launch --config_file … -m engine.worker RUN_DIR` with this interpreter (an argv list).
+
+    Test seam: `REINS_TEST_WORKER_MODULE=some.module` runs `python -m some.module RUN_DIR` instead, so tests of the
+    launcher and the run store can start many cheap workers through this same code path."""
+    test_module = os.environ.get("REINS_TEST_WORKER_MODULE")
+    if test_module:
+        return [sys.executable, "-m", test_module, str(run_dir)]
     return [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_file), "--quiet",
             "-m", "engine.worker", str(run_dir)]

@@ -32,13 +32,22 @@ class EventWriter:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the writer
+        if _ends_torn(self.path):
+            # A previous writer died mid-line: end that line so it costs one unreadable line, not also ours.
+            self._fh.write("\n")
+            self._fh.flush()
 
     def write(self, kind: str, durable: bool = False, **fields: Any) -> dict[str, Any]:
         event = {"t": round(time.time(), 3), "kind": kind, **_clean(fields)}
-        self._fh.write(json.dumps(event, ensure_ascii=False, allow_nan=False) + "\n")
-        self._fh.flush()
-        if durable:
-            os.fsync(self._fh.fileno())
+        try:
+            self._fh.write(json.dumps(event, ensure_ascii=False, allow_nan=False) + "\n")
+            self._fh.flush()
+            if durable:
+                os.fsync(self._fh.fileno())
+        except OSError as exc:
+            if exc.filename is None:
+                exc.filename = str(self.path)  # so "disk full" says which file it could not write
+            raise
         return event
 
     def status(self, status: str, **fields: Any) -> dict[str, Any]:
@@ -52,6 +61,18 @@ class EventWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _ends_torn(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            if fh.tell() == 0:
+                return False
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) != b"\n"
+    except OSError:
+        return False
 
 
 @dataclass
@@ -161,6 +182,8 @@ class Summary:
             self.events += 1
             kind = ev.get("kind")
             if kind == "status":
+                if ev.get("attempt") and ev.get("status") == "starting":
+                    self.final = self.error = None  # a resumed attempt: the last attempt's outcome no longer applies
                 self.status, self.status_t = ev.get("status"), ev.get("t")
                 self.max_steps = ev.get("max_steps", self.max_steps)
                 if ev.get("summary") is not None:

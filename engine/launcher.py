@@ -19,6 +19,7 @@ from engine.models import resolve_model
 from engine.preflight import preflight_warnings
 from engine.recipes import LoadedRecipe, dump_recipe, load_recipe
 from engine.rundir import RunDir, now_iso, process_start_ticks, write_json_atomic
+from engine.secrets import launch_warnings, redact, worker_env
 from engine.store import RunStore, RunView
 from engine.vram import detect_gpu_memory_gib, estimate
 
@@ -118,34 +119,41 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
     else:
         rd = RunDir(_unique_dir(root, make_run_id(display)))
 
-    rd.recipe.write_text(
+    rd.recipe.write_text(redact(
         f"# Resolved recipe of run {rd.id} (from {loaded.source}"
         + (f", overrides: {' '.join(loaded.overrides)}" if loaded.overrides else "")
         + ")\n" + dump_recipe(r)
-    )
+    ))
     est = estimate(r, model.config(), gpu)
     write_json_atomic(rd.estimate, est.to_dict())
     cmd = distributed.worker_command(rd.path, distributed.write_launch_files(r, rd.path))
     rd.update(
         id=rd.id, name=display, method=r.method.name, model=r.model.name, recipe_source=str(loaded.source),
-        overrides=list(loaded.overrides), created=now_iso(), host=socket.gethostname(),
+        overrides=[redact(o) for o in loaded.overrides], created=now_iso(), host=socket.gethostname(),
         argv=[shlex.quote(a) for a in cmd], status="created", inputs=inputs,
         parents=sorted({ref[len("run:"):] for ref in _model_refs(r) if ref.startswith("run:")}),
         **({"pipeline": pipeline} if pipeline else {}),
-        warnings=preflight_warnings(r, root),
+        warnings=launch_warnings(r) + preflight_warnings(r, root),
     )
     with EventWriter(rd.events) as ev:
         ev.status("created")
         ev.status("starting")  # before the worker exists, so it always precedes the worker's `running`
 
-    proc = _spawn(cmd, rd.stdout, rd.path)
-    rd.update(status="starting", pid=proc.pid, pid_start=process_start_ticks(proc.pid))
+    start_worker(rd, cmd)
     return RunStore(root).get(rd.id)
 
 
+def start_worker(rd: RunDir, cmd: list[str]) -> int:
+    """Start `cmd` for run `rd` detached and record its pid in run.json; returns the pid. Used by launch and resume."""
+    proc = _spawn(cmd, rd.stdout, rd.path)
+    rd.update(status="starting", pid=proc.pid, pid_start=process_start_ticks(proc.pid))
+    return proc.pid
+
+
 def _spawn(cmd: list[str], log_path: Path, run_dir: Path) -> subprocess.Popen:
-    """Start `cmd` detached: its own session, stdin closed, output appended to `log_path`."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "REINS_RUN_DIR": str(run_dir)}
+    """Start `cmd` detached: its own session, stdin closed, output appended to `log_path`, no secrets in its
+    environment."""
+    env = {**worker_env(), "PYTHONUNBUFFERED": "1", "REINS_RUN_DIR": str(run_dir)}
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(

@@ -58,7 +58,10 @@ def runs_table(views: list[RunView]) -> Table:
         steps = f"{s.step}/{s.max_steps}" if s.max_steps else str(s.step or "")
         shown = [fmt(m[k]) if k in m else "" for k in ("loss", "rewards/margins", "rewards/accuracies")]
         model = Path(str(v.record.get("model", "?"))).name
-        table.add_row(v.id, status_text(v.status), v.record.get("method", "?"), model, steps, *shown, _duration(v))
+        status = status_text(v.status)
+        if v.record.get("damaged"):
+            status.append(" (damaged)", style="dim")
+        table.add_row(v.id, status, v.record.get("method", "?"), model, steps, *shown, _duration(v))
     return table
 
 

@@ -13,6 +13,9 @@ from filelock import FileLock
 
 from engine.events import STATUSES, TERMINAL_STATUSES
 
+# Per-attempt fields of run.json: `begin_attempt` moves them into `attempts` when a run is resumed.
+ATTEMPT_FIELDS = ("attempt", "status", "pid", "pid_start", "worker_pid", "worker_pid_start", "started", "ended",
+                  "error", "resume_from", "resume_step")
 _ORDER = {s: i for i, s in enumerate(("created", "starting", "running"))}
 
 
@@ -57,11 +60,27 @@ class RunDir:
             write_json_atomic(self.run_json, data)
             return data
 
+    def begin_attempt(self, outcome: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Start a new attempt of this run (resume): archive the last attempt's process and outcome fields into
+        `attempts`, then set `fields` and status `starting` (the one place status may move backwards)."""
+        with FileLock(str(self.path / ".run.json.lock"), timeout=30):
+            data = self.read()
+            attempts = list(data.get("attempts") or [])
+            last = {k: data.pop(k) for k in ATTEMPT_FIELDS if k in data}
+            last.setdefault("attempt", len(attempts) + 1)
+            if outcome:
+                last["status"] = outcome  # as readers saw it (e.g. `crashed`, which no process wrote)
+            attempts.append(last)
+            data.update(fields, attempts=attempts, attempt=len(attempts) + 1, status="starting")
+            write_json_atomic(self.run_json, data)
+            return data
+
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON to a temp file in the same folder, fsync it, then rename over `path`."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; a run's files follow the user's umask
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
             fh.flush()
@@ -70,6 +89,19 @@ def write_json_atomic(path: Path, data: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """This process's umask, read without changing it (Linux /proc), else by the set-and-restore fallback."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def now_iso() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,11 @@ from tinydb.storages import Storage
 
 from engine.errors import RunNotFoundError
 from engine.events import TERMINAL_STATUSES, Summary, summarize
-from engine.rundir import RunDir, record_alive
+from engine.rundir import RunDir, current_umask, record_alive
+from engine.salvage import is_run_dir, salvage_record
 
 INDEX_VERSION = 1
+SAFE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class AtomicJSONStorage(Storage):
@@ -42,9 +45,14 @@ class AtomicJSONStorage(Storage):
         data = {**data, "_meta": {"1": {"version": INDEX_VERSION}}}
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".index.", suffix=".tmp")
         try:
+            os.fchmod(fd, 0o666 & ~current_umask())  # the index follows the user's umask, like the run folders
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(data, fh, ensure_ascii=False, default=str)
             os.replace(tmp, self.path)
+        except OSError:
+            # The index is only a cache: if it cannot be written (disk full, a folder in its place), listing still
+            # works from the run folders, and the next listing tries again.
+            Path(tmp).unlink(missing_ok=True)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -116,7 +124,7 @@ class RunStore:
     def run_dirs(self) -> list[RunDir]:
         if not self.root.is_dir():
             return []
-        return [RunDir(p) for p in sorted(self.root.iterdir()) if p.is_dir() and (p / "run.json").is_file()]
+        return [RunDir(p) for p in sorted(self.root.iterdir()) if is_run_dir(p)]
 
     def refresh(self) -> list[RunView]:
         """Every run, newest first, with the index brought up to date (only changed runs are re-read)."""
@@ -150,7 +158,7 @@ class RunStore:
         if doc and doc.get("run_json_mtime") == rj_mtime:
             record = doc["record"]
         else:
-            record = rd.read()
+            record = rd.read() or salvage_record(rd)  # run.json missing or corrupt: list it as damaged, not hide it
         previous = Summary.from_dict(doc["summary"]) if doc and doc.get("summary") else None
         ev_size = _size(rd.events)
         unchanged = bool(doc) and doc.get("run_json_mtime") == rj_mtime and doc.get("events_size") == ev_size
@@ -170,8 +178,9 @@ class RunStore:
     def get(self, ref: str) -> RunView:
         """A run by exact id, unique id prefix, or name (the newest run with that name)."""
         rd = RunDir(self.root / ref)
-        if ref and "/" not in ref and rd.run_json.is_file():
-            return RunView(rd, rd.read(), summarize(rd.events))
+        # Only a plain folder name is looked up directly: `..`, `/` or `~` must never leave the run store.
+        if SAFE_REF.fullmatch(ref) and ".." not in ref and rd.run_json.is_file() and (record := rd.read()):
+            return RunView(rd, record, summarize(rd.events))
         views = self.refresh()
         matches = [v for v in views if v.id.startswith(ref)] or [v for v in views if v.record.get("name") == ref]
         if ref == "latest" and views:

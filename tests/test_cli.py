@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from support import write_jsonl
 from test_store import make_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,56 +23,7 @@ def reins(*args: str, runs: Path | None = None, env: dict | None = None) -> subp
                           env=full_env, timeout=120)
 
 
-@pytest.fixture(scope="module")
-def bad_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("bad")
-    (d / "syntax.yaml").write_text("data:\n  train: x.jsonl\nmethod: {name: dpo\n")
-    (d / "unknown_key.yaml").write_text("data: {train: x.jsonl}\nmethod: {name: dpo}\ntrain: {learnin_rate: 1}\n")
-    (d / "no_model.yaml").write_text(f"model: {{name: {d / 'missing-model'}}}\ndata: {{train: x.jsonl}}\n"
-                                     "method: {name: dpo}\n")
-    (d / "empty_model").mkdir()
-    (d / "no_config.yaml").write_text(f"model: {{name: {d / 'empty_model'}}}\ndata: {{train: x.jsonl}}\n"
-                                      "method: {name: dpo}\n")
-    (d / "hub.yaml").write_text("model: {name: someorg/not-cached}\ndata: {train: x.jsonl}\nmethod: {name: dpo}\n")
-    write_jsonl(d / "dupes.jsonl", [{"prompt": "q", "chosen": "same", "rejected": "same"}])
-    return {p.stem: p for p in d.iterdir()}
-
-
-BAD_INPUT = [
-    (["validate", "nosuchrecipe"], "Unknown recipe 'nosuchrecipe'"),
-    (["validate", "{syntax}"], "YAML syntax error"),
-    (["validate", "{unknown_key}"], "did you mean `learning_rate`"),
-    (["validate", "dpo", "--set", "train.batch_size=four"], "train.batch_size"),
-    (["validate", "dpo", "--set", "method.beta=-0.1"], "method.beta: must be > 0 (got -0.1)"),
-    (["validate", "dpo", "--set", "train.learnin_rate=1"], "did you mean `train.learning_rate`"),
-    (["validate", "dpo", "--set", "data.train=/no/such/file.jsonl"], "does not exist"),
-    (["validate", "dpo", "--set", "data.train={dupes}", "--set", "data.eval=null"], "identical"),
-    (["validate", "{no_model}"], "does not exist"),
-    (["validate", "{no_config}"], "has no config.json"),
-    (["validate", "{hub}"], "not in the local Hugging Face cache"),
-    (["estimate", "dpo", "--set", "lora.r=0"], "lora.r: must be > 0"),
-    (["estimate", "dpo", "--set", "train.batch_size=-2"], "train.batch_size: must be > 0"),
-    (["estimate", "dpo", "--model", "no-such-arch"], "not in the built-in catalogue"),
-    (["estimate", "{hub}"], "not in the built-in catalogue"),
-    (["estimate", "sft", "--strategy", "zero9"], "strategy: one of ddp"),
-    (["estimate", "sft", "--gpus", "0"], "gpus: must be positive"),
-    (["estimate", "sft", "--model", "phi-3-mini", "--set", "lora.target_modules=[q_proj]"], "gate_up_proj"),
-    (["estimate"], "needs a RECIPE"),
-    (["show", "no-such-run"], "No run 'no-such-run'"),
-    (["stop", "no-such-run"], "No run 'no-such-run'"),
-    (["logs", "no-such-run"], "No run 'no-such-run'"),
-    (["run", "dpo", "--set", "method.loss_type=nope"], "method.loss_type: must be one of"),
-]
-
-
-@pytest.mark.parametrize(("argv", "expected"), BAD_INPUT, ids=[" ".join(a[:3]) for a, _ in BAD_INPUT])
-def test_bad_input_exits_2_with_a_clear_message(argv, expected, bad_files, tmp_path: Path) -> None:
-    argv = [a.format(**bad_files) for a in argv]
-    res = reins(*argv, runs=tmp_path / "runs", env={"HF_HOME": str(tmp_path / "hf")})
-    assert res.returncode == 2, res.stderr
-    assert expected in " ".join(res.stderr.split()), res.stderr
-    assert "Traceback" not in res.stderr
-    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # nothing launched
+# The bad-input table (exit 2, one paragraph, no traceback) lives in tests/reliability/test_bad_input.py.
 
 
 def test_recipes_json_lists_the_bundled_recipes() -> None:

@@ -20,6 +20,7 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 from engine.events import EventWriter  # noqa: E402
 from engine.recipes import read_yaml, validate  # noqa: E402
 from engine.rundir import RunDir, now_iso, process_start_ticks  # noqa: E402
+from engine.worker.failure import DiskReserve, describe_failure, record_failure  # noqa: E402
 
 
 def _versions() -> dict[str, str]:
@@ -43,6 +44,7 @@ def main(argv: list[str]) -> int:
     rd = RunDir(Path(argv[0]))
     main_proc = is_main_process()
     writer = EventWriter(rd.events) if main_proc else None
+    reserve = DiskReserve(rd.path) if main_proc else None
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -59,22 +61,31 @@ def main(argv: list[str]) -> int:
                       started=now_iso(), host=socket.gethostname(), versions=_versions(), python=sys.version.split()[0])
         return _train(rd, recipe, writer, stop)
     except BaseException as exc:  # the run must end with a status event whatever happened
-        message = f"{type(exc).__name__}: {exc}"
-        traceback.print_exc()
+        message = describe_failure(exc, rd)  # names disk-full and OOM, with the estimate and what to change
+        try:
+            traceback.print_exc()
+        except OSError:
+            pass  # stdout.log may sit on the disk that just filled up
         if writer:
-            writer.status("failed", error=message)
-            rd.update(status="failed", ended=now_iso(), error=message)
+            record_failure(rd, writer, message, reserve)
         return 1
     finally:
+        if reserve:
+            reserve.release()
         if writer:
-            writer.close()
+            try:
+                writer.close()
+            except OSError:
+                pass
 
 
 def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event) -> int:  # noqa: ANN001
     from transformers import set_seed
 
+    from engine.resume import resume_checkpoint
     from engine.worker.callback import EventsCallback, memory_figures
     from engine.worker.datasets import build_datasets
+    from engine.worker.faults import injected_faults
     from engine.worker.loading import load_model
     from engine.worker.trainers import BUILDERS, MAIN_TASK, ONLINE, BuildContext
 
@@ -87,7 +98,8 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
     if method in ONLINE:
         eval_ds = None  # online methods are judged by their rollouts' scores, not an offline eval loop
     callback = EventsCallback(writer, stop)
-    trainer = BUILDERS[method](BuildContext(recipe, model, tokenizer, train_ds, eval_ds, rd.checkpoints, [callback],
+    callbacks = [callback, *injected_faults(writer)]  # injected_faults: test-only, [] unless REINS_TEST_FAULT
+    trainer = BUILDERS[method](BuildContext(recipe, model, tokenizer, train_ds, eval_ds, rd.checkpoints, callbacks,
                                             runs_root))
     setup_s = time.perf_counter() - t_load
     if is_main_process():
@@ -98,7 +110,7 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
     if stop.is_set():
         return _finish(rd, writer, "stopped", {"steps": 0, "note": "stopped before the first step"})
 
-    trainer.train()
+    trainer.train(resume_from_checkpoint=resume_checkpoint(rd))  # None for a fresh run; set by `reins resume`
     if eval_ds is not None and not stop.is_set() and recipe.train.eval_steps is None:
         trainer.evaluate()  # no periodic evaluation: evaluate once at the end
     if eval_ds is not None and recipe.train.eval_steps and trainer.state.global_step % recipe.train.eval_steps:

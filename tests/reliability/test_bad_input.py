@@ -1,0 +1,112 @@
+"""Every kind of bad input: exit code 2 and one paragraph naming the problem, never a traceback, nothing launched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from relsupport import reins
+from support import write_jsonl
+from test_store import make_run
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("bad")
+    pref = {"prompt": "q", "chosen": "a", "rejected": "b"}
+    (d / "syntax.yaml").write_text("data:\n  train: x.jsonl\nmethod: {name: dpo\n")
+    (d / "unknown_key.yaml").write_text("data: {train: x.jsonl}\nmethod: {name: dpo}\ntrain: {learnin_rate: 1}\n")
+    (d / "wrong_type.yaml").write_text("data: {train: x.jsonl}\nmethod: {name: dpo}\ntrain: {max_steps: many}\n")
+    (d / "no_model.yaml").write_text(f"model: {{name: {d / 'missing-model'}}}\ndata: {{train: x.jsonl}}\n"
+                                     "method: {name: dpo}\n")
+    (d / "empty_model").mkdir()
+    (d / "no_config.yaml").write_text(f"model: {{name: {d / 'empty_model'}}}\ndata: {{train: x.jsonl}}\n"
+                                      "method: {name: dpo}\n")
+    (d / "hub.yaml").write_text("model: {name: someorg/not-cached}\ndata: {train: x.jsonl}\nmethod: {name: dpo}\n")
+    write_jsonl(d / "identical.jsonl", [{"prompt": "q", "chosen": "same", "rejected": "same"}])
+    write_jsonl(d / "missing_field.jsonl", [pref, {"prompt": "q", "chosen": "a"}])
+    write_jsonl(d / "empty_field.jsonl", [pref, {"prompt": "q", "chosen": "", "rejected": "b"}])
+    (d / "duplicate_field.jsonl").write_text('{"prompt": "q", "chosen": "a", "chosen": "c", "rejected": "b"}\n')
+    (d / "not_json.jsonl").write_text('{"prompt": "q", "chosen": "a", "rejected": "b"}\n{"prompt": \n')
+    (d / "empty.jsonl").write_text("")
+    (d / "bad_pipeline.yaml").write_text("stages:\n  - {name: a, recipe: sft, set: ['model.name=run:{b}']}\n"
+                                         "  - {name: b, recipe: dpo}\n")
+    # A run that crashed before its first checkpoint: nothing to resume from.
+    store = d / "store"
+    make_run(store, "20261127-010000-crashed", status="running", pid=None)
+    paths = {p.stem: p for p in d.iterdir()}
+    paths["store"] = store
+    return paths
+
+
+def data(name: str) -> list[str]:
+    return ["--set", f"data.train={{{name}}}", "--set", "data.eval=null"]
+
+
+BAD_INPUT = [
+    ("unknown recipe", ["validate", "nosuchrecipe"], "Unknown recipe 'nosuchrecipe'"),
+    ("unknown recipe (close)", ["run", "dpp"], "Unknown recipe 'dpp'"),
+    ("YAML syntax error with line", ["validate", "{syntax}"], "YAML syntax error in"),
+    ("YAML syntax error line number", ["validate", "{syntax}"], "at line 4"),
+    ("unknown key, close match", ["validate", "{unknown_key}"], "did you mean `learning_rate`"),
+    ("wrong type (file)", ["validate", "{wrong_type}"], "train.max_steps: input should be a valid integer"),
+    ("wrong type (--set)", ["validate", "dpo", "--set", "train.batch_size=four"],
+     "train.batch_size: input should be a valid integer"),
+    ("out of range", ["validate", "dpo", "--set", "method.beta=-0.1"], "method.beta: must be > 0 (got -0.1)"),
+    ("out of range (lora.r)", ["estimate", "dpo", "--set", "lora.r=0"], "lora.r: must be > 0"),
+    ("negative batch", ["estimate", "dpo", "--set", "train.batch_size=-2"], "train.batch_size: must be > 0"),
+    ("architecture not on disk or in the catalogue", ["estimate", "dpo", "--model", "no-such-arch"],
+     "not in the built-in catalogue"),
+    ("unknown strategy", ["estimate", "sft", "--strategy", "zero9"], "strategy: one of ddp"),
+    ("zero GPUs", ["estimate", "sft", "--gpus", "0"], "gpus: must be positive"),
+    ("LoRA target the architecture lacks", ["estimate", "sft", "--model", "phi-3-mini", "--set",
+                                            "lora.target_modules=[q_proj]"], "gate_up_proj"),
+    ("estimate without a recipe", ["estimate"], "needs a RECIPE"),
+    ("bad SLURM options", ["export", "slurm", "dpo", "--nodes", "0", "--gpus-per-node", "1"], "--nodes must be"),
+    ("inconsistent multi-node settings", ["validate", "dpo", "--set", "distributed.num_machines=2"],
+     "main_process_ip"),
+    ("unknown pipeline stage reference", ["run", "{bad_pipeline}"], "not an earlier stage"),
+    ("bad choice", ["run", "dpo", "--set", "method.loss_type=nope"], "method.loss_type: must be one of"),
+    ("dataset path missing", ["validate", "dpo", "--set", "data.train=/no/such/file.jsonl"], "does not exist"),
+    ("dataset missing field", ["validate", "dpo", *data("missing_field")], "row 2: missing field `rejected`"),
+    ("dataset empty field", ["validate", "dpo", *data("empty_field")], "row 2, field `chosen`"),
+    ("dataset duplicate field", ["validate", "dpo", *data("duplicate_field")], "field `chosen` appears twice"),
+    ("dataset identical pair", ["validate", "dpo", *data("identical")], "identical"),
+    ("dataset not JSON", ["validate", "dpo", *data("not_json")], "line 2: not valid JSON"),
+    ("dataset empty", ["validate", "dpo", *data("empty")], "no rows"),
+    ("model path missing", ["validate", "{no_model}"], "does not exist"),
+    ("model without config", ["validate", "{no_config}"], "has no config.json"),
+    ("hub id, no network", ["validate", "{hub}"], "not in the local Hugging Face cache"),
+    ("--set unknown key", ["validate", "dpo", "--set", "train.learnin_rate=1"], "did you mean `train.learning_rate`"),
+    ("--set unknown section", ["run", "dpo", "--set", "nosection.x=1"], "--set nosection.x: no such setting"),
+    ("--set without =", ["validate", "dpo", "--set", "train.learning_rate"], "expected KEY=VALUE"),
+    ("unknown run id (show)", ["show", "no-such-run"], "No run 'no-such-run'"),
+    ("unknown run id (stop)", ["stop", "no-such-run"], "No run 'no-such-run'"),
+    ("unknown run id (logs)", ["logs", "no-such-run"], "No run 'no-such-run'"),
+    ("unknown run id (watch)", ["watch", "no-such-run"], "No run 'no-such-run'"),
+    ("unknown run id (resume)", ["resume", "no-such-run"], "No run 'no-such-run'"),
+    ("run ref escaping the store", ["show", ".."], "No run '..'"),
+    ("resume without checkpoint", ["resume", "20261127-010000", "--runs-dir", "{store}"],
+     "(crashed) has no checkpoint"),
+]
+
+
+@pytest.mark.parametrize(("case", "argv", "expected"), BAD_INPUT, ids=[c for c, _, _ in BAD_INPUT])
+def test_bad_input_exits_2_with_one_clear_paragraph(case, argv, expected, bad, tmp_path: Path) -> None:
+    argv = [a.format(**bad) for a in argv]
+    runs = tmp_path / "runs"
+    res = reins(*argv, runs=runs, env={"HF_HOME": str(tmp_path / "hf")}, timeout=120)
+    assert res.returncode == 2, f"{case}: {res.returncode}\n{res.stderr}"
+    text = res.stderr.strip()
+    assert expected in " ".join(text.split()), text
+    assert text.startswith("error:") and "Traceback" not in text and "\n\n" not in text  # one paragraph
+    assert not runs.exists() or not any(runs.iterdir())  # nothing launched or written
+
+
+def test_the_table_covers_every_case_the_issue_names() -> None:
+    named = {"unknown recipe", "YAML syntax error with line", "unknown key, close match", "wrong type (file)",
+             "out of range", "dataset path missing", "dataset missing field", "dataset empty field",
+             "dataset duplicate field", "model path missing", "model without config", "hub id, no network",
+             "--set unknown key", "unknown run id (show)", "resume without checkpoint"}
+    assert named <= {c for c, _, _ in BAD_INPUT}
