@@ -149,6 +149,17 @@ def measured_peak(view: Any) -> float | None:
     return None
 
 
+def rank_peaks(view: Any) -> list[tuple[int, float]]:
+    """(rank, peak GiB) for every process of a multi-process run, from its final summary (empty for one process)."""
+    ranks = (view.summary.final or {}).get("ranks") or []
+    out = []
+    for r in ranks:
+        peak = r.get("peak_mem_gb", r.get("peak_rss_gb"))
+        if isinstance(peak, (int, float)):
+            out.append((int(r.get("rank", len(out))), float(peak)))
+    return out
+
+
 @dataclass(frozen=True)
 class RunRow:
     """One line of the Runs table (all strings, plus raw values to sort on)."""

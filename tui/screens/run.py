@@ -16,7 +16,17 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static, TabbedContent, TabPane
 
 from tui.follow import Follower, RunUpdated
-from tui.model import Series, charts_for, fmt, hms, log_tail, measured_peak, progress, read_estimate
+from tui.model import (
+    Series,
+    charts_for,
+    fmt,
+    hms,
+    log_tail,
+    measured_peak,
+    progress,
+    rank_peaks,
+    read_estimate,
+)
 from tui.screens.runs import STATUS_STYLE
 
 LIVE = ("created", "starting", "running")
@@ -232,6 +242,9 @@ class RunScreen(Screen[None]):
         mem = "memory " + (f"est {est:.2f} GiB" if isinstance(est, (int, float)) else "est ?")
         mem += f" · peak {peak:.2f} GiB" if peak is not None else " · peak –"
         facts.append(mem)
+        per_rank = rank_peaks(view)
+        if len(per_rank) > 1:  # imbalance between ranks shows here
+            facts.append("per rank " + " / ".join(f"{rank}: {peak:.2f}" for rank, peak in per_rank) + " GiB")
         if self.gpu and self.status in LIVE:
             from tui.gpu import gpu_line
 
