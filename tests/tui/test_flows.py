@@ -276,3 +276,19 @@ async def test_runs_table_fills_in_chunks_and_updates_changed_rows_in_place(tmp_
 def test_no_color_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     assert make_app(runs_dir=tmp_path / "runs").no_color
+
+
+@pytest.mark.anyio
+async def test_trust_remote_code_shows_a_warning_in_configure(tmp_path: Path) -> None:
+    app = make_app(runs_dir=tmp_path / "runs", now=None, start="recipes", gpu_memory_gib=8.0, refresh_s=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        app.open_configure(Path(__file__).resolve().parents[2] / "recipes" / "dpo.yaml")
+        await settle(pilot, app)
+        screen = app.screen
+        await until(pilot, app, lambda: screen.estimate is not None)
+        assert "trust_remote_code" not in text_of(screen.query_one("#configure-errors"))
+        screen.query_one("#w-model--trust-remote-code").value = True
+        await until(pilot, app, lambda: "model.trust_remote_code=true" in screen.overrides
+                    and "trust_remote_code is on" in text_of(screen.query_one("#configure-errors")))
+        assert not screen.problems  # a warning, not an error: launching stays possible

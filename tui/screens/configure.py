@@ -191,24 +191,28 @@ class ConfigureScreen(Screen[None]):
     def _estimate(self, overrides: list[str], gpu: float | None) -> None:
         from engine import api
         from engine.errors import ReinsError
+        from engine.preflight import preflight_warnings
         from engine.recipes import load_recipe
+        from engine.secrets import launch_warnings
 
         app: Any = self.app
         problems: list[str] = []
+        warnings: list[str] = []
         est = None
         error = None
         try:
-            load_recipe(self.recipe_path, overrides)
+            recipe = load_recipe(self.recipe_path, overrides).recipe
+            warnings = launch_warnings(recipe) + preflight_warnings(recipe)
             est = api.estimate_recipe(self.recipe_path, overrides, gpu or app.settings.gpu_memory_gib).to_dict()
         except ReinsError as exc:
             problems = exc.problems or [exc.message]
             error = "fix the highlighted settings to see the estimate"
         except (KeyError, ValueError, TypeError) as exc:  # an architecture the estimator can't read
             error = f"no estimate: {exc}"
-        app.call_from_thread(self.show_result, overrides, problems, est, error)
+        app.call_from_thread(self.show_result, overrides, problems, est, error, warnings)
 
     def show_result(self, overrides: list[str], problems: list[str], est: dict[str, Any] | None,
-                    error: str | None) -> None:
+                    error: str | None, warnings: list[str] | None = None) -> None:
         if overrides != self.overrides:
             return  # a newer edit is being estimated
         self.problems, self.estimate = problems, est
@@ -229,8 +233,9 @@ class ConfigureScreen(Screen[None]):
             if first.key not in _key_set():
                 self.query_one("#all-settings", Collapsible).collapsed = False
         box = self.query_one("#configure-errors", Static)
-        box.update("\n".join(f"✖ {p}" for p in general))
-        box.set_class(bool(general), "shown")
+        # Warnings (e.g. trust_remote_code on, data truncated) sit with the errors but never block a launch.
+        box.update("\n".join([f"✖ {p}" for p in general] + [f"⚠ {w}" for w in warnings or []]))
+        box.set_class(bool(general or warnings), "shown")
         self.query_one(VramPanel).show(est, error=error)
 
     # -- actions -------------------------------------------------------------------------------------------
