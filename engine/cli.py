@@ -225,6 +225,22 @@ def stop(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pref
                   f"`reins show {view.id}`.")
 
 
+@app.command()
+def health(target: str = typer.Argument(..., metavar="RUN_OR_FILE", help="Run id/prefix/name, a run directory, an "
+                                        "events.jsonl, or a TRL trainer_state.json (or a list of its log_history)."),
+           runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
+    """Re-evaluate the red-flag rules over a run's metrics; exit 1 if any error-severity alert, 0 otherwise."""
+    from engine.healthcheck import check
+    from engine.render_health import health_view
+
+    result = check(target, runs_dir)
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        out.print(health_view(result))
+    raise typer.Exit(result.exit_code)
+
+
 def main() -> None:
     """Console-script entry point: user mistakes print one paragraph and exit 2, never a traceback."""
     try:

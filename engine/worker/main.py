@@ -82,6 +82,7 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
     model, tokenizer, model_dir = load_model(recipe)
     train_ds, eval_ds, counts = build_datasets(recipe, tokenizer)
     callback = EventsCallback(writer, stop)
+    callback.attach_health(recipe)  # red-flag rules on every metric event (alert events, optional stop)
     trainer = BUILDERS[recipe.method.name](recipe, model, tokenizer, train_ds, eval_ds, rd.checkpoints, [callback])
     setup_s = time.perf_counter() - t_load
     if is_main_process():
