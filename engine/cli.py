@@ -241,6 +241,24 @@ def health(target: str = typer.Argument(..., metavar="RUN_OR_FILE", help="Run id
     raise typer.Exit(result.exit_code)
 
 
+@app.command()
+def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id prefix, name, `latest`, or a run "
+                                         "directory."),
+           runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
+    """Write report.json + report.md in the run directory: held-out accuracy and margin before vs after, log-prob
+    sanity, red flags."""
+    from engine.report import write_report
+
+    path = Path(run_ref)
+    run_dir = path if (path / "events.jsonl").is_file() else api.get_run(run_ref, runs_dir).dir.path
+    rep = write_report(run_dir)
+    if as_json:
+        _print_json(rep.to_dict())
+        return
+    out.print((run_dir / "report.md").read_text(), markup=False, highlight=False)
+    err.print(f"written: {run_dir / 'report.json'} and {run_dir / 'report.md'}")
+
+
 def main() -> None:
     """Console-script entry point: user mistakes print one paragraph and exit 2, never a traceback."""
     try:

@@ -109,7 +109,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _recipe_of(run_dir: Path) -> Recipe | None:
+def recipe_of(run_dir: Path) -> Recipe | None:
     from engine.recipes import read_yaml, validate
 
     try:
@@ -159,13 +159,13 @@ def check(target: str, runs_dir: Path | str | None = None) -> HealthResult:
     path = Path(target)
     if path.is_dir():
         if (path / "events.jsonl").is_file():
-            return check_events_file(path / "events.jsonl", _recipe_of(path), "reins-run")
+            return check_events_file(path / "events.jsonl", recipe_of(path), "reins-run")
         if (path / "trainer_state.json").is_file():
             return check_trainer_state(path / "trainer_state.json", _read_json(path / "trainer_state.json"))
         raise HealthInputError(f"{path} is a folder without events.jsonl or trainer_state.json.")
     if path.is_file():
         if path.suffix == ".jsonl":
-            recipe = _recipe_of(path.parent) if (path.parent / "recipe.yaml").is_file() else None
+            recipe = recipe_of(path.parent) if (path.parent / "recipe.yaml").is_file() else None
             return check_events_file(path, recipe)
         return check_trainer_state(path, _read_json(path))
     from engine import api
@@ -175,5 +175,5 @@ def check(target: str, runs_dir: Path | str | None = None) -> HealthResult:
     except ReinsError:
         raise HealthInputError(f"{target!r} is neither a file, a folder, nor a run in the store; give a run id, a "
                                "run directory, an events.jsonl, or a TRL trainer_state.json.") from None
-    return check_events_file(view.dir.events, _recipe_of(view.dir.path), "reins-run")
+    return check_events_file(view.dir.events, recipe_of(view.dir.path), "reins-run")
 
