@@ -195,6 +195,9 @@ def loss_flat(h: History, cfg: AlertsSection) -> Alert | None:
     if len(pts) < cfg.window:
         return None
     window = pts[-cfg.window:]
+    start = window[0][0]
+    if any(not math.isfinite(v) for m in ("loss", "grad_norm") for s, v in h.points(m, finite=False) if s >= start):
+        return None  # numbers broke down (TRL then logs loss 0.0 with NaN gradients): loss_nonfinite owns that
     values = [v for _, v in window]
     spread = max(values) - min(values)
     scale = max(abs(statistics.fmean(values)), 1e-8)

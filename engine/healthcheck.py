@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ReinsError
-from engine.health import Alert, Monitor
+from engine.health import Alert, Monitor, as_float
 from engine.schema import PREFERENCE_METHODS, Recipe
 
 # Totals the HF Trainer logs once at the end: not curves.
@@ -65,8 +65,8 @@ def log_history_to_events(log_history: list[Any]) -> list[dict[str, Any]]:
         train: dict[str, Any] = {}
         evals: dict[str, Any] = {}
         for key, value in entry.items():
-            if key in ("step", "epoch") or not isinstance(value, (int, float, str)) or isinstance(value, bool):
-                continue
+            if key in ("step", "epoch") or as_float(value) is None:
+                continue  # text, lists, booleans: not a curve
             if key.startswith("eval_"):
                 if key[5:] not in TRL_TOTAL_KEYS:
                     evals[key[5:]] = value

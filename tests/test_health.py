@@ -155,3 +155,8 @@ def test_monitor_disabled_and_every_rule_named() -> None:
     mon = Monitor(AlertsSection(enabled=False))
     assert mon.feed([metric(1, {"loss": "nan"})]) == []
     assert len(RULES) == 13
+
+
+def test_loss_flat_is_left_to_nonfinite_after_a_breakdown() -> None:
+    h = history({"loss": [0.7, 0.5] + [0.0] * 10, "grad_norm": [1.0, 2.0] + ["nan"] * 10})
+    assert rules_firing(h) == {"loss_nonfinite"}
