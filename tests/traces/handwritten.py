@@ -17,7 +17,8 @@ HERE = Path(__file__).parent
 def write(name: str, note: str, max_steps: int, rows: list[tuple[int, dict]]) -> None:
     lines = [{"kind": "note", "text": note, "origin": "hand-written"},
              {"kind": "status", "status": "running", "max_steps": max_steps}]
-    lines += [{"kind": "metric", "step": step, "split": "train", "values": values} for step, values in rows]
+    lines += [{"kind": "metric", "step": step, "split": "train", "values": {k: round(v, 4) for k, v in values.items()}}
+              for step, values in rows]
     (HERE / f"{name}.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
 
 
