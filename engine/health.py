@@ -16,6 +16,8 @@ RL_METHODS = frozenset({"ppo", "grpo", "rloo"})
 RL_KEYS = ("objective/kl", "objective/scores", "completions/mean_length", "reward_std", "loss/value_avg")
 KL_KEYS = ("objective/kl", "kl")
 SCORE_KEYS = ("objective/scores", "reward", "objective/rlhf_reward")
+# Preference methods without a reference model: their rewards/* are not log-prob shifts from a reference.
+REFERENCE_FREE = frozenset({"orpo", "cpo", "simpo"})
 DEFAULT_BETA = 0.1  # TRL's DPOConfig.beta default, assumed for runs from other tools that do not say
 
 
@@ -239,6 +241,10 @@ def accuracy_overfit(h: History, cfg: AlertsSection) -> Alert | None:
 def shift_nats(h: History, which: str) -> list[tuple[int, float]]:
     """How far `logps/<which>` moved from the reference model, in nats: `rewards/<which>` ÷ beta. Unlike the raw
     log-probs this does not jump with the lengths of each batch's responses (TRL's default beta when unknown)."""
+    if (h.method or "") in REFERENCE_FREE:  # their rewards/* are beta × policy log-probs, not a shift from a reference
+        pts = h.points(f"logps/{which}")
+        start = statistics.median(v for _, v in pts[:3]) if pts else 0.0
+        return [(s, v - start) for s, v in pts]
     beta = h.beta or DEFAULT_BETA
     return [(s, v / beta) for s, v in h.points(f"rewards/{which}")]
 

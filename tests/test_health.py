@@ -160,3 +160,13 @@ def test_monitor_disabled_and_every_rule_named() -> None:
 def test_loss_flat_is_left_to_nonfinite_after_a_breakdown() -> None:
     h = history({"loss": [0.7, 0.5] + [0.0] * 10, "grad_norm": [1.0, 2.0] + ["nan"] * 10})
     assert rules_firing(h) == {"loss_nonfinite"}
+
+
+def test_reference_free_methods_use_log_probs_not_rewards() -> None:
+    n = 10
+    # ORPO: rewards/* = beta × mean log-prob (always negative), so they say nothing about a shift from a reference
+    series = {"rewards/chosen": [-0.2] * n, "rewards/rejected": [-0.25] * n,
+              "logps/chosen": [-100.0 - 10 * i for i in range(n)],
+              "logps/rejected": [-120.0 - 20 * i for i in range(n)]}
+    assert "logps_both_falling" in rules_firing(history(series, method="orpo"))
+    assert "logps_both_falling" not in rules_firing(history(series, method="dpo"))
