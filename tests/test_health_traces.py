@@ -15,6 +15,7 @@ TRACES = Path(__file__).parent / "traces"
 EXPECTED: dict[str, set[tuple[str, int]]] = {
     # real runs
     "healthy-dpo-embedded-30.jsonl": set(),
+    "healthy-dpo-embedded-20.jsonl": set(),
     "overfit-dpo-4-rows.jsonl": {("accuracy_overfit", 5), ("eval_margin_divergence", 20)},
     "not-learning-lr-1e-9.jsonl": {("loss_flat", 8), ("margins_not_growing", 16)},
     "nan-loss-ipo-sgd.jsonl": {("loss_nonfinite", 4)},
