@@ -70,9 +70,10 @@ class EventsCallback(TrainerCallback):
         """Feed one metric event to the rules: write each new alert once; stop on an error if the recipe asks."""
         if self.health is None:
             return
+        # Every rank judges the same (rank-averaged) logs, so all ranks stop together; only rank 0 writes.
         for alert in self.health.update(event):
-            print(f"[reins] {alert.severity} {alert.rule} at step {alert.step}: {alert.message}", flush=True)
             if self.writer:
+                print(f"[reins] {alert.severity} {alert.rule} at step {alert.step}: {alert.message}", flush=True)
                 self.writer.write("alert", **alert.to_event())
             if alert.severity == "error" and self.stop_on_error and self.stop_reason is None:
                 self.stop_reason = f"alert {alert.rule} at step {alert.step} (alerts.stop_on_error): {alert.message}"
