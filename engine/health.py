@@ -149,11 +149,6 @@ def evidence(metric: str, pts: list[tuple[int, float]], split: str = "train", **
 Rule = Callable[[History, AlertsSection], "Alert | None"]
 
 
-def _last_step(h: History) -> int:
-    steps = [pts[-1][0] for split in h.series.values() for pts in split.values() if pts]
-    return max(steps) if steps else 0
-
-
 # ---------- rules for every method ----------
 
 def loss_nonfinite(h: History, cfg: AlertsSection) -> Alert | None:
@@ -162,7 +157,7 @@ def loss_nonfinite(h: History, cfg: AlertsSection) -> Alert | None:
         for metric in ("loss", "grad_norm"):
             pts = h.points(metric, split, finite=False)
             if pts and not math.isfinite(pts[-1][1]):
-                bad = [p for p in pts[-cfg.window:]]
+                bad = pts[-cfg.window:]
                 return Alert("loss_nonfinite", "error", pts[-1][0],
                              f"{split} {metric} is {pts[-1][1]} at step {pts[-1][0]}: the numbers have overflowed "
                              "and training cannot recover. Likely cause: a learning rate far too high, fp16 "
