@@ -177,10 +177,12 @@ def grad_norm_spike(h: History, cfg: AlertsSection) -> Alert | None:
     z, med = robust_z(value, base), statistics.median(base)
     if z < cfg.grad_spike_z or value < cfg.grad_spike_ratio * med:
         return None
+    versus = f"{value / med:.1f}× the recent median ({med:.3g}; robust z {z:.3g})" if med > 1e-6 else \
+        "after gradients of ~0 (a saturated loss: the margins are so large the loss gives no signal)"
     return Alert("grad_norm_spike", "warning", step,
-                 f"Gradient norm jumped to {value:.3g} at step {step}, {value / med:.1f}× the recent median "
-                 f"({med:.3g}; robust z = {z:.1f}). One spike is often a bad batch; repeated spikes precede "
-                 "divergence. Try a lower learning rate or more warm-up, and check the rows of that batch.",
+                 f"Gradient norm jumped to {value:.3g} at step {step}, {versus}. One spike is often a bad batch; "
+                 "repeated spikes precede divergence. Try a lower learning rate or more warm-up, and check the rows "
+                 "of that batch.",
                  evidence("grad_norm", pts[-cfg.window - 1:], robust_z=z, median=med))
 
 

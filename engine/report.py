@@ -78,6 +78,21 @@ def logp_sanity(before: dict[str, Any], after: dict[str, Any], floor: float, min
     return out
 
 
+def qualify(verdict: str, logps: dict[str, Any], alerts: list[dict[str, Any]]) -> str:
+    """A rising accuracy is not success when the log-probs collapsed or an error was raised: say so first."""
+    doubts = []
+    chosen = (logps.get("logps/chosen") or {}).get("change")
+    if logps.get("rejected_collapsed"):
+        doubts.append(f"rejected log-probs collapsed ({logps['logps/rejected']['change']:+.0f} nats on eval)")
+    if chosen is not None and -chosen >= logps.get("min_drop", math.inf):
+        doubts.append(f"chosen log-probs fell too ({chosen:+.0f} nats on eval): the policy is getting worse at "
+                      "the preferred answers, not better")
+    errors = sorted({a["rule"] for a in alerts if a.get("severity") == "error"})
+    if errors:
+        doubts.append("error alerts: " + ", ".join(errors))
+    return f"suspect: {verdict}; but " + "; ".join(doubts) if doubts else verdict
+
+
 def build_report(run_dir: Path) -> Report:
     """Read a run directory's events and recipe; nothing is trained or generated."""
     events_path = run_dir / "events.jsonl"
@@ -114,6 +129,7 @@ def build_report(run_dir: Path) -> Report:
         cfg.rejected_logps_floor
     rep.logps = logp_sanity(rep.eval_before, rep.eval_after, floor, cfg.rejected_logps_min_drop) \
         if rep.eval_after else {}
+    rep.verdict = qualify(rep.verdict, rep.logps, rep.alerts)
     if tokens:
         rep.logps["tokens_per_sequence"] = round(tokens, 1)
     return rep

@@ -96,3 +96,17 @@ def test_report_writes_json_and_markdown(tmp_path: Path) -> None:
     assert json.loads((run / "report.json").read_text())["run"] == run.name
     md = (run / "report.md").read_text()
     assert "| rewards/accuracies | 0.0000 | 1.0000 |" in md and "Not in this report yet" in md
+
+
+def test_report_calls_a_collapsed_run_suspect(tmp_path: Path) -> None:
+    run = tmp_path / "20261127-000000-lr100x"
+    run.mkdir()
+    (run / "events.jsonl").write_text((TRACES / "collapse-dpo-lr-100x.jsonl").read_text())
+    from engine.report import write_report
+
+    rep = write_report(run)
+    # eval accuracy rose (0 → 0.75) but the log-probs collapsed: the verdict must not read as success
+    assert rep.eval_after["rewards/accuracies"] > rep.eval_before["rewards/accuracies"]
+    assert rep.verdict.startswith("suspect:") and "collapsed" in rep.verdict and "chosen log-probs fell" in rep.verdict
+    assert rep.logps["rejected_collapsed"] is True
+    assert {a["rule"] for a in rep.alerts} >= {"rejected_logps_collapse", "logps_both_falling"}

@@ -19,6 +19,8 @@ EXPECTED: dict[str, set[tuple[str, int]]] = {
     "overfit-dpo-4-rows.jsonl": {("accuracy_overfit", 5), ("eval_margin_divergence", 20)},
     "not-learning-lr-1e-9.jsonl": {("loss_flat", 8), ("margins_not_growing", 16)},
     "nan-loss-ipo-sgd.jsonl": {("loss_nonfinite", 4)},
+    "collapse-dpo-lr-100x.jsonl": {("rejected_logps_collapse", 8), ("chosen_rewards_falling", 8),
+                                   ("logps_both_falling", 8), ("grad_norm_spike", 14)},
     # hand-written (no RL trainer in the engine yet)
     "ppo-healthy.jsonl": set(),
     "ppo-reward-hacking.jsonl": {("reward_hacking", 27), ("kl_too_high", 29)},
