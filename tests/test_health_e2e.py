@@ -55,8 +55,10 @@ def test_stop_on_error_stops_a_diverging_run(tmp_path: Path, tiny_model: Path) -
     assert [a["rule"] for a in errors] == ["loss_nonfinite"]
     steps = [e["step"] for e in metric_events(run_dir)]
     assert steps[-1] == errors[0]["step"] < 20  # it stopped at the step that raised the alert
-    final = [e for e in ev.read_all(run_dir / "events.jsonl") if e.get("status") == "stopped"][0]["summary"]
-    assert "loss_nonfinite" in final["stop_reason"] and "stop_on_error" in final["stop_reason"]
+    stopped = [e for e in ev.read_all(run_dir / "events.jsonl") if e.get("status") == "stopped"][0]
+    assert "loss_nonfinite" in stopped["reason"] and "stop_on_error" in stopped["reason"]
+    assert stopped["summary"]["stop_reason"] == stopped["reason"]
+    assert json.loads((run_dir / "run.json").read_text())["reason"] == stopped["reason"]
     assert any((run_dir / "checkpoints").glob("checkpoint-*"))
     health = reins("health", str(run_dir), runs=runs)
     assert health.returncode == 1 and "loss_nonfinite" in health.stdout

@@ -110,6 +110,7 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
 
 def _finish(rd: RunDir, writer: EventWriter | None, status: str, summary: dict) -> int:
     if writer:
-        writer.status(status, summary=summary)
-        rd.update(status=status, ended=now_iso())
+        reason = {"reason": summary["stop_reason"]} if summary.get("stop_reason") else {}  # e.g. an error alert
+        writer.status(status, summary=summary, **reason)
+        rd.update(status=status, ended=now_iso(), **reason)
     return 0
