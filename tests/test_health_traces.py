@@ -24,6 +24,7 @@ EXPECTED: dict[str, set[tuple[str, int]]] = {
     # hand-written (no RL trainer in the engine yet)
     "ppo-healthy.jsonl": set(),
     "ppo-reward-hacking.jsonl": {("reward_hacking", 27), ("kl_too_high", 29)},
+    "ppo-value-divergence-negative-kl.jsonl": {("kl_negative", 18), ("value_loss_diverging", 20)},
     "grpo-healthy.jsonl": set(),
     "grpo-length-collapse.jsonl": {("response_length_collapse", 21)},
     "trl-trainer-state-healthy.json": set(),

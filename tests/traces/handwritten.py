@@ -44,6 +44,21 @@ def ppo(hacking: bool, seed: int) -> list[tuple[int, dict]]:
     return rows
 
 
+def ppo_broken(seed: int) -> list[tuple[int, dict]]:
+    """Value head diverging (value loss climbs ~10x) and a KL estimate that goes negative (sampling mismatch)."""
+    rng = random.Random(seed)
+    rows = []
+    for step in range(1, 41):
+        kl = 0.3 - 0.03 * step + rng.uniform(-0.1, 0.1)
+        value_loss = 0.2 * math.exp(step / 14) + rng.uniform(0, 0.05)
+        score = 0.2 + rng.uniform(-0.2, 0.2)
+        rows.append((step, {"objective/kl": kl, "objective/scores": score, "objective/rlhf_reward": score - 0.05 * kl,
+                            "objective/entropy": 2.4 + rng.uniform(-0.1, 0.1),
+                            "loss/policy_avg": rng.uniform(-0.05, 0.05), "loss/value_avg": value_loss, "lr": 1e-5,
+                            "eps": 3}))
+    return rows
+
+
 def grpo(collapse: bool, seed: int) -> list[tuple[int, dict]]:
     rng = random.Random(seed)
     rows = []
@@ -61,6 +76,9 @@ if __name__ == "__main__":
           "yet, so no real run can make this).", 40, ppo(False, 1))
     write("ppo-reward-hacking", "Hand-written: PPO reward hacking; from step 15 the score keeps climbing while KL "
           "to the reference explodes past 10 (no PPO in the engine yet).", 40, ppo(True, 2))
+    write("ppo-value-divergence-negative-kl", "Hand-written: PPO whose value loss climbs ~10x while the KL estimate "
+          "drifts below zero (policy and reference scored with different sampling settings; no PPO in the engine "
+          "yet).", 40, ppo_broken(5))
     write("grpo-healthy", "Hand-written: a GRPO run; its loss is ~0 by design, which must not read as 'loss flat' "
           "(no GRPO in the engine yet).", 40, grpo(False, 3))
     write("grpo-length-collapse", "Hand-written: GRPO whose completions shrink to 0 tokens (the policy learned that "
