@@ -383,6 +383,40 @@ def resume(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pr
         raise typer.Exit(_exit_for(view.status))
 
 
+@app.command()
+def health(target: str = typer.Argument(..., metavar="RUN_OR_FILE", help="Run id/prefix/name, a run directory, an "
+                                        "events.jsonl, or a TRL trainer_state.json (or a list of its log_history)."),
+           runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
+    """Re-evaluate the red-flag rules over a run's metrics; exit 1 if any error-severity alert, 0 otherwise."""
+    from engine.healthcheck import check
+    from engine.render_health import health_view
+
+    result = check(target, runs_dir)
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        out.print(health_view(result))
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id prefix, name, `latest`, or a run "
+                                         "directory."),
+           runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
+    """Write report.json + report.md in the run directory: held-out accuracy and margin before vs after, log-prob
+    sanity, red flags."""
+    from engine.report import write_report
+
+    path = Path(run_ref)
+    run_dir = path if (path / "events.jsonl").is_file() else api.get_run(run_ref, runs_dir).dir.path
+    rep = write_report(run_dir)
+    if as_json:
+        _print_json(rep.to_dict())
+        return
+    out.print((run_dir / "report.md").read_text(), markup=False, highlight=False)
+    err.print(f"written: {run_dir / 'report.json'} and {run_dir / 'report.md'}")
+
+
 def main() -> None:
     """Console-script entry point: user mistakes print one paragraph and exit 2, never a traceback."""
     try:

@@ -146,7 +146,8 @@ def progress_line(event: dict[str, Any], method: str | None) -> str | None:
     """One plain line per event worth printing when stdout is not a terminal (CI logs, scripts)."""
     kind = event.get("kind")
     if kind == "status":
-        extra = f" ({event['error']})" if event.get("error") else ""
+        why = event.get("error") or event.get("reason")
+        extra = f" ({why})" if why else ""
         return f"status: {event.get('status')}{extra}"
     if kind == "metric":
         values = event.get("values", {})

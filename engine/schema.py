@@ -333,6 +333,61 @@ PREFERENCE_METHODS: frozenset[str] = frozenset({"dpo", "orpo", "cpo", "simpo", "
 ONLINE_METHODS: frozenset[str] = frozenset({"ppo", "grpo", "rloo"})
 
 
+class AlertsSection(Section):
+    """Red-flag rules checked while training and by `reins health`: their thresholds, and whether errors stop the run.
+    Trends are judged over a window of logged points, never on one noisy value."""
+
+    enabled: bool = True
+    """Evaluate the rules while training and write `alert` events."""
+    stop_on_error: bool = False
+    """Stop the run (checkpoint saved, status `stopped`) on the first error-severity alert, e.g. a NaN loss."""
+    window: int = Field(8, ge=3, le=1000)
+    """Logged points a trend is judged over; an alert re-arms after this many quiet points."""
+    trend_tau: float = Field(0.6, gt=0, le=1)
+    """How consistent a trend must be to count: |Kendall tau| of the window's values against their order."""
+    overfit_accuracy: float = Field(0.98, gt=0, le=1)
+    """DPO family: `rewards/accuracies` above this early in training signals memorising the pairs."""
+    overfit_fraction: float = Field(0.1, gt=0, le=1)
+    """What counts as early: this fraction of the planned steps."""
+    overfit_points: int = Field(3, ge=1)
+    """How many consecutive early logged points must all exceed `overfit_accuracy` (batches are small and noisy)."""
+    rejected_logps_floor: float = Field(-200.0, lt=0)
+    """DPO family: `logps/rejected` below this (summed over a response) counts as collapsed rejection."""
+    rejected_logps_floor_tokens: int = Field(128, gt=0)
+    """Sequence length the floor is meant for; with longer sequences (known from `num_tokens`) the floor scales down."""
+    rejected_logps_min_drop: float = Field(50.0, ge=0)
+    """...and it must have fallen at least this many nats from where it started (long responses start low)."""
+    chosen_reward_drop: float = Field(0.5, ge=0)
+    """DPO family: `rewards/chosen` falling this far below its start, with a falling trend, raises an alert."""
+    margin_min_growth: float = Field(0.05, ge=0)
+    """DPO family: the mean `rewards/margins` must grow at least this much from one window to the next..."""
+    margin_learned: float = Field(0.5, ge=0)
+    """...unless it is already at least this large (a plateau after learning is fine)."""
+    both_falling_min_drop: float = Field(25.0, ge=0)
+    """DPO family: chosen and rejected log-probs both falling counts once chosen fell this many nats."""
+    eval_gap: float = Field(0.5, ge=0)
+    """DPO family: train margin minus eval margin at least this large (and `eval_gap_ratio` of the train margin)."""
+    eval_gap_ratio: float = Field(0.5, ge=0)
+    """The gap must also be at least this fraction of the train margin."""
+    grad_spike_z: float = Field(6.0, gt=0)
+    """Gradient-norm spike: robust z-score (median/MAD over the window) at or above this..."""
+    grad_spike_ratio: float = Field(3.0, gt=1)
+    """...and at least this many times the window's median."""
+    loss_flat_tolerance: float = Field(1e-4, ge=0)
+    """Loss flat: (max − min) / |mean| over the window at or below this (not checked for PPO, GRPO, RLOO)."""
+    kl_max: float = Field(10.0, gt=0)
+    """PPO/GRPO/RLOO: median KL to the reference over the window above this raises an alert (reward hacking when the
+    score rises at the same time)."""
+    kl_min: float = Field(-0.1, le=0)
+    """PPO/GRPO/RLOO: median KL below this (a true KL is never negative) raises an alert."""
+    value_loss_growth: float = Field(3.0, gt=1)
+    """PPO: value loss trending up to this many times its starting level counts as diverging."""
+    min_response_tokens: float = Field(1.0, ge=0)
+    """GRPO/RLOO: mean completion length below this over the whole window counts as collapsed."""
+    max_clipped_ratio: float = Field(0.9, gt=0, le=1)
+    """GRPO/RLOO: this fraction of completions cut at the maximum length over the whole window counts as pinned."""
+
+
 class Recipe(Section):
     """A complete, validated training recipe."""
 
@@ -350,6 +405,8 @@ class Recipe(Section):
     """The training method and its own settings; `name` picks it."""
     distributed: DistributedSection = Field(default_factory=DistributedSection)
     """Multi-process settings."""
+    alerts: AlertsSection = Field(default_factory=AlertsSection)
+    """Red-flag rules evaluated while training (thresholds, and whether an error stops the run)."""
 
     @model_validator(mode="after")
     def _quantization_needs_lora(self) -> Recipe:

@@ -55,9 +55,37 @@ class EventsCallback(TrainerCallback):
         self._mark: tuple[float, int, float | None] | None = None  # (time, step, num_tokens) at the last log
         self.step_times: list[float] = []
         self.ranks: list[dict[str, Any]] = []
+        self.health: Any = None  # engine.health.Monitor when the recipe's alerts are enabled
+        self.stop_on_error = False
+        self.stop_reason: str | None = None
+
+    def attach_health(self, recipe: Any) -> None:
+        """Evaluate the recipe's red-flag rules on every metric event (see engine.health)."""
+        from engine.healthcheck import monitor_for
+
+        if recipe.alerts.enabled:
+            self.health = monitor_for(recipe)
+            self.stop_on_error = recipe.alerts.stop_on_error
+
+    def on_metric(self, event: dict[str, Any], control: Any) -> None:
+        """Feed one metric event to the rules: write each new alert once; stop on an error if the recipe asks."""
+        if self.health is None:
+            return
+        # Every rank judges the same (rank-averaged) logs, so all ranks stop together; only rank 0 writes.
+        for alert in self.health.update(event):
+            if self.writer:
+                print(f"[reins] {alert.severity} {alert.rule} at step {alert.step}: {alert.message}", flush=True)
+                self.writer.write("alert", **alert.to_event())
+            if alert.severity == "error" and self.stop_on_error and self.stop_reason is None:
+                self.stop_reason = f"alert {alert.rule} at step {alert.step} (alerts.stop_on_error): {alert.message}"
+                self.stop.set()
+                control.should_save = True
+                control.should_training_stop = True
 
     def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001 - TrainerCallback signature
         self._mark = (time.perf_counter(), state.global_step, None)
+        if self.health is not None and state.max_steps:
+            self.health.history.max_steps = state.max_steps
         if self.writer:
             self.writer.status("running", max_steps=state.max_steps, num_train_epochs=args.num_train_epochs,
                                start_step=state.global_step)
@@ -105,6 +133,7 @@ class EventsCallback(TrainerCallback):
             self.last[split].update(values)
             if self.writer:
                 self.writer.write("metric", step=state.global_step, epoch=state.epoch, split=split, values=values)
+            self.on_metric({"kind": "metric", "step": state.global_step, "split": split, "values": values}, control)
         if train:
             self._system(state, train)
         return control
@@ -139,4 +168,6 @@ class EventsCallback(TrainerCallback):
             if self.totals.get("train_runtime") and state.global_step else None,
             **{k: v for k, v in mem.items() if k.startswith("peak")},
             **({"ranks": self.ranks} if self.ranks else {}),
+            **({"stop_reason": self.stop_reason} if self.stop_reason else {}),
+            "alerts": len(self.health.alerts) if self.health is not None else None,
         }

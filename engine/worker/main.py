@@ -98,6 +98,7 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
     if method in ONLINE:
         eval_ds = None  # online methods are judged by their rollouts' scores, not an offline eval loop
     callback = EventsCallback(writer, stop)
+    callback.attach_health(recipe)  # red-flag rules on every metric event (alert events, optional stop)
     callbacks = [callback, *injected_faults(writer)]  # injected_faults: test-only, [] unless REINS_TEST_FAULT
     trainer = BUILDERS[method](BuildContext(recipe, model, tokenizer, train_ds, eval_ds, rd.checkpoints, callbacks,
                                             runs_root))
@@ -143,6 +144,7 @@ def _estimate_figures(rd: RunDir) -> dict:
 
 def _finish(rd: RunDir, writer: EventWriter | None, status: str, summary: dict) -> int:
     if writer:
-        writer.status(status, summary=summary)
-        rd.update(status=status, ended=now_iso())
+        reason = {"reason": summary["stop_reason"]} if summary.get("stop_reason") else {}  # e.g. an error alert
+        writer.status(status, summary=summary, **reason)
+        rd.update(status=status, ended=now_iso(), **reason)
     return 0

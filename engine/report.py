@@ -1,0 +1,179 @@
+"""`reins report`: did alignment work? Before/after figures from a run's eval split, log-prob sanity, and alerts."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ReinsError
+from engine.events import read_all
+from engine.healthcheck import monitor_for, recipe_of
+from engine.metrics import fmt
+from engine.rundir import write_json_atomic
+
+# What a preference report compares, in the order a reader wants it.
+PREFERENCE_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected", "loss")
+LOGP_KEYS = ("logps/chosen", "logps/rejected")
+NOT_YET = ["side-by-side generations (reference vs policy) stored as `sample` events",
+           "win rate against the reference by a judge (reward-model run or OpenAI-compatible endpoint)",
+           "capability regression: perplexity of reference vs policy on held-out plain text"]
+
+
+class ReportError(ReinsError):
+    """The run cannot be reported on (no events, or no evaluation to compare)."""
+
+
+@dataclass
+class Report:
+    """The post-training report of one run, as written to `report.json`."""
+
+    run: str
+    method: str | None
+    status: str | None
+    steps: int
+    eval_before: dict[str, Any] = field(default_factory=dict)
+    eval_after: dict[str, Any] = field(default_factory=dict)
+    before_step: int | None = None
+    after_step: int | None = None
+    verdict: str = ""
+    logps: dict[str, Any] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    not_yet: list[str] = field(default_factory=lambda: list(NOT_YET))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _finite(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def preference_verdict(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """One sentence on whether held-out preference accuracy and margin rose."""
+    acc0, acc1 = _finite(before.get("rewards/accuracies")), _finite(after.get("rewards/accuracies"))
+    m0, m1 = _finite(before.get("rewards/margins")), _finite(after.get("rewards/margins"))
+    if acc0 is None or acc1 is None:
+        return "no held-out preference accuracy to compare"
+    if acc1 > acc0 and (m1 or 0) > (m0 or 0):
+        return f"improved: held-out preference accuracy {acc0:.3f} → {acc1:.3f}, margin {m0:.3f} → {m1:.3f}"
+    if acc1 > acc0:
+        return f"mixed: held-out accuracy rose ({acc0:.3f} → {acc1:.3f}) but the margin did not ({m0} → {m1})"
+    return f"not improved: held-out preference accuracy {acc0:.3f} → {acc1:.3f}"
+
+
+def logp_sanity(before: dict[str, Any], after: dict[str, Any], floor: float, min_drop: float) -> dict[str, Any]:
+    """Eval log-probs before and after against the collapse floor (the "below −200" check): rejection has collapsed
+    when it ends below the floor *and* fell at least `min_drop` nats during training (long responses start low)."""
+    out: dict[str, Any] = {"floor": floor, "min_drop": min_drop}
+    for key in LOGP_KEYS:
+        b, a = _finite(before.get(key)), _finite(after.get(key))
+        if a is not None:
+            out[key] = {"before": b, "after": a, "change": None if b is None else a - b}
+    rej = out.get("logps/rejected")
+    out["rejected_collapsed"] = bool(rej and rej["after"] < floor and rej["change"] is not None
+                                     and -rej["change"] >= min_drop)
+    return out
+
+
+def qualify(verdict: str, logps: dict[str, Any], alerts: list[dict[str, Any]]) -> str:
+    """A rising accuracy is not success when the log-probs collapsed or an error was raised: say so first."""
+    doubts = []
+    chosen = (logps.get("logps/chosen") or {}).get("change")
+    if logps.get("rejected_collapsed"):
+        doubts.append(f"rejected log-probs collapsed ({logps['logps/rejected']['change']:+.0f} nats on eval)")
+    if chosen is not None and -chosen >= logps.get("min_drop", math.inf):
+        doubts.append(f"chosen log-probs fell too ({chosen:+.0f} nats on eval): the policy is getting worse at "
+                      "the preferred answers, not better")
+    errors = sorted({a["rule"] for a in alerts if a.get("severity") == "error"})
+    if errors:
+        doubts.append("error alerts: " + ", ".join(errors))
+    return f"suspect: {verdict}; but " + "; ".join(doubts) if doubts else verdict
+
+
+def build_report(run_dir: Path) -> Report:
+    """Read a run directory's events and recipe; nothing is trained or generated."""
+    events_path = run_dir / "events.jsonl"
+    events = read_all(events_path)
+    if not events:
+        raise ReportError(f"{run_dir} has no readable events.jsonl: nothing to report on.")
+    record: dict[str, Any] = {}
+    try:
+        record = json.loads((run_dir / "run.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        pass
+    evals = [e for e in events if e.get("kind") == "metric" and e.get("split") == "eval"]
+    train = [e for e in events if e.get("kind") == "metric" and e.get("split") == "train"]
+    statuses = [e for e in events if e.get("kind") == "status"]
+    rep = Report(run=record.get("id", run_dir.name), method=record.get("method"),
+                 status=statuses[-1].get("status") if statuses else None,
+                 steps=max((int(e.get("step") or 0) for e in train), default=0))
+    if evals:
+        first, last = evals[0], evals[-1]
+        rep.before_step, rep.after_step = first.get("step"), last.get("step")
+        rep.eval_before, rep.eval_after = dict(first.get("values", {})), dict(last.get("values", {}))
+    if len(evals) >= 2 and rep.after_step != rep.before_step:
+        rep.verdict = preference_verdict(rep.eval_before, rep.eval_after)
+    else:
+        rep.verdict = "no before/after evaluation (set data.eval and keep train.eval_on_start: true)"
+    recipe = recipe_of(run_dir)
+    max_steps = next((e.get("max_steps") for e in statuses if e.get("max_steps")), None)
+    monitor = monitor_for(recipe, max_steps)
+    monitor.feed(events)  # re-evaluated with today's rules, so old runs get a verdict too
+    rep.alerts = [a.to_event() for a in monitor.alerts]
+    cfg = monitor.cfg
+    tokens = monitor.history.tokens_per_sequence()
+    floor = cfg.rejected_logps_floor * max(1.0, tokens / cfg.rejected_logps_floor_tokens) if tokens else \
+        cfg.rejected_logps_floor
+    rep.logps = logp_sanity(rep.eval_before, rep.eval_after, floor, cfg.rejected_logps_min_drop) \
+        if rep.eval_after else {}
+    rep.verdict = qualify(rep.verdict, rep.logps, rep.alerts)
+    if tokens:
+        rep.logps["tokens_per_sequence"] = round(tokens, 1)
+    return rep
+
+
+def markdown(rep: Report) -> str:
+    """`report.md`: the same content for people."""
+    lines = [f"# Report: {rep.run}", "", f"- method: {rep.method or '?'}; status: {rep.status or '?'}; "
+             f"steps: {rep.steps}", f"- verdict: **{rep.verdict}**", ""]
+    if rep.eval_before or rep.eval_after:
+        lines += [f"## Held-out evaluation (step {rep.before_step} → step {rep.after_step})", "",
+                  "| metric | before | after |", "|---|---|---|"]
+        keys = [k for k in (*PREFERENCE_KEYS, *LOGP_KEYS) if k in rep.eval_before or k in rep.eval_after]
+        keys += sorted(set(rep.eval_after) - set(keys))
+        for k in keys:
+            lines.append(f"| {k} | {fmt(rep.eval_before.get(k, '—'))} | {fmt(rep.eval_after.get(k, '—'))} |")
+        lines.append("")
+        if rep.before_step == 0 and rep.eval_before.get("rewards/margins") == 0:
+            lines += ["Before training the policy *is* the reference, so every implicit reward is 0 and TRL counts "
+                      "the ties as wrong: the 'before' accuracy of the implicit reward is a baseline by definition, "
+                      "not a measurement. Compare `logps/chosen` with `logps/rejected` before training to see what "
+                      "the reference already preferred.", ""]
+    if rep.logps:
+        lines += ["## Log-prob sanity (eval)", ""]
+        for key in LOGP_KEYS:
+            if key in rep.logps:
+                v = rep.logps[key]
+                lines.append(f"- {key}: {fmt(v['before'] if v['before'] is not None else '—')} → {fmt(v['after'])}")
+        tokens = rep.logps.get("tokens_per_sequence")
+        verdict = "has collapsed" if rep.logps["rejected_collapsed"] else "has not collapsed"
+        lines += [f"- rejection {verdict} (floor {rep.logps['floor']:.0f}"
+                  + (f" for ~{tokens:g} tokens per sequence" if tokens else "")
+                  + f", and a fall of at least {rep.logps['min_drop']:g} nats; log-probs are sums over a response)",
+                  ""]
+    lines += ["## Red flags", ""]
+    lines += [f"- **{a['severity']}** `{a['rule']}` at step {a['step']}: {a['message']}" for a in rep.alerts] or \
+        ["- none"]
+    lines += ["", "## Not in this report yet", ""] + [f"- {item}" for item in rep.not_yet]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(run_dir: Path) -> Report:
+    """Build the report and write `report.json` + `report.md` into the run directory."""
+    rep = build_report(run_dir)
+    write_json_atomic(run_dir / "report.json", rep.to_dict())
+    (run_dir / "report.md").write_text(markdown(rep), encoding="utf-8")
+    return rep
