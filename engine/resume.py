@@ -68,6 +68,9 @@ def plan_resume(view: RunView) -> ResumePlan:
     if status == "completed":
         raise ResumeRefusedError(f"Run {view.id} already completed; there is nothing to resume. Start a new run "
                                  "from its recipe instead.")
+    if view.record.get("method") == "ppo":
+        raise ResumeRefusedError(f"Run {view.id} is a PPO run: TRL 1.12's PPOTrainer cannot resume from a checkpoint. "
+                                 "Start a new run from the newest checkpoint folder with --set model.name=<folder>.")
     found = checkpoints(view.dir)
     if not found:
         raise NoCheckpointError(

@@ -111,7 +111,14 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
     if stop.is_set():
         return _finish(rd, writer, "stopped", {"steps": 0, "note": "stopped before the first step"})
 
-    trainer.train(resume_from_checkpoint=resume_checkpoint(rd))  # None for a fresh run; set by `reins resume`
+    checkpoint = resume_checkpoint(rd)  # None for a fresh run; set by `reins resume`
+    if checkpoint is None:
+        trainer.train()
+    elif method == "ppo":  # TRL 1.12's PPOTrainer has its own loop and no resume_from_checkpoint
+        raise RuntimeError("PPO runs cannot be resumed (TRL 1.12's PPOTrainer has no checkpoint resume); "
+                           "start a new run from the checkpoint with --set model.name=<checkpoint folder>")
+    else:
+        trainer.train(resume_from_checkpoint=checkpoint)
     if eval_ds is not None and not stop.is_set() and recipe.train.eval_steps is None:
         trainer.evaluate()  # no periodic evaluation: evaluate once at the end
     if eval_ds is not None and recipe.train.eval_steps and trainer.state.global_step % recipe.train.eval_steps:
