@@ -128,6 +128,19 @@ def write_launch_files(recipe: Recipe, run_dir: Path, name: str = ACCELERATE_CON
     return path
 
 
+def cpu_threads_per_process(cmd: list[str]) -> int:
+    """CPU threads each local process of `cmd` should use: the cores divided by the processes per machine that
+    its accelerate config starts."""
+    local = 1
+    if "--config_file" in cmd:
+        try:
+            cfg = yaml.safe_load(Path(cmd[cmd.index("--config_file") + 1]).read_text()) or {}
+            local = max(1, int(cfg.get("num_processes", 1)) // max(1, int(cfg.get("num_machines", 1))))
+        except (OSError, ValueError, yaml.YAMLError):
+            local = 1
+    return max(1, (os.cpu_count() or 1) // local)
+
+
 def worker_command(run_dir: Path, config_file: Path) -> list[str]:
     """`accelerate launch --config_file … -m engine.worker RUN_DIR` with this interpreter (an argv list).
 

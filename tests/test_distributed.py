@@ -77,3 +77,16 @@ def test_two_real_ranks_train_on_the_cpu(method: str, tmp_path: Path, tiny_model
     assert ranks[0]["losses"] == ranks[1]["losses"] == pytest.approx(logged)
     assert all("peak_rss_gb" in r or "peak_mem_gb" in r for r in ranks)  # per-rank peaks recorded
     assert len(list(Path(run["path"]).glob("events*.jsonl"))) == 1
+
+
+def test_each_local_process_gets_its_share_of_the_cores(tmp_path: Path) -> None:
+    import os
+
+    from engine.distributed import cpu_threads_per_process, worker_command
+
+    cores = os.cpu_count() or 1
+    one = write_launch_files(load_recipe("dpo").recipe, tmp_path)
+    assert cpu_threads_per_process(worker_command(tmp_path, one)) == cores
+    two = load_recipe("dpo", ["distributed.num_processes=2"]).recipe
+    cfg = write_launch_files(two, tmp_path, name="two.yaml")
+    assert cpu_threads_per_process(worker_command(tmp_path, cfg)) == max(1, cores // 2)
