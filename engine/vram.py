@@ -448,6 +448,12 @@ def suggest(arch: Arch, setup: Setup, baseline: int, gpu_memory_gib: float | Non
     return results[:top]
 
 
+def suggest_for_recipe(recipe: Recipe, config: dict[str, Any], baseline: int,
+                       gpu_memory_gib: float | None = None) -> list[dict[str, Any]]:
+    """`suggest` for a recipe and a config.json (what a failed run's OOM message quotes)."""
+    return suggest(Arch.from_config(config), setup_from_recipe(recipe), baseline, gpu_memory_gib)
+
+
 def architecture_config(ref: str) -> dict[str, Any]:
     """config.json of a model on this machine (folder, cached hub id, embedded alias), else the catalogue's copy."""
     from engine.models import resolve_model

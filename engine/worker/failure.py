@@ -80,12 +80,12 @@ def _suggestions(rd: RunDir, est: dict[str, Any] | None) -> list[dict[str, Any]]
     try:  # the launch-time estimate fitted, so it kept no suggestions: ask the estimator now
         from engine.models import resolve_model
         from engine.recipes import read_yaml, validate
-        from engine.vram import estimate, suggest
+        from engine.vram import estimate, suggest_for_recipe
 
         recipe = validate(read_yaml(rd.recipe), source=rd.recipe)
         config = resolve_model(recipe.model.name).config()
         baseline = est.get("total_bytes") if est else estimate(recipe, config).total_bytes
-        return suggest(recipe, config, int(baseline))
+        return suggest_for_recipe(recipe, config, int(baseline))
     except Exception:  # noqa: BLE001 - advice is optional; the failure itself must still be recorded
         return []
 

@@ -13,7 +13,7 @@ import pytest
 from engine import events as ev
 from engine.models import resolve_model
 from engine.recipes import read_yaml, validate
-from engine.vram import suggest
+from engine.vram import suggest_for_recipe
 
 from relsupport import launch, metric_steps, record, reins, statuses, tiny_recipe, wait_until
 
@@ -34,7 +34,7 @@ def test_cuda_oom_fails_naming_oom_the_estimate_and_the_suggestions(tmp_path: Pa
     error = " ".join(run["error"].split())
     est = json.loads((run_dir / "estimate.json").read_text())
     recipe = validate(read_yaml(run_dir / "recipe.yaml"))
-    expected = suggest(recipe, resolve_model(recipe.model.name).config(), est["total_bytes"])
+    expected = suggest_for_recipe(recipe, resolve_model(recipe.model.name).config(), est["total_bytes"])
     assert run["status"] == "failed" and "Out of memory (OOM: OutOfMemoryError: CUDA out of memory" in error
     assert f"estimated peak of {est['total_gib']:.2f} GiB" in error
     assert expected and all(s["change"] in error and all(f"--set {o}" in error for o in s["set"]) for s in expected)
