@@ -63,3 +63,16 @@ def write_recipe(path: Path, base: str, model: Path | str, **sections: dict[str,
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+def wait_until(predicate, timeout: float = 240, poll: float = 0.3, what: str = "condition"):  # noqa: ANN001
+    """Poll `predicate` until it returns something truthy (returned), or fail after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"{what}: not met within {timeout}s")

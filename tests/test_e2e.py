@@ -7,14 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from engine import events as ev
 
-from support import write_recipe
+from support import wait_until, write_recipe
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,15 +37,6 @@ def tiny(tmp_path: Path, model: Path, base: str, steps: int = 4, **sections) -> 
 def metric_events(run_dir: Path, split: str = "train") -> list[dict]:
     return [e for e in ev.read_all(run_dir / "events.jsonl") if e["kind"] == "metric" and e["split"] == split]
 
-
-def wait_until(predicate, timeout: float = 180, poll: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError("condition not met in time")
 
 
 def test_dpo_run_wait_json_then_ls(tmp_path: Path, tiny_model: Path) -> None:

@@ -6,13 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from engine import events as ev
 
-from support import write_recipe
+from support import wait_until, write_recipe  # noqa: F401 - wait_until is re-exported to the reliability tests
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,15 +53,6 @@ def record(run_dir: Path) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError):
         return {}
 
-
-def wait_until(predicate, timeout: float = 240, poll: float = 0.2, what: str = "condition"):  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError(f"{what}: not met within {timeout}s")
 
 
 def show(run_id: str, runs: Path) -> dict[str, Any]:

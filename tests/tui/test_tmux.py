@@ -8,12 +8,12 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from support import wait_until as wait_for
 from support import write_recipe
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
@@ -28,15 +28,6 @@ def tmux(*args: str) -> str:
 def screen(session: str) -> str:
     return tmux("capture-pane", "-p", "-t", session)
 
-
-def wait_for(predicate, timeout: float = 300, poll: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError("condition not met in time")
 
 
 def test_live_step_counter_advances_under_tmux(tmp_path: Path, tiny_model: Path) -> None:
