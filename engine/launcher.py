@@ -175,7 +175,8 @@ def _join_as_secondary(r, path: Path, root: Path, wait_s: float = 600.0) -> RunV
 
     rd = RunDir(path)
     deadline = time.monotonic() + wait_s
-    while not rd.recipe.is_file():
+    # recipe.yaml is written before run.json: wait for both, or the lookup below can miss a run that exists.
+    while not (rd.recipe.is_file() and rd.run_json.is_file()):
         if time.monotonic() > deadline:
             raise RecipeError(f"Run directory {path} did not appear within {wait_s:.0f}s: is machine rank 0 running "
                               "with the same --run-id on the same shared --runs-dir?")
