@@ -183,7 +183,8 @@ async def test_reopen_reattaches_to_a_live_run_with_its_history(tmp_path: Path) 
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, app, lambda: type(app.screen).__name__ == "RunScreen")
         run = app.screen
-        await until(pilot, app, lambda: run.summary.step == 7)
+        # The follower thread fills `summary` after the screen mounts: None until its first read.
+        await until(pilot, app, lambda: run.summary is not None and run.summary.step == 7)
         assert run.query("MetricChart").first().points == 7 + 1  # 7 train points and the eval-at-start point
         assert len(run.series.alerts) == 1
         await pilot.press("p")
