@@ -108,7 +108,7 @@ async def test_recipe_to_launch_to_live_to_alert_to_compare(tmp_path: Path, monk
         # Events appended by "the worker" show up as new chart points and a moving step counter.
         rd = runs / run.run_id
         write_events(rd, [metric(s, dpo_values(s)) for s in (1, 2, 3)], mode="a")
-        await until(pilot, app, lambda: run.summary.step == 3)
+        await until(pilot, app, lambda: run.summary is not None and run.summary.step == 3)
         loss_chart = run.query("MetricChart").first()
         assert loss_chart.points == 3 + 1  # three train points and the eval-at-start point
         assert "step 3/20" in text_of(run.query_one("#run-progress"))
