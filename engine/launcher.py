@@ -45,7 +45,24 @@ def _unique_dir(root: Path, run_id: str) -> Path:
             candidate = root / f"{run_id}-{n}"
 
 
-MODEL_REFS = ("model.name", "method.reward_model", "method.value_model")
+MODEL_REFS = ("model.name", "method.reward_model", "method.value_model", "report.judge.model")
+
+
+def _get(r, key: str):  # noqa: ANN001, ANN202
+    """The value at a dotted recipe path, or None where any part is missing (e.g. no judge set)."""
+    obj = r
+    for part in key.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _set(r, key: str, value: str):  # noqa: ANN001, ANN202
+    """A copy of the recipe with the dotted path replaced (pydantic models are copied level by level)."""
+    head, _, rest = key.partition(".")
+    child = getattr(r, head)
+    return r.model_copy(update={head: _set(child, rest, value) if rest else value})
 
 
 def resolve_inputs(loaded: LoadedRecipe, runs_root: Path | None = None) -> tuple[LoadedRecipe, dict[str, str]]:
@@ -54,28 +71,28 @@ def resolve_inputs(loaded: LoadedRecipe, runs_root: Path | None = None) -> tuple
     Returns the recipe with pinned references and {setting: resolved path} for the run's record."""
     r = loaded.recipe
     inputs: dict[str, str] = {}
-    for key in MODEL_REFS:
-        section, field = key.split(".")
-        owner = getattr(r, section)
-        ref = getattr(owner, field, None)
-        if not ref:
-            continue
+    for key, ref in _refs(r):
         resolved = resolve_model(ref, runs_root)
         inputs[key] = str(resolved.path)
         if resolved.ref != ref:
-            owner = owner.model_copy(update={field: resolved.ref})
-            r = r.model_copy(update={section: owner})
+            r = _set(r, key, resolved.ref)
     return LoadedRecipe(r, loaded.source, loaded.overrides), inputs
 
 
-def _model_refs(r) -> list[str]:  # noqa: ANN001
-    refs = []
+def _refs(r) -> list[tuple[str, str]]:  # noqa: ANN001
+    """(setting, model reference) for every model the recipe loads; a chat judge's `model` is an API name."""
+    out = []
     for key in MODEL_REFS:
-        section, field = key.split(".")
-        value = getattr(getattr(r, section), field, None)
-        if value:
-            refs.append(value)
-    return refs
+        ref = _get(r, key)
+        if key.startswith("report.judge.") and _get(r, "report.judge.kind") != "reward_model":
+            continue
+        if isinstance(ref, str) and ref:
+            out.append((key, ref))
+    return out
+
+
+def _model_refs(r) -> list[str]:  # noqa: ANN001
+    return [ref for _, ref in _refs(r)]
 
 
 def prepare(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (),

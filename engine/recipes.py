@@ -257,6 +257,10 @@ def _absolutise_data_paths(recipe: Recipe, base: Path) -> Recipe:
             if not candidate.is_absolute():
                 candidate = base / candidate
             updates[key] = str(candidate.resolve())
+    text = recipe.report.perplexity_data
+    if text and looks_like_path(text) and not Path(text).expanduser().is_absolute():
+        report = recipe.report.model_copy(update={"perplexity_data": str((base / text).resolve())})
+        recipe = recipe.model_copy(update={"report": report})
     if not updates:
         return recipe
     return recipe.model_copy(update={"data": recipe.data.model_copy(update=updates)})

@@ -1,4 +1,4 @@
-"""`reins report`: did alignment work? Before/after figures from a run's eval split, log-prob sanity, and alerts."""
+"""`reins report`: did alignment work? Before/after figures, generations, win rate, perplexity, red flags."""
 
 from __future__ import annotations
 
@@ -17,9 +17,7 @@ from engine.rundir import write_json_atomic
 # What a preference report compares, in the order a reader wants it.
 PREFERENCE_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected", "loss")
 LOGP_KEYS = ("logps/chosen", "logps/rejected")
-NOT_YET = ["side-by-side generations (reference vs policy) stored as `sample` events",
-           "win rate against the reference by a judge (reward-model run or OpenAI-compatible endpoint)",
-           "capability regression: perplexity of reference vs policy on held-out plain text"]
+SAMPLES_SHOWN = 8  # report.md shows this many side-by-side generations; report.json keeps them all
 
 
 class ReportError(ReinsError):
@@ -41,7 +39,9 @@ class Report:
     verdict: str = ""
     logps: dict[str, Any] = field(default_factory=dict)
     alerts: list[dict[str, Any]] = field(default_factory=list)
-    not_yet: list[str] = field(default_factory=lambda: list(NOT_YET))
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -52,16 +52,32 @@ def _finite(v: Any) -> float | None:
 
 
 def preference_verdict(before: dict[str, Any], after: dict[str, Any]) -> str:
-    """One sentence on whether held-out preference accuracy and margin rose."""
+    """One sentence on whether held-out preference accuracy and margin rose (TRL's eval metrics)."""
     acc0, acc1 = _finite(before.get("rewards/accuracies")), _finite(after.get("rewards/accuracies"))
     m0, m1 = _finite(before.get("rewards/margins")), _finite(after.get("rewards/margins"))
     if acc0 is None or acc1 is None:
+        loss0, loss1 = _finite(before.get("loss")), _finite(after.get("loss"))
+        if loss0 is not None and loss1 is not None:  # SFT: the held-out loss is the figure that says it learned
+            word = "improved" if loss1 < loss0 else "not improved"
+            return f"{word}: held-out loss {loss0:.3f} → {loss1:.3f}"
         return "no held-out preference accuracy to compare"
     if acc1 > acc0 and (m1 or 0) > (m0 or 0):
         return f"improved: held-out preference accuracy {acc0:.3f} → {acc1:.3f}, margin {m0:.3f} → {m1:.3f}"
     if acc1 > acc0:
         return f"mixed: held-out accuracy rose ({acc0:.3f} → {acc1:.3f}) but the margin did not ({m0} → {m1})"
     return f"not improved: held-out preference accuracy {acc0:.3f} → {acc1:.3f}"
+
+
+def pair_verdict(pref: dict[str, Any], after: dict[str, Any]) -> str:
+    """The verdict from pair log-probs: how often the reference and the policy give the chosen answer the higher
+    log-prob. Unlike the implicit reward (0 for every pair before training), the 'before' here is a measurement."""
+    ref, pol = pref["reference"], pref["policy"]
+    a0, a1, m0, m1 = ref["accuracy"], pol["accuracy"], ref["margin"], pol["margin"]
+    word = "improved" if a1 > a0 and m1 > m0 else "mixed" if a1 > a0 or m1 > m0 else "not improved"
+    text = (f"{word}: held-out preference accuracy (chosen more likely than rejected, {pref['pairs']} pairs) "
+            f"{a0:.3f} → {a1:.3f}, log-prob margin {m0:+.2f} → {m1:+.2f} nats (reference → policy)")
+    implicit = _finite(after.get("rewards/accuracies"))
+    return text + (f"; implicit-reward accuracy at the end {implicit:.3f}" if implicit is not None else "")
 
 
 def logp_sanity(before: dict[str, Any], after: dict[str, Any], floor: float, min_drop: float) -> dict[str, Any]:
@@ -78,9 +94,15 @@ def logp_sanity(before: dict[str, Any], after: dict[str, Any], floor: float, min
     return out
 
 
-def qualify(verdict: str, logps: dict[str, Any], alerts: list[dict[str, Any]]) -> str:
-    """A rising accuracy is not success when the log-probs collapsed or an error was raised: say so first."""
+def qualify(verdict: str, logps: dict[str, Any], alerts: list[dict[str, Any]],
+            evaluation: dict[str, Any] | None = None) -> str:
+    """A rising accuracy is not success when the log-probs collapsed, general text got harder to predict, or an
+    error was raised: say so first."""
     doubts = []
+    ppl = (evaluation or {}).get("perplexity") or {}
+    if ppl.get("regressed"):
+        doubts.append(f"capability regression: perplexity on held-out plain text rose {ppl['change_pct']:+.1f}% "
+                      f"({ppl['reference']:.2f} → {ppl['policy']:.2f}; limit {ppl['max_increase_pct']:g}%)")
     chosen = (logps.get("logps/chosen") or {}).get("change")
     if logps.get("rejected_collapsed"):
         doubts.append(f"rejected log-probs collapsed ({logps['logps/rejected']['change']:+.0f} nats on eval)")
@@ -114,10 +136,20 @@ def build_report(run_dir: Path) -> Report:
         first, last = evals[0], evals[-1]
         rep.before_step, rep.after_step = first.get("step"), last.get("step")
         rep.eval_before, rep.eval_after = dict(first.get("values", {})), dict(last.get("values", {}))
-    if len(evals) >= 2 and rep.after_step != rep.before_step:
+    evaluation = [e for e in events if e.get("kind") == "evaluation"]
+    if evaluation:
+        rep.evaluation = dict(evaluation[-1].get("values") or {})
+        step = evaluation[-1].get("step")
+        rep.samples = [{k: v for k, v in e.items() if k not in ("t", "kind")} for e in events
+                       if e.get("kind") == "sample" and e.get("step") == step]
+    pref = rep.evaluation.get("preference")
+    if pref and pref.get("pairs"):
+        rep.verdict = pair_verdict(pref, rep.eval_after)
+    elif len(evals) >= 2 and rep.after_step != rep.before_step:
         rep.verdict = preference_verdict(rep.eval_before, rep.eval_after)
     else:
         rep.verdict = "no before/after evaluation (set data.eval and keep train.eval_on_start: true)"
+    rep.missing = missing_parts(rep, record.get("method"))
     recipe = recipe_of(run_dir)
     max_steps = next((e.get("max_steps") for e in statuses if e.get("max_steps")), None)
     monitor = monitor_for(recipe, max_steps)
@@ -129,10 +161,67 @@ def build_report(run_dir: Path) -> Report:
         cfg.rejected_logps_floor
     rep.logps = logp_sanity(rep.eval_before, rep.eval_after, floor, cfg.rejected_logps_min_drop) \
         if rep.eval_after else {}
-    rep.verdict = qualify(rep.verdict, rep.logps, rep.alerts)
+    rep.verdict = qualify(rep.verdict, rep.logps, rep.alerts, rep.evaluation)
     if tokens:
         rep.logps["tokens_per_sequence"] = round(tokens, 1)
     return rep
+
+
+def missing_parts(rep: Report, method: str | None) -> list[str]:
+    """What this report lacks and why, so an absent section never reads as a clean bill of health."""
+    if method == "rm":
+        return []  # a reward model is judged by its held-out accuracy; it generates nothing
+    if not rep.evaluation:
+        return ["post-training evaluation (generations, pair log-probs, perplexity, win rate): the run has no "
+                "`evaluation` event — it did not complete, predates it, or set report.enabled: false"]
+    out = [f"{part}: {why}" for part, why in (rep.evaluation.get("errors") or {}).items()]
+    if "judge" not in rep.evaluation and "judge" not in (rep.evaluation.get("errors") or {}):
+        out.append("win rate: no judge configured (set report.judge to a reward-model run or a chat endpoint)")
+    return out
+
+
+def judge_line(judge: dict[str, Any]) -> str:
+    ci = judge.get("ci95")
+    interval = f" (95% CI {ci[0]:.2f}–{ci[1]:.2f})" if ci else ""
+    return (f"win rate of the policy against the reference: {judge['win_rate']:.3f}{interval} over {judge['n']} "
+            f"prompts — {judge['wins']} wins, {judge['ties']} ties, {judge['losses']} losses "
+            f"(judge: {judge['kind']} {judge['model']}; ties count half)")
+
+
+def _quote(text: str, limit: int = 400) -> str:
+    text = text.strip() or "(empty)"
+    text = text if len(text) <= limit else text[:limit] + " …"
+    return "\n".join("> " + line for line in text.splitlines())
+
+
+def evaluation_markdown(rep: Report) -> list[str]:
+    ev, lines = rep.evaluation, []
+    pref = ev.get("preference")
+    if pref and pref.get("pairs"):
+        lines += [f"## Held-out pairs: which answer each model finds more likely ({pref['pairs']} pairs)", "",
+                  "| | reference (before) | policy (after) |", "|---|---|---|"]
+        for key, label in (("accuracy", "accuracy, summed log-prob"), ("margin", "mean margin (nats)"),
+                           ("accuracy_per_token", "accuracy, per-token log-prob"),
+                           ("logps_chosen", "mean log-prob, chosen"), ("logps_rejected", "mean log-prob, rejected")):
+            lines.append(f"| {label} | {fmt(pref['reference'][key])} | {fmt(pref['policy'][key])} |")
+        lines.append("")
+    judge = ev.get("judge")
+    if judge and judge.get("n"):
+        lines += ["## Win rate", "", f"- {judge_line(judge)}", ""]
+    ppl = ev.get("perplexity")
+    if ppl:
+        flag = "**regressed**" if ppl["regressed"] else "within limit"
+        lines += ["## Capability check: perplexity on held-out plain text", "",
+                  f"- reference {ppl['reference']:.3f} → policy {ppl['policy']:.3f} ({ppl['change_pct']:+.2f}%, "
+                  f"limit +{ppl['max_increase_pct']:g}%): {flag}; {ppl['texts']} texts, {ppl['tokens']} tokens", ""]
+    if rep.samples:
+        lines += [f"## Side-by-side generations (greedy, {len(rep.samples)} held-out prompts)", ""]
+        for s in rep.samples[:SAMPLES_SHOWN]:
+            winner = f" — judged: **{s['winner']}**" if s.get("winner") else ""
+            lines += [f"### Prompt {s.get('index', 0) + 1}{winner}", "", _quote(s.get("prompt", ""), 600), "",
+                      "Reference:", "", _quote(s.get("reference", "")), "", "Policy:", "",
+                      _quote(s.get("policy", "")), ""]
+    return lines
 
 
 def markdown(rep: Report) -> str:
@@ -164,10 +253,12 @@ def markdown(rep: Report) -> str:
                   + (f" for ~{tokens:g} tokens per sequence" if tokens else "")
                   + f", and a fall of at least {rep.logps['min_drop']:g} nats; log-probs are sums over a response)",
                   ""]
+    lines += evaluation_markdown(rep)
     lines += ["## Red flags", ""]
     lines += [f"- **{a['severity']}** `{a['rule']}` at step {a['step']}: {a['message']}" for a in rep.alerts] or \
         ["- none"]
-    lines += ["", "## Not in this report yet", ""] + [f"- {item}" for item in rep.not_yet]
+    if rep.missing:
+        lines += ["", "## Not in this report", ""] + [f"- {item}" for item in rep.missing]
     return "\n".join(lines) + "\n"
 
 

@@ -388,6 +388,54 @@ class AlertsSection(Section):
     """GRPO/RLOO: this fraction of completions cut at the maximum length over the whole window counts as pinned."""
 
 
+class RewardModelJudge(Section):
+    """Judge generations with a reward model: the higher-scored response wins."""
+
+    kind: Literal["reward_model"]
+    model: str = Field(..., min_length=1)
+    """The reward model: `run:<id>` of a finished `rm` run, or a local sequence-classifier folder."""
+    tie_margin: float = Field(0.0, ge=0)
+    """Score differences at or below this count as a tie."""
+
+
+class ChatJudge(Section):
+    """Judge generations with any OpenAI-compatible chat endpoint (vLLM, llama.cpp server, a hosted API)."""
+
+    kind: Literal["openai"]
+    url: str = Field(..., pattern=r"^https?://")
+    """Base URL of the API, e.g. `http://127.0.0.1:8000/v1` (Reins posts to `<url>/chat/completions`)."""
+    model: str = Field(..., min_length=1)
+    """Model name the endpoint serves."""
+    api_key_env: str | None = None
+    """Name of the environment variable holding the API key (the key itself never goes into a recipe)."""
+    timeout_s: float = Field(60.0, gt=0)
+    """Seconds to wait for each answer."""
+
+
+Judge = Annotated[RewardModelJudge | ChatJudge, Field(discriminator="kind")]
+
+
+class ReportSection(Section):
+    """What the worker measures after training for the post-training report (`reins report`)."""
+
+    enabled: bool = True
+    """Run the post-training evaluation (generations, pair log-probs, perplexity, optional judge)."""
+    samples: int = Field(4, ge=0, le=512)
+    """Held-out prompts answered by the reference and by the trained policy (greedy), stored as `sample` events."""
+    max_new_tokens: int = Field(96, gt=0, le=4096)
+    """Length limit of each sample generation, in tokens."""
+    pairs: int = Field(64, ge=0)
+    """Held-out preference pairs scored by reference and policy log-probs (a real 'before' accuracy)."""
+    perplexity_data: str | None = None
+    """Held-out plain text (`.jsonl` with a `text` field) for the capability check. Unset: the bundled set."""
+    perplexity_texts: int = Field(24, ge=0)
+    """How many texts of `perplexity_data` to score (0 = skip the perplexity check)."""
+    max_perplexity_increase: float = Field(10.0, ge=0)
+    """Flag a capability regression when the policy's perplexity exceeds the reference's by more than this (%)."""
+    judge: Judge | None = None
+    """Who decides the win rate of policy vs reference: a reward model or a chat endpoint. Off by default."""
+
+
 class Recipe(Section):
     """A complete, validated training recipe."""
 
@@ -407,6 +455,8 @@ class Recipe(Section):
     """Multi-process settings."""
     alerts: AlertsSection = Field(default_factory=AlertsSection)
     """Red-flag rules evaluated while training (thresholds, and whether an error stops the run)."""
+    report: ReportSection = Field(default_factory=ReportSection)
+    """The post-training evaluation behind `reins report`."""
 
     @model_validator(mode="after")
     def _quantization_needs_lora(self) -> Recipe:

@@ -95,7 +95,7 @@ def test_report_writes_json_and_markdown(tmp_path: Path) -> None:
     assert rep["logps"]["rejected_collapsed"] is False
     assert json.loads((run / "report.json").read_text())["run"] == run.name
     md = (run / "report.md").read_text()
-    assert "| rewards/accuracies | 0.0000 | 1.0000 |" in md and "Not in this report yet" in md
+    assert "| rewards/accuracies | 0.0000 | 1.0000 |" in md and "no `evaluation` event" in md
 
 
 def test_report_calls_a_collapsed_run_suspect(tmp_path: Path) -> None:

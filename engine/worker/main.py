@@ -95,6 +95,7 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
     method = recipe.method.name
     model, tokenizer, model_dir = load_model(recipe, runs_root, task=MAIN_TASK.get(method, "causal"))
     train_ds, eval_ds, counts = build_datasets(recipe, tokenizer)
+    held_out = list(eval_ds) if eval_ds is not None else []  # prompts and pairs for the post-training evaluation
     if method in ONLINE:
         eval_ds = None  # online methods are judged by their rollouts' scores, not an offline eval loop
     callback = EventsCallback(writer, stop)
@@ -131,10 +132,47 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
     if is_main_process():
         trainer.save_model(str(rd.final))
         tokenizer.save_pretrained(str(rd.final))
+        if writer and _can_evaluate(recipe, trainer):
+            _evaluate(recipe, trainer, tokenizer, held_out, writer, runs_root)
     summary["artifacts"] = {"final": str(rd.final), "checkpoints": str(rd.checkpoints)}
     summary.update({k: v for k, v in memory_figures().items() if k.startswith("peak")})
     summary.update(_estimate_figures(rd))
     return _finish(rd, writer, "completed", summary)
+
+
+def _can_evaluate(recipe, trainer) -> bool:  # noqa: ANN001
+    """The post-training evaluation needs the whole policy on this process: not for a reward model, not when
+    ZeRO-3 or FSDP shards the weights across ranks."""
+    if not recipe.report.enabled or recipe.method.name == "rm":
+        return False
+    world = int(getattr(getattr(trainer, "accelerator", None), "num_processes", 1))
+    if world > 1 and recipe.distributed.strategy in ("zero3", "fsdp"):
+        print("[reins] post-training evaluation skipped: the weights are sharded across ranks", flush=True)
+        return False
+    return True
+
+
+def _evaluate(recipe, trainer, tokenizer, held_out: list, writer: EventWriter, runs_root: Path) -> None:  # noqa: ANN001
+    from engine.worker.loading import load_model
+    from engine.worker.posteval import Models, evaluate_after_training
+
+    try:
+        models = Models(trainer, load_reference=lambda: load_model(recipe, runs_root)[0])
+        evaluate_after_training(recipe, models, tokenizer, held_out, writer, trainer.state.global_step,
+                                load_judge_model=lambda ref: load_model(recipe, runs_root, ref=ref, task="seq-cls")[:2])
+    except Exception as exc:  # noqa: BLE001 - the trained model is saved; a failed evaluation must not fail the run
+        traceback.print_exc()
+        writer.write("evaluation", step=trainer.state.global_step, values={"errors": {"all": f"{exc!r}"}})
+
+
+def _write_report(rd: RunDir) -> None:
+    """report.json + report.md beside the run, so the verdict is there without running `reins report`."""
+    from engine.report import write_report
+
+    try:
+        write_report(rd.path)
+    except Exception as exc:  # noqa: BLE001 - `reins report` can rebuild it; the run itself succeeded
+        print(f"[reins] report not written: {exc!r}", flush=True)
 
 
 def _estimate_figures(rd: RunDir) -> dict:
@@ -154,4 +192,6 @@ def _finish(rd: RunDir, writer: EventWriter | None, status: str, summary: dict) 
         reason = {"reason": summary["stop_reason"]} if summary.get("stop_reason") else {}  # e.g. an error alert
         writer.status(status, summary=summary, **reason)
         rd.update(status=status, ended=now_iso(), **reason)
+        if status == "completed":
+            _write_report(rd)
     return 0

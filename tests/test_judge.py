@@ -1,0 +1,82 @@
+"""The judge: win/tie/loss tally and its interval, position-bias handling, and the chat client on a loopback fake."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.judge import ChatJudgeClient, JudgeError, Tally, by_score, combine, tally
+from engine.schema import ChatJudge
+
+from fake_judge import always_first, fake_judge, prefers_longer
+
+
+def test_tally_counts_ties_half_and_leaves_unjudged_out() -> None:
+    t = tally(["policy", "policy", "tie", "reference", None])
+    assert (t.wins, t.ties, t.losses, t.n) == (2, 1, 1, 4)
+    assert t.win_rate == pytest.approx(2.5 / 4)
+
+
+def test_wilson_interval_holds_the_rate_and_narrows_with_more_prompts() -> None:
+    small, large = Tally(3, 0, 1), Tally(300, 0, 100)
+    lo, hi = small.interval()
+    assert lo < 0.75 < hi and 0 <= lo and hi <= 1
+    lo2, hi2 = large.interval()
+    assert lo2 < 0.75 < hi2 and (hi2 - lo2) < (hi - lo) / 5
+    # all wins: the interval still admits doubt at n=4, and never leaves [0, 1]
+    lo3, hi3 = Tally(4, 0, 0).interval()
+    assert hi3 == 1.0 and 0.4 < lo3 < 0.6
+    assert Tally(0, 0, 0).interval() is None and Tally(0, 0, 0).to_dict()["win_rate"] is None
+
+
+def test_score_verdicts_and_tie_margin() -> None:
+    assert by_score(1.0, 0.5) == "policy" and by_score(0.5, 1.0) == "reference"
+    assert by_score(1.0, 0.95, tie_margin=0.1) == "tie"
+
+
+def test_a_win_must_survive_swapping_the_answers() -> None:
+    assert combine("A", "B") == "policy"  # policy was A, then B: picked both times
+    assert combine("B", "A") == "reference"
+    assert combine("A", "A") == "tie"  # always the first answer: position bias, not a preference
+    assert combine(None, "B") == "tie" and combine("TIE", "TIE") == "tie"
+
+
+def _cfg(url: str, **kw) -> ChatJudge:
+    return ChatJudge(kind="openai", url=url, model="judge-1", **kw)
+
+
+def test_chat_judge_asks_both_orders_and_reads_the_verdict() -> None:
+    with fake_judge(prefers_longer) as fake:
+        client = ChatJudgeClient(_cfg(fake["url"]))
+        assert client.judge("q", policy="a long helpful answer", reference="short") == "policy"
+        assert client.judge("q", policy="meh", reference="a much longer answer") == "reference"
+        assert client.judge("q", policy="same", reference="same") == "tie"  # identical: not even asked
+    bodies = [body for _, body in fake["requests"]]
+    assert len(bodies) == 4 and all(b["model"] == "judge-1" and b["temperature"] == 0 for b in bodies)
+    first, second = bodies[0]["messages"][-1]["content"], bodies[1]["messages"][-1]["content"]
+    assert "Answer A:\na long helpful answer" in first and "Answer A:\nshort" in second
+
+
+def test_position_biased_judge_gives_ties_not_wins() -> None:
+    with fake_judge(always_first) as fake:
+        client = ChatJudgeClient(_cfg(fake["url"]))
+        assert [client.judge("q", "x" * n, "y") for n in (1, 5, 9)] == ["tie"] * 3
+
+
+def test_api_key_comes_from_the_named_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REINS_TEST_JUDGE_KEY", "sk-test-123")
+    with fake_judge() as fake:
+        ChatJudgeClient(_cfg(fake["url"], api_key_env="REINS_TEST_JUDGE_KEY")).judge("q", "aa", "a")
+    headers = fake["requests"][0][0]
+    assert headers.get("Authorization") == "Bearer sk-test-123"
+    monkeypatch.delenv("REINS_TEST_JUDGE_KEY")
+    with pytest.raises(JudgeError, match=r"\$REINS_TEST_JUDGE_KEY, which is not set"):
+        ChatJudgeClient(_cfg("http://127.0.0.1:9/v1", api_key_env="REINS_TEST_JUDGE_KEY"))
+
+
+def test_unreachable_and_failing_judges_are_named_errors() -> None:
+    with fake_judge() as fake:
+        url = fake["url"]
+    with pytest.raises(JudgeError, match=r"could not be reached"):  # the server is gone: connection refused
+        ChatJudgeClient(_cfg(url, timeout_s=5)).judge("q", "aa", "a")
+    with fake_judge(status=500) as fake, pytest.raises(JudgeError, match=r"answered HTTP 500"):
+        ChatJudgeClient(_cfg(fake["url"])).judge("q", "aa", "a")
