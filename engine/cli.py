@@ -402,19 +402,42 @@ def health(target: str = typer.Argument(..., metavar="RUN_OR_FILE", help="Run id
 @app.command()
 def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id prefix, name, `latest`, or a run "
                                          "directory."),
+           judge_url: str | None = typer.Option(None, "--judge-url", help="Judge the run's stored samples now "
+                                                "with this OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1."),
+           judge_model: str | None = typer.Option(None, "--judge-model", help="Model name the judge endpoint serves."),
+           judge_key_env: str | None = typer.Option(None, "--judge-key-env", help="Environment variable holding the "
+                                                    "judge's API key."),
            runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
-    """Write report.json + report.md in the run directory: held-out accuracy and margin before vs after, log-prob
-    sanity, red flags."""
+    """Write report.json + report.md in the run directory: held-out accuracy and margin before vs after, samples,
+    win rate, perplexity, log-prob sanity, red flags."""
     from engine.report import write_report
 
     path = Path(run_ref)
     run_dir = path if (path / "events.jsonl").is_file() else api.get_run(run_ref, runs_dir).dir.path
+    if judge_url or judge_model:
+        _rejudge(run_dir, judge_url, judge_model, judge_key_env)
     rep = write_report(run_dir)
     if as_json:
         _print_json(rep.to_dict())
         return
     out.print((run_dir / "report.md").read_text(), markup=False, highlight=False)
     err.print(f"written: {run_dir / 'report.json'} and {run_dir / 'report.md'}")
+
+
+def _rejudge(run_dir: Path, url: str | None, model: str | None, key_env: str | None) -> None:
+    from pydantic import ValidationError
+
+    from engine.rejudge import rejudge
+    from engine.schema import ChatJudge
+
+    if not (url and model):
+        raise typer.BadParameter("give both --judge-url and --judge-model")
+    try:
+        cfg = ChatJudge(kind="openai", url=url, model=model, api_key_env=key_env)
+    except ValidationError as exc:
+        raise typer.BadParameter(f"--judge-url must start with http:// or https:// (got {url!r})") from exc
+    result = rejudge(run_dir, cfg)
+    err.print(f"judged {result['n']} samples with {model}: win rate {result['win_rate']:.3f}", highlight=False)
 
 
 def main() -> None:

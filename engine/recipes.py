@@ -190,11 +190,13 @@ def _method_class(name: str | None) -> type[Section] | None:
 def _section_type(annotation: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _section_type(typing.get_args(annotation)[0])
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            found = _section_type(arg)
-            if found is not None:
-                return found
+        found = [t for t in map(_section_type, typing.get_args(annotation)) if t is not None]
+        if len(found) > 1:  # a union of sections (the judge kinds): a key is valid if any member has it
+            return type("AnyOf", (), {"model_fields": {k: v for t in found for k, v in t.model_fields.items()}})
+        return found[0] if found else None
     return None
 
 

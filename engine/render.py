@@ -102,7 +102,19 @@ def run_detail(view: RunView) -> Group:
         lines.append(Text("memory: " + " · ".join(shown), style="dim"))
     if final.get("artifacts", {}).get("final"):
         lines.append(Text(f"trained adapter/model: {final['artifacts']['final']}", style="green"))
+    verdict = _report_verdict(view)
+    if verdict:
+        lines.append(Text(f"verdict: {verdict}  (report: {view.dir.path / 'report.md'})"))
     return Group(*lines)
+
+
+def _report_verdict(view: RunView) -> str | None:
+    import json
+
+    try:
+        return json.loads((view.dir.path / "report.json").read_text()).get("verdict")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _estimate_total(view: RunView) -> float | None:
@@ -155,7 +167,28 @@ def progress_line(event: dict[str, Any], method: str | None) -> str | None:
         return f"{event.get('split', 'train')} step {event.get('step')}: " + " ".join(shown)
     if kind == "alert":
         return f"ALERT {event.get('rule')}: {event.get('message')}"
+    if kind == "evaluation":
+        return "post-training evaluation: " + evaluation_summary(event.get("values") or {})
     return None
+
+
+def evaluation_summary(values: dict[str, Any]) -> str:
+    """The post-training evaluation in one line: pair accuracy, win rate, perplexity change, what failed."""
+    parts = []
+    pref = values.get("preference")
+    if pref and pref.get("pairs"):
+        parts.append(f"pair accuracy {pref['reference']['accuracy']:.3f} → {pref['policy']['accuracy']:.3f} "
+                     f"(reference → policy, {pref['pairs']} pairs)")
+    judge = values.get("judge")
+    if judge and judge.get("n"):
+        parts.append(f"win rate {judge['win_rate']:.2f} ({judge['wins']}/{judge['ties']}/{judge['losses']} W/T/L)")
+    ppl = values.get("perplexity")
+    if ppl:
+        parts.append(f"perplexity {ppl['change_pct']:+.1f}%" + (" REGRESSED" if ppl.get("regressed") else ""))
+    if values.get("samples"):
+        parts.append(f"{values['samples']} samples")
+    parts += [f"{k} failed: {v}" for k, v in (values.get("errors") or {}).items()]
+    return "; ".join(parts) or "nothing measured"
 
 
 def _live_panel(view: RunView) -> Panel:

@@ -140,8 +140,7 @@ def build_report(run_dir: Path) -> Report:
     if evaluation:
         rep.evaluation = dict(evaluation[-1].get("values") or {})
         step = evaluation[-1].get("step")
-        rep.samples = [{k: v for k, v in e.items() if k not in ("t", "kind")} for e in events
-                       if e.get("kind") == "sample" and e.get("step") == step]
+        rep.samples = latest_samples(events, step)
     pref = rep.evaluation.get("preference")
     if pref and pref.get("pairs"):
         rep.verdict = pair_verdict(pref, rep.eval_after)
@@ -165,6 +164,14 @@ def build_report(run_dir: Path) -> Report:
     if tokens:
         rep.logps["tokens_per_sequence"] = round(tokens, 1)
     return rep
+
+
+def latest_samples(events: list[dict[str, Any]], step: Any) -> list[dict[str, Any]]:
+    """The samples of one evaluation, by index; a sample judged again later (`reins report --judge-url`) replaces
+    the earlier copy."""
+    by_index = {e.get("index"): {k: v for k, v in e.items() if k not in ("t", "kind")} for e in events
+                if e.get("kind") == "sample" and e.get("step") == step}
+    return [by_index[i] for i in sorted(by_index, key=lambda i: (i is None, i or 0))]
 
 
 def missing_parts(rep: Report, method: str | None) -> list[str]:
@@ -204,6 +211,13 @@ def evaluation_markdown(rep: Report) -> list[str]:
                            ("accuracy_per_token", "accuracy, per-token log-prob"),
                            ("logps_chosen", "mean log-prob, chosen"), ("logps_rejected", "mean log-prob, rejected")):
             lines.append(f"| {label} | {fmt(pref['reference'][key])} | {fmt(pref['policy'][key])} |")
+        lines.append("")
+        for side in ("chosen", "rejected"):
+            q0, q1 = pref["reference"].get(f"logps_{side}_quantiles"), pref["policy"].get(f"logps_{side}_quantiles")
+            if q0 and q1:
+                lines.append(f"- {side} log-probs, min / p5 / median / p95: reference "
+                             + " / ".join(f"{q0[k]:.1f}" for k in ("min", "p5", "p50", "p95")) + " → policy "
+                             + " / ".join(f"{q1[k]:.1f}" for k in ("min", "p5", "p50", "p95")))
         lines.append("")
     judge = ev.get("judge")
     if judge and judge.get("n"):

@@ -52,3 +52,21 @@ def test_out_of_range_override_is_a_validation_problem() -> None:
 def test_free_form_mapping_accepts_new_keys() -> None:
     r = load_recipe("dpo", ["data.fields.prompt=question"]).recipe
     assert r.data.fields == {"prompt": "question"}
+
+
+def test_judge_settings_are_typed_by_their_kind() -> None:
+    r = load_recipe("dpo", ["report.judge.kind=openai", "report.judge.url=http://127.0.0.1:8000/v1",
+                            "report.judge.model=qwen", "report.judge.api_key_env=JUDGE_KEY"]).recipe
+    assert r.report.judge is not None and r.report.judge.kind == "openai" and r.report.judge.api_key_env == "JUDGE_KEY"
+    with pytest.raises(RecipeError) as exc:
+        load_recipe("dpo", ["report.judge.urll=http://x"])
+    assert exc.value.problems == ["--set report.judge.urll: no such setting — did you mean `report.judge.url`?"]
+    with pytest.raises(RecipeError) as exc:
+        load_recipe("dpo", ["report.judge.kind=openai", "report.judge.url=ftp://x", "report.judge.model=m"])
+    assert any("report.judge.openai.url" in p and "ftp://x" in p for p in exc.value.problems)
+
+
+def test_perplexity_data_is_resolved_from_the_recipe_folder(tmp_path) -> None:  # noqa: ANN001
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("method: {name: dpo}\ndata: {train: /abs/train.jsonl}\nreport: {perplexity_data: text.jsonl}\n")
+    assert load_recipe(str(recipe)).recipe.report.perplexity_data == str(tmp_path / "text.jsonl")

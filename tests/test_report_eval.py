@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engine.report import write_report
 
 
@@ -79,3 +81,65 @@ def test_a_run_without_evaluation_says_why(tmp_path: Path) -> None:
     (run / "events.jsonl").write_text("\n".join(lines) + "\n")
     rep = write_report(run)
     assert rep.evaluation == {} and "no `evaluation` event" in rep.missing[0]
+
+
+def test_nearest_rank_quantiles() -> None:
+    from engine.worker.posteval import quantiles
+
+    q = quantiles([float(v) for v in range(100, 0, -1)])  # 100 values, given in reverse
+    assert q == {"min": 1.0, "p5": 6.0, "p50": 51.0, "p95": 96.0}
+    assert quantiles([-250.0]) == {"min": -250.0, "p5": -250.0, "p50": -250.0, "p95": -250.0}
+
+
+def test_progress_line_summarises_the_evaluation() -> None:
+    from engine.render import progress_line
+
+    line = progress_line({"kind": "evaluation", "values": {
+        "preference": _pairs(0.4, 0.7, -1.0, 2.0), "perplexity": _ppl(35.0, True), "samples": 4,
+        "errors": {"judge": "JudgeError: gone"}}}, "dpo")
+    assert line == ("post-training evaluation: pair accuracy 0.400 → 0.700 (reference → policy, 32 pairs); "
+                    "perplexity +35.0% REGRESSED; 4 samples; judge failed: JudgeError: gone")
+
+
+def test_judging_stored_samples_after_the_run(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from fake_judge import fake_judge, prefers_longer
+
+    run = _run(tmp_path, {"preference": _pairs(0.4, 0.7, -1.0, 2.0), "samples": 3,
+                          "errors": {"judge": "JudgeError: gone"}}, samples=3)
+    # make the policy's answers longer in two of three samples, equal in one
+    lines = []
+    for line in (run / "events.jsonl").read_text().splitlines():
+        e = json.loads(line)
+        if e["kind"] == "sample":
+            e["policy"] = "ref answer" if e["index"] == 0 else "a longer policy answer"
+        lines.append(json.dumps(e))
+    (run / "events.jsonl").write_text("\n".join(lines) + "\n")
+    root = Path(__file__).resolve().parent.parent
+    with fake_judge(prefers_longer) as fake:
+        res = subprocess.run([sys.executable, "-m", "engine", "report", str(run), "--judge-url", fake["url"],
+                              "--judge-model", "late-judge", "--json"], capture_output=True, text=True, cwd=root,
+                             timeout=120)
+    assert res.returncode == 0, res.stderr
+    rep = json.loads(res.stdout)
+    assert [s["winner"] for s in rep["samples"]] == ["tie", "policy", "policy"]  # replaced, not duplicated
+    assert rep["evaluation"]["judge"]["model"] == "late-judge" and rep["evaluation"]["judge"]["wins"] == 2
+    assert "errors" not in rep["evaluation"] and not any("judge" in m for m in rep["missing"])
+    assert len(fake["requests"]) == 4  # the identical pair was not sent
+
+
+def test_judging_needs_a_finished_run_with_samples(tmp_path: Path) -> None:
+    from engine.rejudge import rejudge
+    from engine.report import ReportError
+    from engine.schema import ChatJudge
+
+    cfg = ChatJudge(kind="openai", url="http://127.0.0.1:9/v1", model="m")
+    run = _run(tmp_path, {"samples": 0}, samples=0)
+    with pytest.raises(ReportError, match="nothing to judge"):
+        rejudge(run, cfg)
+    with (run / "events.jsonl").open("a") as fh:
+        fh.write(json.dumps({"t": 40, "kind": "status", "status": "running"}) + "\n")
+    with pytest.raises(ReportError, match="has not finished"):
+        rejudge(run, cfg)

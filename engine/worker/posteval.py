@@ -119,7 +119,18 @@ def pair_figures(logps: Sequence[tuple[tuple[float, int], tuple[float, int]]]) -
             "accuracy_per_token": round(sum(m > 0 for m in per_token) / n, 4),
             "margin_per_token": round(sum(per_token) / n, 4),
             "logps_chosen": round(sum(c for (c, _), _ in logps) / n, 3),
-            "logps_rejected": round(sum(r for _, (r, _) in logps) / n, 3)}
+            "logps_rejected": round(sum(r for _, (r, _) in logps) / n, 3),
+            # the spread, not just the mean: a few collapsed answers hide inside a healthy-looking average
+            "logps_chosen_quantiles": quantiles([c for (c, _), _ in logps]),
+            "logps_rejected_quantiles": quantiles([r for _, (r, _) in logps])}
+
+
+def quantiles(values: Sequence[float]) -> dict[str, float]:
+    """5th, 50th and 95th percentiles and the minimum (nearest-rank: exact values that occurred)."""
+    ordered = sorted(values)
+    pick = {"p5": 0.05, "p50": 0.5, "p95": 0.95}
+    out = {k: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3) for k, q in pick.items()}
+    return {"min": round(ordered[0], 3), **out}
 
 
 def perplexity(model: Any, tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[float, int]:
