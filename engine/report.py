@@ -17,6 +17,7 @@ from engine.rundir import write_json_atomic
 # What a preference report compares, in the order a reader wants it.
 PREFERENCE_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected", "loss")
 LOGP_KEYS = ("logps/chosen", "logps/rejected")
+LOOPING = 0.5  # share of repeated word 3-grams from which an answer reads as a loop (normal prose: under 0.15)
 SAMPLES_SHOWN = 8  # report.md shows this many side-by-side generations; report.json keeps them all
 
 
@@ -70,12 +71,21 @@ def preference_verdict(before: dict[str, Any], after: dict[str, Any]) -> str:
 
 def pair_verdict(pref: dict[str, Any], after: dict[str, Any]) -> str:
     """The verdict from pair log-probs: how often the reference and the policy give the chosen answer the higher
-    log-prob. Unlike the implicit reward (0 for every pair before training), the 'before' here is a measurement."""
+    log-prob (summed, and per token so length does not decide). Unlike the implicit reward (0 for every pair before
+    training), the 'before' here is a measurement."""
     ref, pol = pref["reference"], pref["policy"]
     a0, a1, m0, m1 = ref["accuracy"], pol["accuracy"], ref["margin"], pol["margin"]
-    word = "improved" if a1 > a0 and m1 > m0 else "mixed" if a1 > a0 or m1 > m0 else "not improved"
-    text = (f"{word}: held-out preference accuracy (chosen more likely than rejected, {pref['pairs']} pairs) "
-            f"{a0:.3f} → {a1:.3f}, log-prob margin {m0:+.2f} → {m1:+.2f} nats (reference → policy)")
+    t0, t1 = ref.get("accuracy_per_token", a0), pol.get("accuracy_per_token", a1)
+    rose, fell = a1 > a0 or t1 > t0, a1 < a0 or t1 < t0
+    if m1 > m0 and rose and not fell:
+        word = "improved"
+    elif m1 > m0 or rose:
+        word = "mixed"
+    else:
+        word = "not improved"
+    text = (f"{word}: held-out pairs where the chosen answer is the more likely ({pref['pairs']} pairs, reference → "
+            f"policy): {a0:.3f} → {a1:.3f} by summed log-prob, {t0:.3f} → {t1:.3f} per token; margin "
+            f"{m0:+.2f} → {m1:+.2f} nats")
     implicit = _finite(after.get("rewards/accuracies"))
     return text + (f"; implicit-reward accuracy at the end {implicit:.3f}" if implicit is not None else "")
 
@@ -99,6 +109,10 @@ def qualify(verdict: str, logps: dict[str, Any], alerts: list[dict[str, Any]],
     """A rising accuracy is not success when the log-probs collapsed, general text got harder to predict, or an
     error was raised: say so first."""
     doubts = []
+    rep = (evaluation or {}).get("repetition") or {}
+    if rep and rep["policy_looping"] > rep["reference_looping"]:
+        doubts.append(f"{rep['policy_looping']} policy answer(s) loop (≥{LOOPING:.0%} of word 3-grams repeated) "
+                      f"against {rep['reference_looping']} of the reference's: read the samples")
     ppl = (evaluation or {}).get("perplexity") or {}
     if ppl.get("regressed"):
         doubts.append(f"capability regression: perplexity on held-out plain text rose {ppl['change_pct']:+.1f}% "
@@ -141,6 +155,8 @@ def build_report(run_dir: Path) -> Report:
         rep.evaluation = dict(evaluation[-1].get("values") or {})
         step = evaluation[-1].get("step")
         rep.samples = latest_samples(events, step)
+        if rep.samples:
+            rep.evaluation["repetition"] = sample_repetition(rep.samples)
     pref = rep.evaluation.get("preference")
     if pref and pref.get("pairs"):
         rep.verdict = pair_verdict(pref, rep.eval_after)
@@ -172,6 +188,26 @@ def latest_samples(events: list[dict[str, Any]], step: Any) -> list[dict[str, An
     by_index = {e.get("index"): {k: v for k, v in e.items() if k not in ("t", "kind")} for e in events
                 if e.get("kind") == "sample" and e.get("step") == step}
     return [by_index[i] for i in sorted(by_index, key=lambda i: (i is None, i or 0))]
+
+
+def repetition(text: str, n: int = 3) -> float:
+    """Share of word n-grams that repeat an earlier one: ~0 for normal prose, toward 1 for a degenerate loop."""
+    words = text.split()
+    grams = [tuple(words[i: i + n]) for i in range(len(words) - n + 1)]
+    return 1 - len(set(grams)) / len(grams) if grams else 0.0
+
+
+def sample_repetition(samples: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Per model: mean n-gram repetition of its answers and how many loop (a looping policy is a classic failure of
+    over-optimised preference training, invisible in the loss)."""
+    if not samples:
+        return None
+    out: dict[str, Any] = {}
+    for who in ("reference", "policy"):
+        scores = [repetition(str(s.get(who, ""))) for s in samples]
+        out[who] = round(sum(scores) / len(scores), 3)
+        out[f"{who}_looping"] = sum(r >= LOOPING for r in scores)
+    return out
 
 
 def missing_parts(rep: Report, method: str | None) -> list[str]:
@@ -229,7 +265,11 @@ def evaluation_markdown(rep: Report) -> list[str]:
                   f"- reference {ppl['reference']:.3f} → policy {ppl['policy']:.3f} ({ppl['change_pct']:+.2f}%, "
                   f"limit +{ppl['max_increase_pct']:g}%): {flag}; {ppl['texts']} texts, {ppl['tokens']} tokens", ""]
     if rep.samples:
-        lines += [f"## Side-by-side generations (greedy, {len(rep.samples)} held-out prompts)", ""]
+        loop = ev.get("repetition") or {}
+        lines += [f"## Side-by-side generations (greedy, {len(rep.samples)} held-out prompts)", "",
+                  f"Repeated word 3-grams, mean: reference {loop.get('reference', 0):.0%}, policy "
+                  f"{loop.get('policy', 0):.0%}; answers that loop: reference {loop.get('reference_looping', 0)}, "
+                  f"policy {loop.get('policy_looping', 0)}.", ""]
         for s in rep.samples[:SAMPLES_SHOWN]:
             winner = f" — judged: **{s['winner']}**" if s.get("winner") else ""
             lines += [f"### Prompt {s.get('index', 0) + 1}{winner}", "", _quote(s.get("prompt", ""), 600), "",
@@ -253,8 +293,10 @@ def markdown(rep: Report) -> str:
         if rep.before_step == 0 and rep.eval_before.get("rewards/margins") == 0:
             lines += ["Before training the policy *is* the reference, so every implicit reward is 0 and TRL counts "
                       "the ties as wrong: the 'before' accuracy of the implicit reward is a baseline by definition, "
-                      "not a measurement. Compare `logps/chosen` with `logps/rejected` before training to see what "
-                      "the reference already preferred.", ""]
+                      "not a measurement. " + ("The pair table below measures what the reference already preferred."
+                                             if rep.evaluation.get("preference") else
+                                             "Compare `logps/chosen` with `logps/rejected` before training to see "
+                                             "what the reference already preferred."), ""]
     if rep.logps:
         lines += ["## Log-prob sanity (eval)", ""]
         for key in LOGP_KEYS:

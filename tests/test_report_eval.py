@@ -44,7 +44,7 @@ def test_pair_log_probs_give_a_measured_before(tmp_path: Path) -> None:
              "ci95": [0.3, 0.95]}
     rep = write_report(_run(tmp_path, {"preference": _pairs(0.41, 0.66, -3.2, 4.1), "perplexity": _ppl(2.0, False),
                                        "judge": judge, "samples": 2}))
-    assert rep.verdict.startswith("improved:") and "0.410 → 0.660" in rep.verdict and "+4.10" in rep.verdict
+    assert rep.verdict.startswith("improved:") and "0.410 → 0.660 by summed" in rep.verdict and "+4.10" in rep.verdict
     assert "implicit-reward accuracy at the end 1.000" in rep.verdict
     assert len(rep.samples) == 2 and rep.samples[1]["winner"] == "policy"
     assert rep.missing == []
@@ -143,3 +143,36 @@ def test_judging_needs_a_finished_run_with_samples(tmp_path: Path) -> None:
         fh.write(json.dumps({"t": 40, "kind": "status", "status": "running"}) + "\n")
     with pytest.raises(ReportError, match="has not finished"):
         rejudge(run, cfg)
+
+
+def test_pair_verdict_words() -> None:
+    from engine.report import pair_verdict
+
+    def pref(a0: float, a1: float, t0: float, t1: float, m0: float, m1: float) -> dict[str, Any]:
+        return {"pairs": 32, "reference": {"accuracy": a0, "accuracy_per_token": t0, "margin": m0},
+                "policy": {"accuracy": a1, "accuracy_per_token": t1, "margin": m1}}
+
+    # the demo's shape: summed accuracy unchanged, per-token accuracy and margin up
+    assert pair_verdict(pref(0.594, 0.594, 0.063, 0.094, 42.2, 48.3), {}).startswith("improved:")
+    assert pair_verdict(pref(0.6, 0.5, 0.1, 0.2, 1.0, 2.0), {}).startswith("mixed:")  # one accuracy fell
+    assert pair_verdict(pref(0.6, 0.6, 0.1, 0.1, 2.0, 1.0), {}).startswith("not improved:")
+
+
+def test_a_looping_policy_answer_makes_the_verdict_suspect(tmp_path: Path) -> None:
+    from engine.report import repetition
+
+    loop = "I'm not afraid of the unknown either. " * 8
+    prose = "Ask your manager for specific examples, agree on check-ins, and write down what good looks like."
+    assert repetition(loop) > 0.6 and repetition(prose) == 0.0 and repetition("too short") == 0.0
+    run = _run(tmp_path, {"preference": _pairs(0.4, 0.7, -1.0, 2.0), "samples": 2})
+    lines = []
+    for line in (run / "events.jsonl").read_text().splitlines():
+        e = json.loads(line)
+        if e["kind"] == "sample":
+            e["reference"], e["policy"] = prose, (loop if e["index"] == 1 else prose)
+        lines.append(json.dumps(e))
+    (run / "events.jsonl").write_text("\n".join(lines) + "\n")
+    rep = write_report(run)
+    loops = rep.evaluation["repetition"]
+    assert loops["policy_looping"] == 1 and loops["reference_looping"] == 0
+    assert rep.verdict.startswith("suspect: improved") and "1 policy answer(s) loop" in rep.verdict
