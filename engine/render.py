@@ -177,14 +177,16 @@ def evaluation_summary(values: dict[str, Any]) -> str:
     parts = []
     pref = values.get("preference")
     if pref and pref.get("pairs"):
-        parts.append(f"pair accuracy {pref['reference']['accuracy']:.3f} → {pref['policy']['accuracy']:.3f} "
+        parts.append(f"pair accuracy {fmt(pref['reference']['accuracy'])} → {fmt(pref['policy']['accuracy'])} "
                      f"(reference → policy, {pref['pairs']} pairs)")
     judge = values.get("judge")
     if judge and judge.get("n"):
         parts.append(f"win rate {judge['win_rate']:.2f} ({judge['wins']}/{judge['ties']}/{judge['losses']} W/T/L)")
     ppl = values.get("perplexity")
     if ppl:
-        parts.append(f"perplexity {ppl['change_pct']:+.1f}%" + (" REGRESSED" if ppl.get("regressed") else ""))
+        change = ppl.get("change_pct")
+        shown = f"{change:+.1f}%" if isinstance(change, (int, float)) else "not finite"
+        parts.append(f"perplexity {shown}" + (" REGRESSED" if ppl.get("regressed") else ""))
     if values.get("samples"):
         parts.append(f"{values['samples']} samples")
     parts += [f"{k} failed: {v}" for k, v in (values.get("errors") or {}).items()]

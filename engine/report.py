@@ -74,8 +74,10 @@ def pair_verdict(pref: dict[str, Any], after: dict[str, Any]) -> str:
     log-prob (summed, and per token so length does not decide). Unlike the implicit reward (0 for every pair before
     training), the 'before' here is a measurement."""
     ref, pol = pref["reference"], pref["policy"]
-    a0, a1, m0, m1 = ref["accuracy"], pol["accuracy"], ref["margin"], pol["margin"]
-    t0, t1 = ref.get("accuracy_per_token", a0), pol.get("accuracy_per_token", a1)
+    a0, a1, m0, m1 = (_finite(v) for v in (ref["accuracy"], pol["accuracy"], ref["margin"], pol["margin"]))
+    t0, t1 = _finite(ref.get("accuracy_per_token", a0)), _finite(pol.get("accuracy_per_token", a1))
+    if None in (a0, a1, m0, m1, t0, t1):
+        return "not improved: the policy's held-out log-probs are not finite (NaN/inf): the weights diverged"
     rose, fell = a1 > a0 or t1 > t0, a1 < a0 or t1 < t0
     if m1 > m0 and rose and not fell:
         word = "improved"
@@ -115,8 +117,7 @@ def qualify(verdict: str, logps: dict[str, Any], alerts: list[dict[str, Any]],
                       f"against {rep['reference_looping']} of the reference's: read the samples")
     ppl = (evaluation or {}).get("perplexity") or {}
     if ppl.get("regressed"):
-        doubts.append(f"capability regression: perplexity on held-out plain text rose {ppl['change_pct']:+.1f}% "
-                      f"({ppl['reference']:.2f} → {ppl['policy']:.2f}; limit {ppl['max_increase_pct']:g}%)")
+        doubts.append("capability regression: " + perplexity_text(ppl))
     chosen = (logps.get("logps/chosen") or {}).get("change")
     if logps.get("rejected_collapsed"):
         doubts.append(f"rejected log-probs collapsed ({logps['logps/rejected']['change']:+.0f} nats on eval)")
@@ -190,6 +191,16 @@ def latest_samples(events: list[dict[str, Any]], step: Any) -> list[dict[str, An
     return [by_index[i] for i in sorted(by_index, key=lambda i: (i is None, i or 0))]
 
 
+def perplexity_text(ppl: dict[str, Any]) -> str:
+    def num(v: Any) -> str:
+        return f"{v:.3f}" if isinstance(v, (int, float)) else "not finite"
+
+    change = ppl.get("change_pct")
+    rise = f"{change:+.2f}%" if isinstance(change, (int, float)) else "no ratio"
+    return (f"perplexity on held-out plain text {num(ppl.get('reference'))} (reference) → {num(ppl.get('policy'))} "
+            f"(policy), {rise}, limit +{ppl.get('max_increase_pct', 0):g}%")
+
+
 def repetition(text: str, n: int = 3) -> float:
     """Share of word n-grams that repeat an earlier one: ~0 for normal prose, toward 1 for a degenerate loop."""
     words = text.split()
@@ -251,9 +262,11 @@ def evaluation_markdown(rep: Report) -> list[str]:
         for side in ("chosen", "rejected"):
             q0, q1 = pref["reference"].get(f"logps_{side}_quantiles"), pref["policy"].get(f"logps_{side}_quantiles")
             if q0 and q1:
-                lines.append(f"- {side} log-probs, min / p5 / median / p95: reference "
-                             + " / ".join(f"{q0[k]:.1f}" for k in ("min", "p5", "p50", "p95")) + " → policy "
-                             + " / ".join(f"{q1[k]:.1f}" for k in ("min", "p5", "p50", "p95")))
+                def row(q: dict[str, Any]) -> str:
+                    return " / ".join(f"{q[k]:.1f}" if _finite(q[k]) is not None else str(q[k])
+                                      for k in ("min", "p5", "p50", "p95"))
+
+                lines.append(f"- {side} log-probs, min / p5 / median / p95: reference {row(q0)} → policy {row(q1)}")
         lines.append("")
     judge = ev.get("judge")
     if judge and judge.get("n"):
@@ -262,8 +275,8 @@ def evaluation_markdown(rep: Report) -> list[str]:
     if ppl:
         flag = "**regressed**" if ppl["regressed"] else "within limit"
         lines += ["## Capability check: perplexity on held-out plain text", "",
-                  f"- reference {ppl['reference']:.3f} → policy {ppl['policy']:.3f} ({ppl['change_pct']:+.2f}%, "
-                  f"limit +{ppl['max_increase_pct']:g}%): {flag}; {ppl['texts']} texts, {ppl['tokens']} tokens", ""]
+                  f"- {perplexity_text(ppl)}: {flag}; {ppl['texts']} texts, {ppl['tokens']} tokens"
+                  + (f" ({ppl['note']})" if ppl.get("note") else ""), ""]
     if rep.samples:
         loop = ev.get("repetition") or {}
         lines += [f"## Side-by-side generations (greedy, {len(rep.samples)} held-out prompts)", "",

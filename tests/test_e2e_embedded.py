@@ -28,3 +28,8 @@ def test_bundled_dpo_on_the_embedded_model(tmp_path: Path) -> None:
     assert len(metrics) == 2
     assert all(e["values"]["logps/chosen"] < 0 for e in metrics)
     assert (Path(run["path"]) / "final" / "adapter_config.json").is_file()
+    (evaluation,) = [e for e in ev.read_all(Path(run["path"]) / "events.jsonl") if e["kind"] == "evaluation"]
+    ppl = evaluation["values"]["perplexity"]
+    # a real instruction-tuned model on plain English (46 measured); an off-by-one in the shift lands in the 1000s
+    assert 5 < ppl["reference"] < 200 and abs(ppl["change_pct"]) < 10
+    assert "no held-out prompts" in evaluation["values"]["errors"]["samples"]  # data.eval=null: nothing to answer

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from engine import events as ev
+
 from test_e2e import metric_events, reins, tiny
 
 pytestmark = pytest.mark.e2e
@@ -51,6 +53,15 @@ def test_every_bundled_method_runs_two_steps(recipe: str, tmp_path: Path, tiny_m
         missing = METHOD_KEYS[recipe] - set(e["values"])
         assert not missing, f"{recipe} step {e['step']} lacks {missing}: has {sorted(e['values'])}"
     assert (Path(run["path"]) / "final").is_dir()
+    evaluation = [e for e in ev.read_all(Path(run["path"]) / "events.jsonl") if e["kind"] == "evaluation"]
+    if recipe == "rm":
+        assert evaluation == []  # a reward model generates nothing; its report is its held-out accuracy
+        return
+    # every policy method is compared with its reference after training, whatever wraps the policy (PPO, LoRA)
+    (values,) = [e["values"] for e in evaluation]
+    assert values.get("errors") is None, values.get("errors")
+    assert values["samples"] == 4 and values["perplexity"]["texts"] == 24
+    assert ("preference" in values) == (recipe not in ("sft", "ppo", "grpo", "rloo"))
 
 
 def test_rlhf_pipeline_chains_sft_rm_ppo_and_ppo_loads_the_rm_output(tmp_path: Path, tiny_model: Path) -> None:

@@ -63,7 +63,7 @@ def test_no_gain_on_pairs_is_not_called_improved(tmp_path: Path) -> None:
 def test_perplexity_regression_makes_the_verdict_suspect(tmp_path: Path) -> None:
     rep = write_report(_run(tmp_path, {"preference": _pairs(0.4, 0.7, -1.0, 2.0), "perplexity": _ppl(35.0, True)}))
     assert rep.verdict.startswith("suspect: improved") and "capability regression" in rep.verdict
-    assert "+35.0%" in rep.verdict
+    assert "+35.00%" in rep.verdict
     assert "**regressed**" in (tmp_path / "20261127-000000-dpo" / "report.md").read_text()
 
 
@@ -97,7 +97,7 @@ def test_progress_line_summarises_the_evaluation() -> None:
     line = progress_line({"kind": "evaluation", "values": {
         "preference": _pairs(0.4, 0.7, -1.0, 2.0), "perplexity": _ppl(35.0, True), "samples": 4,
         "errors": {"judge": "JudgeError: gone"}}}, "dpo")
-    assert line == ("post-training evaluation: pair accuracy 0.400 → 0.700 (reference → policy, 32 pairs); "
+    assert line == ("post-training evaluation: pair accuracy 0.4000 → 0.7000 (reference → policy, 32 pairs); "
                     "perplexity +35.0% REGRESSED; 4 samples; judge failed: JudgeError: gone")
 
 
@@ -176,3 +176,21 @@ def test_a_looping_policy_answer_makes_the_verdict_suspect(tmp_path: Path) -> No
     loops = rep.evaluation["repetition"]
     assert loops["policy_looping"] == 1 and loops["reference_looping"] == 0
     assert rep.verdict.startswith("suspect: improved") and "1 policy answer(s) loop" in rep.verdict
+
+
+def test_a_diverged_policy_reads_as_not_finite_not_a_traceback(tmp_path: Path) -> None:
+    from engine.render import progress_line
+
+    pairs = _pairs(0.4, 0.0, -1.0, 2.0)
+    pairs["policy"].update(margin="nan", logps_chosen="nan", logps_chosen_quantiles={
+        "min": "nan", "p5": "nan", "p50": "nan", "p95": "nan"})
+    pairs["reference"]["logps_chosen_quantiles"] = {"min": -9.0, "p5": -8.0, "p50": -5.0, "p95": -1.0}
+    ppl = {"source": "x", "texts": 2, "tokens": 50, "reference": 40.0, "policy": None, "change_pct": None,
+           "max_increase_pct": 10.0, "regressed": True, "note": "perplexity is not finite: the weights diverged"}
+    rep = write_report(_run(tmp_path, {"preference": pairs, "perplexity": ppl}))
+    assert rep.verdict.startswith("suspect: not improved: the policy's held-out log-probs are not finite")
+    assert "40.000 (reference) → not finite (policy)" in rep.verdict
+    md = (tmp_path / "20261127-000000-dpo" / "report.md").read_text()
+    assert "reference -9.0 / -8.0 / -5.0 / -1.0 → policy nan / nan / nan / nan" in md
+    assert "perplexity not finite REGRESSED" in progress_line({"kind": "evaluation", "values": {"perplexity": ppl}},
+                                                              "dpo")

@@ -137,7 +137,8 @@ def perplexity(model: Any, tokenizer: Any, texts: Sequence[str], max_length: int
     seqs = [(_ids(tokenizer(t, add_special_tokens=False))[:max_length], 0) for t in texts]
     scores = token_logps(model, tokenizer, [s for s in seqs if len(s[0]) > 1])
     nll, tokens = -sum(s for s, _ in scores), sum(n for _, n in scores)
-    return math.exp(nll / tokens), tokens
+    mean = nll / tokens
+    return (math.exp(mean) if mean < 700 else math.inf), tokens  # exp overflows past ~709
 
 
 @contextlib.contextmanager
@@ -267,10 +268,18 @@ def _perplexity(models: Models, tokenizer: Any, recipe: Recipe) -> dict[str, Any
         ppl_ref, tokens = perplexity(ref, tokenizer, texts, recipe.train.max_length)
     with models.trained() as pol:
         ppl_pol, _ = perplexity(pol, tokenizer, texts, recipe.train.max_length)
+    out = {"source": source, "texts": len(texts), "tokens": tokens, "max_increase_pct": cfg.max_perplexity_increase}
+    if not (math.isfinite(ppl_ref) and math.isfinite(ppl_pol)):
+        # NaN/inf: the weights diverged (or the text overflows fp16); that is a regression, and no ratio exists
+        return {**out, "reference": _finite_or_none(ppl_ref), "policy": _finite_or_none(ppl_pol), "change_pct": None,
+                "regressed": not math.isfinite(ppl_pol), "note": "perplexity is not finite: the weights diverged"}
     change = 100 * (ppl_pol / ppl_ref - 1)
-    return {"source": source, "texts": len(texts), "tokens": tokens, "reference": round(ppl_ref, 4),
-            "policy": round(ppl_pol, 4), "change_pct": round(change, 2),
-            "max_increase_pct": cfg.max_perplexity_increase, "regressed": change > cfg.max_perplexity_increase}
+    return {**out, "reference": round(ppl_ref, 4), "policy": round(ppl_pol, 4), "change_pct": round(change, 2),
+            "regressed": change > cfg.max_perplexity_increase}
+
+
+def _finite_or_none(v: float) -> float | None:
+    return round(v, 4) if math.isfinite(v) else None
 
 
 def _judge(cfg: RewardModelJudge | ChatJudge, samples: list[dict[str, Any]],
