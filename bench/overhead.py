@@ -59,7 +59,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
     overrides = [f"train.max_steps={args.steps}", f"train.batch_size={args.batch}",
-                 f"train.max_length={args.max_length}", "data.eval=null", "train.eval_on_start=false"]
+                 f"train.max_length={args.max_length}", "data.eval=null", "train.eval_on_start=false",
+                 "report.enabled=false"]  # plain TRL does no post-training evaluation either
     recipe = load_recipe("dpo", overrides).recipe
     model = resolve_model(recipe.model.name)
     if not model.ready:
