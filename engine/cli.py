@@ -407,6 +407,8 @@ def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pr
            judge_model: str | None = typer.Option(None, "--judge-model", help="Model name the judge endpoint serves."),
            judge_key_env: str | None = typer.Option(None, "--judge-key-env", help="Environment variable holding the "
                                                     "judge's API key."),
+           judge_run: str | None = typer.Option(None, "--judge-run", help="Judge the stored samples now with a "
+                                                "reward model: `run:<id>` of an rm run, or a local folder."),
            runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Write report.json + report.md in the run directory: held-out accuracy and margin before vs after, samples,
     win rate, perplexity, log-prob sanity, red flags."""
@@ -414,8 +416,8 @@ def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pr
 
     path = Path(run_ref)
     run_dir = path if (path / "events.jsonl").is_file() else api.get_run(run_ref, runs_dir).dir.path
-    if judge_url or judge_model:
-        _rejudge(run_dir, judge_url, judge_model, judge_key_env)
+    if judge_url or judge_model or judge_run:
+        _rejudge(run_dir, judge_url, judge_model, judge_key_env, judge_run, runs_dir)
     rep = write_report(run_dir)
     if as_json:
         _print_json(rep.to_dict())
@@ -424,20 +426,31 @@ def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pr
     err.print(f"written: {run_dir / 'report.json'} and {run_dir / 'report.md'}")
 
 
-def _rejudge(run_dir: Path, url: str | None, model: str | None, key_env: str | None) -> None:
+def _rejudge(run_dir: Path, url: str | None, model: str | None, key_env: str | None, judge_run: str | None,
+             runs_dir: Path | None) -> None:
     from pydantic import ValidationError
 
+    from engine.models import resolve_model
+    from engine.paths import runs_dir as default_runs_dir
     from engine.rejudge import rejudge
-    from engine.schema import ChatJudge
+    from engine.schema import ChatJudge, RewardModelJudge
 
-    if not (url and model):
-        raise typer.BadParameter("give both --judge-url and --judge-model")
-    try:
-        cfg = ChatJudge(kind="openai", url=url, model=model, api_key_env=key_env)
-    except ValidationError as exc:
-        raise typer.BadParameter(f"--judge-url must start with http:// or https:// (got {url!r})") from exc
-    result = rejudge(run_dir, cfg)
-    err.print(f"judged {result['n']} samples with {model}: win rate {result['win_rate']:.3f}", highlight=False)
+    if judge_run and (url or model):
+        raise typer.BadParameter("give either --judge-run or --judge-url with --judge-model, not both")
+    if judge_run:
+        root = default_runs_dir(runs_dir)
+        ref = resolve_model(judge_run, root).ref  # a clear error now for a run or folder that is not there
+        cfg: ChatJudge | RewardModelJudge = RewardModelJudge(kind="reward_model", model=ref)
+    else:
+        if not (url and model):
+            raise typer.BadParameter("give both --judge-url and --judge-model")
+        root = None
+        try:
+            cfg = ChatJudge(kind="openai", url=url, model=model, api_key_env=key_env)
+        except ValidationError as exc:
+            raise typer.BadParameter(f"--judge-url must start with http:// or https:// (got {url!r})") from exc
+    result = rejudge(run_dir, cfg, root)
+    err.print(f"judged {result['n']} samples with {cfg.model}: win rate {result['win_rate']:.3f}", highlight=False)
 
 
 def main() -> None:

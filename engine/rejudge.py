@@ -1,4 +1,4 @@
-"""`reins report RUN --judge-url …`: judge a finished run's stored samples with a chat endpoint, after the fact."""
+"""`reins report RUN --judge-url … | --judge-run …`: judge a finished run's stored samples after the fact."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.events import TERMINAL_STATUSES, EventWriter, read_all
+from engine.healthcheck import recipe_of
 from engine.judge import ChatJudgeClient, tally
 from engine.report import ReportError, latest_samples
-from engine.schema import ChatJudge
+from engine.schema import ChatJudge, RewardModelJudge
 
 
-def rejudge(run_dir: Path, cfg: ChatJudge) -> dict[str, Any]:
+def rejudge(run_dir: Path, cfg: ChatJudge | RewardModelJudge, runs_root: Path | None = None) -> dict[str, Any]:
     """Judge the samples of the run's last evaluation and append the verdicts (new `sample` events and an updated
     `evaluation` event: the log stays append-only and the report reads the latest). Returns the tally."""
     path = run_dir / "events.jsonl"
@@ -29,10 +30,13 @@ def rejudge(run_dir: Path, cfg: ChatJudge) -> dict[str, Any]:
     if not samples:
         raise ReportError(f"{run_dir.name} stored no generations (report.samples was 0 or there were no held-out "
                           "prompts): there is nothing to judge.")
-    client = ChatJudgeClient(cfg)
-    for s in samples:
-        s["winner"] = client.judge(s["prompt"], s["policy"], s["reference"])
-        s.pop("scores", None)  # a reward model's scores no longer explain this verdict
+    if isinstance(cfg, ChatJudge):
+        client = ChatJudgeClient(cfg)
+        for s in samples:
+            s["winner"] = client.judge(s["prompt"], s["policy"], s["reference"])
+            s.pop("scores", None)  # a reward model's scores no longer explain this verdict
+    else:
+        _score(run_dir, cfg, samples, runs_root)
     result = {"kind": cfg.kind, "model": cfg.model, **tally([s["winner"] for s in samples]).to_dict()}
     values = dict(last.get("values") or {})
     values["judge"] = result
@@ -45,3 +49,15 @@ def rejudge(run_dir: Path, cfg: ChatJudge) -> dict[str, Any]:
             writer.write("sample", **s)
         writer.write("evaluation", step=last.get("step"), values=values)
     return result
+
+
+def _score(run_dir: Path, cfg: RewardModelJudge, samples: list[dict[str, Any]], runs_root: Path | None) -> None:
+    # Training libraries load only here, and only for a reward-model judge.
+    from engine.worker.loading import load_model
+    from engine.worker.posteval import score_with_reward_model
+
+    recipe = recipe_of(run_dir)
+    if recipe is None:
+        raise ReportError(f"{run_dir.name} has no readable recipe.yaml: cannot tell how to load the reward model.")
+    model, tokenizer, _ = load_model(recipe, runs_root, ref=cfg.model, task="seq-cls")
+    score_with_reward_model(model, tokenizer, samples, cfg.tie_margin)

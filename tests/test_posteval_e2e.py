@@ -75,6 +75,12 @@ def test_reward_model_run_as_judge(tmp_path: Path, tiny_model: Path) -> None:
     assert "perplexity" not in evaluation["values"]
     recipe = (run_dir / "recipe.yaml").read_text()
     assert f"run:{rm_dir.name}" in recipe  # the id prefix was pinned to the full run id at launch
+    # judging the stored samples again from the CLI loads the same reward model: the same scores
+    res = reins("report", run_dir.name, "--judge-run", f"run:{rm_dir.name}", "--json", runs=runs)
+    assert res.returncode == 0, res.stderr[-3000:]
+    again = json.loads(res.stdout)["samples"]
+    assert [s["scores"] for s in again] == pytest.approx([s["scores"] for s in samples], abs=1e-3)
+    assert all(s["messages"][0]["role"] == "user" for s in again)
 
 
 def test_unreachable_judge_costs_the_win_rate_not_the_run(tmp_path: Path, tiny_model: Path) -> None:

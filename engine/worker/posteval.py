@@ -207,7 +207,6 @@ def evaluate_after_training(recipe: Recipe, models: Models, tokenizer: Any, held
     if cfg.judge is not None and samples:
         _run_part(values, "judge", lambda: _judge(cfg.judge, samples, load_judge_model))
     for i, s in enumerate(samples):
-        s.pop("_raw_prompt", None)
         writer.write("sample", step=step, index=i, **s)
     values["samples"] = len(samples)
     values["seconds"] = round(time.perf_counter() - t0, 2)
@@ -234,7 +233,9 @@ def _samples(models: Models, tokenizer: Any, prompts: list[Any], max_new: int, s
         reference = generate(ref, tokenizer, prompts, max_new, seed)
     with models.trained() as pol:
         policy = generate(pol, tokenizer, prompts, max_new, seed)
-    return [{"prompt": prompt_text(p), "reference": r, "policy": a, "winner": None, "_raw_prompt": p}
+    # `messages` keeps a conversational prompt as given, so a reward model can judge later in the same chat format
+    return [{"prompt": prompt_text(p), "reference": r, "policy": a, "winner": None,
+             **({"messages": p} if isinstance(p, list) else {})}
             for p, r, a in zip(prompts, reference, policy, strict=True)]
 
 
@@ -291,12 +292,18 @@ def _judge(cfg: RewardModelJudge | ChatJudge, samples: list[dict[str, Any]],
             s["winner"] = client.judge(s["prompt"], s["policy"], s["reference"])
     else:
         model, tok = load_judge_model(cfg.model)
-        with eval_mode(model), torch.no_grad():
-            for s in samples:
-                scores = [_reward(model, tok, s["_raw_prompt"], s[who]) for who in ("policy", "reference")]
-                s["scores"] = {"policy": round(scores[0], 4), "reference": round(scores[1], 4)}
-                s["winner"] = by_score(scores[0], scores[1], cfg.tie_margin)
+        score_with_reward_model(model, tok, samples, cfg.tie_margin)
     return {"kind": cfg.kind, "model": cfg.model, **tally([s["winner"] for s in samples]).to_dict()}
+
+
+def score_with_reward_model(model: Any, tokenizer: Any, samples: list[dict[str, Any]], tie_margin: float) -> None:
+    """Set each sample's `scores` and `winner` from a reward model's scalar for (prompt, answer)."""
+    with eval_mode(model), torch.no_grad():
+        for s in samples:
+            prompt = s.get("messages") or s["prompt"]
+            scores = [_reward(model, tokenizer, prompt, s[who]) for who in ("policy", "reference")]
+            s["scores"] = {"policy": round(scores[0], 4), "reference": round(scores[1], 4)}
+            s["winner"] = by_score(scores[0], scores[1], tie_margin)
 
 
 def _reward(model: Any, tokenizer: Any, prompt: Any, answer: str) -> float:
