@@ -92,11 +92,25 @@ class Series:
                         xs.append(float(step))
                         ys.append(float(value))
                         added = True
+            elif kind == "status" and ev.get("start_step") is not None:
+                added = self._cut(float(ev["start_step"])) or added
             elif kind == "alert":
                 self.alerts.append(ev)
             elif kind == "sample":
                 self.samples.append(ev)
         return added
+
+    def _cut(self, step: float) -> bool:
+        """A resumed attempt logs again the steps after its checkpoint: drop the earlier attempt's points past it,
+        so the charts continue from the checkpoint instead of doubling back."""
+        cut = False
+        for xs, ys in self.points.values():
+            keep = sum(1 for x in xs if x <= step)
+            if keep < len(xs):
+                del xs[keep:], ys[keep:]
+                cut = True
+        self.epochs = {s: e for s, e in self.epochs.items() if s <= step}
+        return cut
 
     def get(self, split: str, key: str, x: str = "step") -> tuple[list[float], list[float]]:
         xs, ys = self.points.get((split, key), ([], []))

@@ -33,12 +33,14 @@ HELP = """\
   /            filter (id, name, status, method, model)
   s            sort by the next column
   x            stop the run under the cursor
+  u            resume it (stopped, failed or crashed: from its newest checkpoint)
   r            refresh now
 
 [b]Run[/b]
   g / a / l    charts / alerts / log
   e            x axis: step ↔ epoch
   x            stop the run (it saves a checkpoint and ends `stopped`)
+  u            resume it from its newest checkpoint (same run, next attempt)
 
 [b]Compare[/b]
   e            x axis: step ↔ epoch

@@ -70,6 +70,7 @@ class RunScreen(Screen[None]):
         Binding("p", "tab('samples')", "Samples", show=False),
         Binding("e", "toggle_x", "Step/epoch"),
         Binding("x", "stop", "Stop run"),
+        Binding("u", "resume", "Resume"),
     ]
     PALETTE = [
         ("Run: show charts", "tab('charts')", "loss, margins, accuracies, log-probs, rewards"),
@@ -79,6 +80,7 @@ class RunScreen(Screen[None]):
         ("Run: show latest metrics", "tab('metrics')", "train, eval and eval at start"),
         ("Run: x axis step / epoch", "toggle_x", "align charts by step or by epoch"),
         ("Run: stop this run", "stop", "it saves a checkpoint and ends `stopped`"),
+        ("Run: resume this run", "resume", "a stopped, failed or crashed run continues from its newest checkpoint"),
     ]
 
     def __init__(self, run_id: str) -> None:
@@ -306,6 +308,17 @@ class RunScreen(Screen[None]):
         self.x_axis = "epoch" if self.x_axis == "step" else "step"
         self.notify(f"x axis: {self.x_axis}")
         self.refresh_view()
+
+    def action_resume(self) -> None:
+        from tui.resume import confirm_resume
+
+        confirm_resume(self.app, self.run_id, resumed=self._resumed)
+
+    def _resumed(self, _run_id: str) -> None:
+        # The follower keeps tailing events.jsonl, so the new attempt's events arrive by themselves; run.json now
+        # holds the new process, read it at once so the run shows `starting`, not `crashed`, until they do.
+        self.record = self.rd.read()
+        self.refresh_view(charts=False)
 
     def action_stop(self) -> None:
         if self.status not in LIVE:

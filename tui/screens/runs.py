@@ -38,6 +38,7 @@ class RunsScreen(Screen[None]):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("s", "sort", "Sort"),
         Binding("x", "stop", "Stop run"),
+        Binding("u", "resume", "Resume", show=False),
         Binding("r", "refresh", "Refresh"),
         Binding("n", "app.switch_mode('recipes')", "New run"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -49,6 +50,8 @@ class RunsScreen(Screen[None]):
         ("Filter runs", "filter", "by id, name, status, method or model"),
         ("Sort runs by the next column", "sort", "newest, status, name, step, alerts"),
         ("Stop the run under the cursor", "stop", "it saves a checkpoint and ends `stopped`"),
+        ("Resume the run under the cursor", "resume", "a stopped, failed or crashed run continues from its newest "
+         "checkpoint"),
         ("Refresh the runs table", "refresh", "re-read the run store"),
     ]
 
@@ -277,6 +280,13 @@ class RunsScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self.load()
+
+    def action_resume(self) -> None:
+        from tui.resume import confirm_resume
+
+        run_id = self.current_id()
+        if run_id:
+            confirm_resume(self.app, run_id, resumed=lambda _id: self.load())
 
     def action_stop(self) -> None:
         from tui.screens.run import confirm_stop
