@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,15 @@ HEADLINE: dict[str, tuple[str, ...]] = {
 }
 
 
+# The x axes charts can be aligned on, in the order `e` cycles through them, and what a run lacking one misses.
+X_AXES = ("step", "epoch", "tokens")
+X_MISSING = {"epoch": "epoch counts", "tokens": "token counts"}
+
+
+def next_x(x: str) -> str:
+    return X_AXES[(X_AXES.index(x) + 1) % len(X_AXES)] if x in X_AXES else X_AXES[0]
+
+
 def charts_for(method: str | None) -> list[tuple[str, list[str]]]:
     return CHARTS.get(method or "", DEFAULT_CHARTS)
 
@@ -71,6 +81,7 @@ class Series:
 
     points: dict[tuple[str, str], tuple[list[float], list[float]]] = field(default_factory=dict)
     epochs: dict[int, float] = field(default_factory=dict)
+    tokens: dict[int, float] = field(default_factory=dict)  # step → tokens seen so far (TRL's cumulative num_tokens)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
 
@@ -86,6 +97,9 @@ class Series:
                 split = ev.get("split", "train")
                 if ev.get("epoch") is not None:
                     self.epochs[int(step)] = float(ev["epoch"])
+                seen = (ev.get("values") or {}).get("num_tokens")
+                if isinstance(seen, (int, float)) and (split == "train" or int(step) not in self.tokens):
+                    self.tokens[int(step)] = float(seen)  # train's count wins over an eval log at the same step
                 for key, value in (ev.get("values") or {}).items():
                     if isinstance(value, (int, float)) and not isinstance(value, bool):
                         xs, ys = self.points.setdefault((split, key), ([], []))
@@ -110,13 +124,33 @@ class Series:
                 del xs[keep:], ys[keep:]
                 cut = True
         self.epochs = {s: e for s, e in self.epochs.items() if s <= step}
+        self.tokens = {s: t for s, t in self.tokens.items() if s <= step}
         return cut
 
+    def has_x(self, x: str) -> bool:
+        """Whether this run's events can place points on the `x` axis (step always; epoch and tokens when logged)."""
+        return x == "step" or bool(self.epochs if x == "epoch" else self.tokens if x == "tokens" else False)
+
     def get(self, split: str, key: str, x: str = "step") -> tuple[list[float], list[float]]:
+        """(xs, ys) of one metric with x as step, epoch or tokens seen; empty when the run lacks that axis."""
         xs, ys = self.points.get((split, key), ([], []))
-        if x == "epoch" and self.epochs:
-            return [self.epochs.get(int(s), s) for s in xs], ys
-        return xs, ys
+        if x == "step":
+            return xs, ys
+        table = self.epochs if x == "epoch" else self.tokens if x == "tokens" else {}
+        if not table:
+            return [], []
+        known = sorted(table)
+        out_x, out_y = [], []
+        for s, y in zip(xs, ys, strict=True):
+            # An eval logged at a step the train log skipped: the count at the last step logged before it.
+            i = bisect_right(known, int(s)) - 1
+            if i >= 0:
+                out_x.append(table[known[i]])
+                out_y.append(y)
+            elif x == "tokens" and s <= 0:  # the eval before training: no tokens seen yet
+                out_x.append(0.0)
+                out_y.append(y)
+        return out_x, out_y
 
     def keys(self) -> set[str]:
         return {k for _, k in self.points}

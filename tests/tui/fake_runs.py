@@ -39,9 +39,9 @@ def metric(step: int, values: dict[str, float], split: str = "train", max_steps:
 def write_run(root: Path, run_id: str, *, method: str = "dpo", status: str = "completed", steps: int = 20,
               max_steps: int = 20, lr: float = 2e-4, beta: float = 0.1, loss_type: str = "sigmoid",
               alerts: int = 0, live: bool = False, estimate_gib: float = 1.25, peak_gib: float | None = 0.98,
-              name: str | None = None) -> Path:
+              name: str | None = None, tokens_per_step: int | None = None) -> Path:
     """A run directory as the launcher and worker would leave it. `live=True` records this test process as its
-    pid, so readers see it running."""
+    pid, so readers see it running; `tokens_per_step` adds TRL's cumulative `num_tokens` to the train logs."""
     rd = root / run_id
     rd.mkdir(parents=True, exist_ok=True)
     recipe = yaml.safe_load((BUNDLED_RECIPES / f"{method}.yaml").read_text())
@@ -69,6 +69,8 @@ def write_run(root: Path, run_id: str, *, method: str = "dpo", status: str = "co
     for step in range(1, steps + 1):
         values = dpo_values(step, lr, beta) if method == "dpo" else {"loss": round(2.0 - 0.05 * step, 4),
                                                                      "mean_token_accuracy": 0.4 + 0.01 * step}
+        if tokens_per_step:
+            values["num_tokens"] = float(step * tokens_per_step)  # TRL logs the running total
         events.append(metric(step, values, "train", max_steps))
         sys_values: dict[str, float] = {"rss_gb": 1.1, "s_per_step": 2.5, "tokens_per_s": 410.0}
         if peak_gib is not None:

@@ -293,3 +293,42 @@ async def test_trust_remote_code_shows_a_warning_in_configure(tmp_path: Path) ->
         await until(pilot, app, lambda: "model.trust_remote_code=true" in screen.overrides
                     and "trust_remote_code is on" in text_of(screen.query_one("#configure-errors")))
         assert not screen.problems  # a warning, not an error: launching stays possible
+
+
+@pytest.mark.anyio
+async def test_x_axis_cycles_step_epoch_tokens_and_names_runs_without_token_counts(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_run(runs, "20260921-100000-with-tokens", steps=10, tokens_per_step=600)
+    write_run(runs, "20260921-110000-no-tokens", steps=10)
+    app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        app.open_compare(["20260921-100000-with-tokens", "20260921-110000-no-tokens"])
+        await until(pilot, app, lambda: type(app.screen).__name__ == "CompareScreen" and app.screen.loaded)
+        compare = app.screen
+        loss = compare.query("MetricChart").first()
+        assert loss.points == 2 * (10 + 2)  # per run: 10 train points, evals at steps 0 and 10
+        await pilot.press("e")
+        assert compare.x_axis == "epoch" and loss.points == 2 * (10 + 2)
+        await pilot.press("e")
+        assert compare.x_axis == "tokens"
+        # Only run A logged token counts: B is left out and the chart's title says so.
+        assert loss.points == 10 + 2
+        assert "by tokens" in loss.border_title and "no token counts in B" in loss.border_title
+        xs, _ = compare.series[0].get("train", "loss", "tokens")
+        assert xs == [600.0 * s for s in range(1, 11)]
+        exs, _ = compare.series[0].get("eval", "loss", "tokens")
+        assert exs == [0.0, 6000.0]  # the eval before training at 0 tokens, the one at step 10 where step 10 was
+        await pilot.press("e")
+        assert compare.x_axis == "step" and loss.border_title == "loss"
+
+        # The Run screen cycles the same way and says when the run itself has no token counts.
+        await pilot.press("escape")
+        app.open_run("20260921-110000-no-tokens")
+        await settle(pilot, app)
+        run = app.screen
+        await until(pilot, app, lambda: run.summary is not None and run.summary.step == 10)
+        await pilot.press("e", "e")
+        chart = run.query("MetricChart").first()
+        assert run.x_axis == "tokens" and chart.points == 0
+        assert "no token counts in this run" in chart.border_title

@@ -38,12 +38,12 @@ HELP = """\
 
 [b]Run[/b]
   g / a / l    charts / alerts / log
-  e            x axis: step ↔ epoch
+  e            x axis: step → epoch → tokens seen
   x            stop the run (it saves a checkpoint and ends `stopped`)
   u            resume it from its newest checkpoint (same run, next attempt)
 
 [b]Compare[/b]
-  e            x axis: step ↔ epoch
+  e            x axis: step → epoch → tokens seen
 """
 
 

@@ -23,6 +23,7 @@ from tui.model import (
     hms,
     log_tail,
     measured_peak,
+    next_x,
     progress,
     rank_peaks,
     read_estimate,
@@ -68,7 +69,7 @@ class RunScreen(Screen[None]):
         Binding("l", "tab('log')", "Log"),
         Binding("m", "tab('metrics')", "Metrics", show=False),
         Binding("p", "tab('samples')", "Samples", show=False),
-        Binding("e", "toggle_x", "Step/epoch"),
+        Binding("e", "toggle_x", "x axis"),
         Binding("x", "stop", "Stop run"),
         Binding("u", "resume", "Resume"),
     ]
@@ -78,7 +79,7 @@ class RunScreen(Screen[None]):
         ("Run: show log", "tab('log')", "the worker's stdout/stderr"),
         ("Run: show sample generations", "tab('samples')", "policy vs reference completions"),
         ("Run: show latest metrics", "tab('metrics')", "train, eval and eval at start"),
-        ("Run: x axis step / epoch", "toggle_x", "align charts by step or by epoch"),
+        ("Run: x axis step / epoch / tokens", "toggle_x", "align charts by step, epoch or tokens seen"),
         ("Run: stop this run", "stop", "it saves a checkpoint and ends `stopped`"),
         ("Run: resume this run", "resume", "a stopped, failed or crashed run continues from its newest checkpoint"),
     ]
@@ -305,7 +306,7 @@ class RunScreen(Screen[None]):
         self.query_one(TabbedContent).active = tab
 
     def action_toggle_x(self) -> None:
-        self.x_axis = "epoch" if self.x_axis == "step" else "step"
+        self.x_axis = next_x(self.x_axis)
         self.notify(f"x axis: {self.x_axis}")
         self.refresh_view()
 
