@@ -84,6 +84,7 @@ class Series:
     tokens: dict[int, float] = field(default_factory=dict)  # step → tokens seen so far (TRL's cumulative num_tokens)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
+    evaluation: dict[str, Any] | None = None  # the latest post-training `evaluation` event
 
     def add(self, events: Iterable[dict[str, Any]]) -> bool:
         """Take new events; True if any chart point was added."""
@@ -112,6 +113,8 @@ class Series:
                 self.alerts.append(ev)
             elif kind == "sample":
                 self.samples.append(ev)
+            elif kind == "evaluation":
+                self.evaluation = ev
         return added
 
     def _cut(self, step: float) -> bool:

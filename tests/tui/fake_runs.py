@@ -96,6 +96,27 @@ def alert_event(step: int, rule: str = "rejected_logps_collapse") -> dict[str, A
             "evidence": {"logps/rejected": -231.5, "threshold": -200}}
 
 
+SAMPLES = [
+    ("Name three primary colours.", "Red, green and blue are the primary colours of light; for paint they are red, "
+     "yellow and blue.", "Red, yellow, blue.", "policy"),
+    ("Write a haiku about rain.", "Rain falls on the roof\nsoft drums in the quiet night\nthe garden drinks deep",
+     "Rain is water that falls from clouds when droplets get heavy.", "reference"),
+    ("What is 12 × 12?", "144", "12 × 12 = 144.", "tie"),
+]
+
+
+def sample_events(step: int = 20, judged: bool = True) -> list[dict[str, Any]]:
+    """What the post-training evaluation writes: one `sample` per held-out prompt, then one `evaluation`."""
+    events: list[dict[str, Any]] = [
+        {"t": T0 + step + 1, "kind": "sample", "step": step, "index": i, "prompt": prompt, "reference": reference,
+         "policy": policy, "winner": winner if judged else None}
+        for i, (prompt, policy, reference, winner) in enumerate(SAMPLES)
+    ]
+    events.append({"t": T0 + step + 2, "kind": "evaluation", "step": step,
+                   "values": {"eval_accuracy_before": 0.5, "eval_accuracy_after": 0.75, "eval_margin_after": 0.42}})
+    return events
+
+
 def write_events(rd: Path, events: list[dict[str, Any]], mode: str = "w") -> None:
     with open(rd / "events.jsonl", mode, encoding="utf-8") as fh:
         for e in events:

@@ -9,7 +9,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_runs import alert_event, dpo_values, metric, write_events, write_run, write_store  # noqa: E402
+from fake_runs import (  # noqa: E402
+    alert_event,
+    dpo_values,
+    metric,
+    sample_events,
+    write_events,
+    write_run,
+    write_store,
+)
 
 from tui.app import make_app  # noqa: E402
 
@@ -188,7 +196,7 @@ async def test_reopen_reattaches_to_a_live_run_with_its_history(tmp_path: Path) 
         assert run.query("MetricChart").first().points == 7 + 1  # 7 train points and the eval-at-start point
         assert len(run.series.alerts) == 1
         await pilot.press("p")
-        assert "reference: Hello there" in text_of(run.query_one("#samples-list"))
+        assert "Hello there, how may I help?" in text_of(run.query_one("#sample-detail"))
 
 
 @pytest.mark.anyio
@@ -332,3 +340,36 @@ async def test_x_axis_cycles_step_epoch_tokens_and_names_runs_without_token_coun
         chart = run.query("MetricChart").first()
         assert run.x_axis == "tokens" and chart.points == 0
         assert "no token counts in this run" in chart.border_title
+
+
+@pytest.mark.anyio
+async def test_samples_tab_appears_with_samples_and_is_keyboard_navigable(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    rd = write_run(runs, "20260921-160000-live", steps=20, live=True)
+    app = make_app(runs_dir=runs, now=None, poll_s=0.05, refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, app, lambda: type(app.screen).__name__ == "RunScreen")
+        run = app.screen
+        await until(pilot, app, lambda: run.summary is not None and run.summary.step == 20)
+        tabs = run.query_one("TabbedContent")
+        assert not tabs.get_tab("samples").display  # no samples: no tab
+        await pilot.press("p")
+        assert tabs.active == "charts"
+
+        # Training ends, the evaluation writes its samples: the tab appears, counts them, p opens it.
+        write_events(rd, sample_events(20), mode="a")
+        await until(pilot, app, lambda: len(run.series.samples) == 3)
+        await settle(pilot, app)
+        assert tabs.get_tab("samples").display and "Samples (3)" in str(tabs.get_tab("samples").label)
+        await pilot.press("p")
+        assert tabs.active == "samples"
+        head = text_of(run.query_one("#samples-eval"))
+        assert "eval_accuracy_after 0.750" in head and "policy 1 · reference 1 · tie 1" in head
+        assert "win rate 50%" in head
+        detail = run.query_one("#sample-detail")
+        assert "primary colours" in text_of(detail) and "policy wins" in text_of(detail)
+        await pilot.press("down")
+        assert "haiku" in text_of(detail) and "reference wins" in text_of(detail)
+        assert "Rain is water" in text_of(detail) and "garden drinks deep" in text_of(detail)
+        # At 80 columns the two answers are stacked; at 120 they sit side by side (see the snapshots).
+        assert detail.size.width < 70

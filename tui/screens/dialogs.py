@@ -38,6 +38,8 @@ HELP = """\
 
 [b]Run[/b]
   g / a / l    charts / alerts / log
+  p            samples after training (↑ ↓ pick a prompt)
+  m            latest metrics
   e            x axis: step → epoch → tokens seen
   x            stop the run (it saves a checkpoint and ends `stopped`)
   u            resume it from its newest checkpoint (same run, next attempt)

@@ -102,6 +102,7 @@ class RunScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         from engine.rundir import RunDir
         from tui.widgets.chart import MetricChart
+        from tui.widgets.samples import SamplesPane
 
         app: Any = self.app
         self.rd = RunDir(app.settings.runs_dir / self.run_id)
@@ -119,7 +120,7 @@ class RunScreen(Screen[None]):
             with TabPane("Metrics", id="metrics"):
                 yield DataTable(id="metrics-table", cursor_type="none")
             with TabPane("Samples", id="samples"):
-                yield VerticalScroll(Static("No sample generations in this run.", id="samples-list"))
+                yield SamplesPane(id="samples-pane")
             with TabPane("Log", id="log"):
                 yield RichLog(id="run-log", max_lines=2000, wrap=False, markup=False)
         yield Footer()
@@ -132,6 +133,7 @@ class RunScreen(Screen[None]):
         self.summary = Summary()
         self.estimate = read_estimate(self.rd.path)
         self.query_one("#metrics-table", DataTable).add_columns("metric", "train", "eval", "eval at start")
+        self.query_one(TabbedContent).hide_tab("samples")  # shown once the run has samples or an evaluation
         log = self.query_one(RichLog)
         for line in log_tail(self.rd.stdout, 200):
             log.write(line)
@@ -275,18 +277,15 @@ class RunScreen(Screen[None]):
         self.query_one("#alerts-list", Static).update(body)
 
     def _samples(self) -> None:
-        samples = self.series.samples[-5:]
-        if not samples:
+        from tui.widgets.samples import SamplesPane
+
+        samples, evaluation = self.series.samples, self.series.evaluation
+        if not samples and not evaluation:
             return
-        body = Text()
-        for smp in reversed(samples):
-            body.append(f"step {smp.get('step', '?')}\n", style="bold")
-            for key in ("prompt", "policy", "reference"):
-                if smp.get(key):
-                    body.append(f"  {key}: ", style="dim")
-                    body.append(str(smp[key]).strip() + "\n")
-            body.append("\n")
-        self.query_one("#samples-list", Static).update(body)
+        tabs = self.query_one(TabbedContent)
+        tabs.show_tab("samples")
+        tabs.get_tab("samples").label = f"Samples ({len(samples)})" if samples else "Samples"  # type: ignore[assignment]
+        self.query_one(SamplesPane).show(samples, evaluation)
 
     def _metrics(self) -> None:
         from engine.metrics import key_metrics
@@ -303,7 +302,12 @@ class RunScreen(Screen[None]):
     # -- actions ---------------------------------------------------------------------------------------------
 
     def action_tab(self, tab: str) -> None:
+        if tab == "samples" and not (self.series.samples or self.series.evaluation):
+            self.notify("No sample generations in this run yet: they are written after training.")
+            return
         self.query_one(TabbedContent).active = tab
+        if tab == "samples":
+            self.query_one("#sample-list").focus()  # ↑ ↓ pick a prompt
 
     def action_toggle_x(self) -> None:
         self.x_axis = next_x(self.x_axis)
