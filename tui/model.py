@@ -211,6 +211,53 @@ def rank_peaks(view: Any) -> list[tuple[int, float]]:
     return out
 
 
+_SETTINGS: dict[Path, dict[str, Any]] = {}
+# How each key setting reads in a table cell: a symbol before its value, or a function of the value.
+SETTING_LABELS: dict[str, Any] = {
+    "beta": "β", "loss_type": "", "desirable_weight": "w+", "undesirable_weight": "w−", "cpo_alpha": "α",
+    "simpo_gamma": "γ", "kl_coef": "kl", "num_generations": "G", "center_rewards_coefficient": "c",
+    "packing": lambda v: "packed" if v else "", "lr": "lr", "lora_r": lambda v: "full" if v is None else f"r{v}",
+    "quantization": lambda v: str(v),
+}
+
+
+def read_settings(view: Any) -> dict[str, Any]:
+    """A run's key settings: from run.json (the launcher records them), else from its recipe.yaml, read once (a
+    resolved recipe never changes). Called off the UI thread."""
+    recorded = view.record.get("settings")
+    if isinstance(recorded, dict):
+        return recorded
+    path = view.dir.path
+    if path not in _SETTINGS:
+        import yaml
+
+        from engine.keysettings import key_settings
+
+        try:
+            # The C loader when PyYAML has it: ~0.3 ms a recipe, against ~3 ms in pure Python.
+            data = yaml.load((path / "recipe.yaml").read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except (OSError, yaml.YAMLError):
+            return {}
+        _SETTINGS[path] = key_settings(data) if isinstance(data, dict) else {}
+    return _SETTINGS[path]
+
+
+def settings_text(settings: dict[str, Any]) -> str:
+    """`β0.1 sigmoid lr2e-4 r16 4bit`: short enough for a table column."""
+    parts = []
+    for key, value in settings.items():
+        label = SETTING_LABELS.get(key, f"{key}=")
+        if callable(label):
+            part = label(value)
+        elif isinstance(value, float):
+            part = label + (f"{value:.0e}".replace("e-0", "e-") if 0 < abs(value) < 1e-2 else f"{value:g}")
+        else:
+            part = f"{label}{value}"
+        if part:
+            parts.append(part)
+    return " ".join(parts)
+
+
 @dataclass(frozen=True)
 class RunRow:
     """One line of the Runs table (all strings, plus raw values to sort on)."""
@@ -219,6 +266,7 @@ class RunRow:
     name: str
     status: str
     method: str
+    settings: str
     model: str
     step: str
     headline: tuple[str, str]
@@ -261,11 +309,12 @@ def run_row(view: Any, now: datetime | None = None) -> RunRow:
     step = f"{s.step}/{s.max_steps}" if s.max_steps else (str(s.step) if s.step else "")
     model = Path(str(rec.get("model", "?"))).name
     name = str(rec.get("name", ""))
+    settings = settings_text(read_settings(view))
     return RunRow(
-        id=view.id, name=name, status=status, method=method, model=model, step=step,
+        id=view.id, name=name, status=status, method=method, settings=settings, model=model, step=step,
         headline=headline, alerts=s.alerts, memory=memory, duration=duration(rec, status, now),
         created=str(rec.get("created", "")), sort_step=s.step,
-        search=" ".join((view.id, name, status, method, model)).lower(),
+        search=" ".join((view.id, name, status, method, model, settings)).lower(),
     )
 
 

@@ -30,7 +30,7 @@ HELP = """\
   ↑ ↓  enter   open a run
   space        select / unselect for comparing
   c            compare the selected runs
-  /            filter (id, name, status, method, model)
+  /            filter (id, name, status, method, model, key settings)
   s            sort by the next column
   x            stop the run under the cursor
   u            resume it (stopped, failed or crashed: from its newest checkpoint)

@@ -47,7 +47,7 @@ class RunsScreen(Screen[None]):
         ("Open the run under the cursor", "open", "live progress, charts, alerts, log"),
         ("Select / unselect the run under the cursor", "toggle_select", "for Compare"),
         ("Compare the selected runs", "compare", "config diff, overlaid charts, final metrics"),
-        ("Filter runs", "filter", "by id, name, status, method or model"),
+        ("Filter runs", "filter", "by id, name, status, method, model or key settings"),
         ("Sort runs by the next column", "sort", "newest, status, name, step, alerts"),
         ("Stop the run under the cursor", "stop", "it saves a checkpoint and ends `stopped`"),
         ("Resume the run under the cursor", "resume", "a stopped, failed or crashed run continues from its newest "
@@ -72,7 +72,7 @@ class RunsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="filter: id, name, status, method, model (esc clears)", id="runs-filter")
+        yield Input(placeholder="filter: id, name, status, method, model, settings (esc clears)", id="runs-filter")
         yield RunTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="runs-status", classes="statusline")
         yield Footer()
@@ -84,10 +84,11 @@ class RunsScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.add_column("", key="sel", width=1)
         # Fixed widths: columns don't jump about while 1,000 rows stream in.
-        for label, key, width in (("started", "created", 9), ("name", "name", 20), ("status", "status", 9),
-                                  ("method", "method", 6), ("model", "model", 21), ("step", "step", 7),
+        for label, key, width in (("started", "created", 9), ("name", "name", 18), ("status", "status", 9),
+                                  ("method", "method", 6), ("key settings", "settings", 24), ("step", "step", 7),
                                   ("margin", "h0", 7), ("acc", "h1", 6), ("⚠", "alerts", 2),
-                                  ("GiB est/peak", "memory", 12), ("time", "duration", 8), ("id", "id", 44)):
+                                  ("model", "model", 21), ("GiB est/peak", "memory", 12), ("time", "duration", 8),
+                                  ("id", "id", 44)):
             table.add_column(label, key=key, width=width)
         self.query_one("#runs-status", Static).update("loading runs…")
         app: Any = self.app
@@ -153,9 +154,9 @@ class RunsScreen(Screen[None]):
         return [
             Text("✓" if r.id in self.selected else ""),
             Text(r.id[4:8] + " " + r.id[9:13] if len(r.id) > 13 else r.id), Text(r.name),
-            Text(r.status, style=STATUS_STYLE.get(r.status, "")), Text(r.method), Text(r.model), Text(r.step),
+            Text(r.status, style=STATUS_STYLE.get(r.status, "")), Text(r.method), Text(r.settings), Text(r.step),
             *(Text(h) for h in r.headline), Text(str(r.alerts), style="bold yellow") if r.alerts else Text(""),
-            Text(r.memory), Text(r.duration), Text(r.id),
+            Text(r.model), Text(r.memory), Text(r.duration), Text(r.id),
         ]
 
     def render_table(self) -> None:
