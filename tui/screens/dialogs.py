@@ -30,10 +30,10 @@ HELP = """\
   ↑ ↓  enter   open a run
   space        select / unselect for comparing
   c            compare the selected runs
-  /            filter (id, name, status, method, model, key settings)
+  /            filter by id, name, status, method, settings
   s            sort by the next column
   x            stop the run under the cursor
-  u            resume it (stopped, failed or crashed: from its newest checkpoint)
+  u            resume it from its newest checkpoint
   r            refresh now
 
 [b]Run[/b]
@@ -42,7 +42,7 @@ HELP = """\
   m            latest metrics
   e            x axis: step → epoch → tokens seen
   x            stop the run (it saves a checkpoint and ends `stopped`)
-  u            resume it from its newest checkpoint (same run, next attempt)
+  u            resume it from its newest checkpoint (same run)
 
 [b]Compare[/b]
   e            x axis: step → epoch → tokens seen
