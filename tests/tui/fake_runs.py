@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from engine.keysettings import key_settings
 from engine.paths import BUNDLED_RECIPES
 from engine.rundir import process_start_ticks
 
@@ -39,7 +40,7 @@ def metric(step: int, values: dict[str, float], split: str = "train", max_steps:
 def write_run(root: Path, run_id: str, *, method: str = "dpo", status: str = "completed", steps: int = 20,
               max_steps: int = 20, lr: float = 2e-4, beta: float = 0.1, loss_type: str = "sigmoid",
               alerts: int = 0, live: bool = False, estimate_gib: float = 1.25, peak_gib: float | None = 0.98,
-              name: str | None = None, tokens_per_step: int | None = None) -> Path:
+              name: str | None = None, tokens_per_step: int | None = None, record_settings: bool = True) -> Path:
     """A run directory as the launcher and worker would leave it. `live=True` records this test process as its
     pid, so readers see it running; `tokens_per_step` adds TRL's cumulative `num_tokens` to the train logs."""
     rd = root / run_id
@@ -56,6 +57,8 @@ def write_run(root: Path, run_id: str, *, method: str = "dpo", status: str = "co
     }
     if not live and status in ("completed", "failed", "stopped"):
         record["ended"] = "2026-09-21T10:06:05+00:00"
+    if record_settings:  # as the launcher records them; runs launched before it did have none
+        record["settings"] = key_settings(recipe)
     if live:
         record.update(pid=os.getpid(), pid_start=process_start_ticks(os.getpid()))
     (rd / "run.json").write_text(json.dumps(record, indent=2))

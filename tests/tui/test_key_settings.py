@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_runs import write_store  # noqa: E402
+from fake_runs import write_run, write_store  # noqa: E402
 from test_flows import settle  # noqa: E402
 
 from engine.keysettings import key_settings  # noqa: E402
@@ -68,12 +68,14 @@ def test_configure_puts_each_methods_own_settings_first(recipe: str, own: tuple[
 async def test_runs_table_shows_and_filters_by_key_settings(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     write_store(runs)
+    write_run(runs, "20260921-150000-old-kto", method="kto", record_settings=False)  # read from its recipe.yaml
     app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
         screen = app.screen
         table = screen.query_one("DataTable")
         assert str(table.get_cell("20260921-120000-ipo", "settings")) == "β0.1 ipo lr2e-4 r16"
+        assert str(table.get_cell("20260921-150000-old-kto", "settings")).startswith("β0.1 w+1 w−1 lr")
         await pilot.press("slash", *"β0.3")
         await settle(pilot, app)
         assert [r.id for r in screen.visible_rows()] == ["20260921-110000-dpo-beta03"]
