@@ -79,3 +79,21 @@ async def test_runs_table_shows_and_filters_by_key_settings(tmp_path: Path) -> N
         await pilot.press("slash", *"β0.3")
         await settle(pilot, app)
         assert [r.id for r in screen.visible_rows()] == ["20260921-110000-dpo-beta03"]
+
+
+def test_launch_records_key_settings_in_run_json(tmp_path: Path, tiny_model: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import os
+
+    from engine.launcher import launch
+
+    from support import write_recipe
+
+    # No worker: only what the launcher writes is checked.
+    monkeypatch.setattr("engine.launcher.start_worker", lambda rd, cmd: rd.update(pid=os.getpid()) and 0)
+    recipe = write_recipe(tmp_path / "dpo.yaml", "dpo", tiny_model, train={"max_steps": 2})
+    view = launch(recipe, ["method.loss_type=ipo", "lora.r=8"], runs_dir=tmp_path / "runs")
+    record = json.loads((view.dir.path / "run.json").read_text())
+    assert record["settings"] == {"beta": 0.1, "loss_type": "ipo", "lr": 0.0002, "lora_r": 8}
+    assert settings_text(read_settings(view)) == "β0.1 ipo lr2e-4 r8"
