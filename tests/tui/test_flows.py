@@ -263,15 +263,30 @@ async def test_lora_off_and_quantization_become_overrides(tmp_path: Path) -> Non
 
 
 @pytest.mark.anyio
-async def test_runs_table_fills_in_chunks_and_updates_changed_rows_in_place(tmp_path: Path) -> None:
+async def test_runs_table_fills_in_chunks_and_updates_changed_rows_in_place(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     runs = tmp_path / "runs"
     for i in range(150):
         write_run(runs, f"20260921-{i:06d}-many-{i}", steps=3)
+    from tui.widgets.runtable import RunTable
+
+    monkeypatch.setattr("tui.screens.runs.FILL_CHUNK", 40)  # 150 rows: four batches, one per paint
+    batches: list[int] = []
+    add_batch = RunTable.add_batch
+
+    def counted(table, rows):  # noqa: ANN001, ANN202
+        rows = list(rows)
+        batches.append(len(rows))
+        return add_batch(table, rows)
+
+    monkeypatch.setattr(RunTable, "add_batch", counted)
     app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         table = screen.query_one("DataTable")
         await until(pilot, app, lambda: table.row_count == 150)
+        assert batches == [40, 40, 40, 30]
+        assert table.virtual_size.height == 150 + 1  # every row and the header: the scrollbar reaches the last run
         # A run gets one more step: its row changes in place, the table is not rebuilt.
         rd = runs / "20260921-000042-many-42"
         write_events(rd, [metric(4, dpo_values(4))], mode="a")
