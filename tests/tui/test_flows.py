@@ -271,6 +271,7 @@ async def test_runs_table_fills_in_chunks_and_updates_changed_rows_in_place(tmp_
     from tui.widgets.runtable import RunTable
 
     monkeypatch.setattr("tui.screens.runs.FILL_CHUNK", 40)  # 150 rows: four batches, one per paint
+    monkeypatch.setattr("tui.screens.runs.FIRST_SCREEN", 1000)  # (the newest-first step is tested on its own)
     batches: list[int] = []
     add_batch = RunTable.add_batch
 
@@ -388,3 +389,32 @@ async def test_samples_tab_appears_with_samples_and_is_keyboard_navigable(tmp_pa
         assert "Rain is water" in text_of(detail) and "garden drinks deep" in text_of(detail)
         # At 80 columns the two answers are stacked; at 120 they sit side by side (see the snapshots).
         assert detail.size.width < 70
+
+
+@pytest.mark.anyio
+async def test_a_big_store_paints_its_newest_runs_first_then_appends_the_rest(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.widgets.runtable import RunTable
+
+    runs = tmp_path / "runs"
+    for i in range(150):
+        write_run(runs, f"20260921-{i:06d}-many-{i}", steps=3)
+    monkeypatch.setattr("tui.screens.runs.FIRST_SCREEN", 50)
+    batches: list[int] = []
+    add_batch = RunTable.add_batch
+
+    def counted(table, rows):  # noqa: ANN001, ANN202
+        rows = list(rows)
+        batches.append(len(rows))
+        return add_batch(table, rows)
+
+    monkeypatch.setattr(RunTable, "add_batch", counted)
+    app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one("DataTable")
+        await until(pilot, app, lambda: table.row_count == 150)
+        # 50 newest rows, then the other 100 appended: nothing cleared and added twice.
+        assert batches == [50, 100]
+        assert [str(table.get_row_at(i)[-1]) for i in range(150)] == [r.id for r in screen.visible_rows()]
+        assert "150 runs" in str(screen.query_one("#runs-status").render())

@@ -19,6 +19,8 @@ STATUS_STYLE = {"completed": "green", "running": "bold cyan", "starting": "cyan"
 LIVE = ("created", "starting", "running")
 # Rows added per UI tick: each batch costs ~40 µs a row plus one repaint (~70 ms), so 1,000 runs go in one batch.
 FILL_CHUNK = 1000
+# A store bigger than this opens in two steps: its newest runs (more than a screenful), then all of them.
+FIRST_SCREEN = 100
 # (column label, RunRow attribute or callable) in table order; `sort` cycles through SORTS.
 SORTS: list[tuple[str, Any]] = [
     ("newest", lambda r: r.created), ("status", lambda r: r.status), ("name", lambda r: r.name),
@@ -122,10 +124,19 @@ class RunsScreen(Screen[None]):
         app: Any = self.app
         views = api.list_runs(app.settings.runs_dir)
         now = app.now()
+        if not self.loaded and len(views) > FIRST_SCREEN:
+            # First open of a big store: the newest screenful is painted while the rest of the rows are built.
+            self.app.call_from_thread(self.show_rows, [run_row(v, now) for v in views[:FIRST_SCREEN]], True)
         rows = [run_row(v, now) for v in views]
         self.app.call_from_thread(self.show_rows, rows)
 
-    def show_rows(self, rows: list[RunRow]) -> None:
+    def show_rows(self, rows: list[RunRow], partial: bool = False) -> None:
+        if partial:
+            if not self.loaded:  # (the whole list may have come first)
+                self.rows = rows
+                self.render_table()
+                self.query_one("#runs-status", Static).update(f"loading runs… (the newest {len(rows)} shown)")
+            return
         self.app.rows_cache = rows  # type: ignore[attr-defined]
         first = not self.loaded
         self.rows, self.loaded = rows, True
@@ -170,14 +181,16 @@ class RunsScreen(Screen[None]):
                 table.columns[key].label = Text(_short(head))
         rows = self.visible_rows()
         ids = [r.id for r in rows]
+        painted = len(self.shown_ids)
         if ids == self.shown_ids:
-            keys = list(table.columns)
-            for r in rows:
-                # Rows not added yet (the table is still filling) pick the new values up from `shown`.
-                if self.shown.get(r.id) != r and r.id in table.rows:
-                    for key, cell in zip(keys, self.cells(r), strict=True):
-                        table.update_cell(r.id, key, cell)
+            self._update_changed(rows)
             self.shown = {r.id: r for r in rows}
+        elif painted and not self._filling and ids[:painted] == self.shown_ids:
+            # The same order with more rows after it (the rest of a first screenful): append, keep what is painted.
+            self._update_changed(rows[:painted])
+            self.shown_ids, self.shown = ids, {r.id: r for r in rows}
+            self._fill_gen += 1
+            self._fill(rows, painted, self._fill_gen, None)
         else:
             current = self.current_id()
             table.clear()
@@ -185,6 +198,15 @@ class RunsScreen(Screen[None]):
             self._fill_gen += 1
             self._fill(rows, 0, self._fill_gen, current)
         self._status_line(len(rows))
+
+    def _update_changed(self, rows: list[RunRow]) -> None:
+        table = self.query_one(DataTable)
+        keys = list(table.columns)
+        for r in rows:
+            # Rows not added yet (the table is still filling) pick the new values up from `shown`.
+            if self.shown.get(r.id) != r and r.id in table.rows:
+                for key, cell in zip(keys, self.cells(r), strict=True):
+                    table.update_cell(r.id, key, cell)
 
     def _fill(self, rows: list[RunRow], start: int, gen: int, current: str | None) -> None:
         if gen != self._fill_gen:
