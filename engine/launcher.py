@@ -15,6 +15,7 @@ from engine import distributed
 from engine.data import check_data
 from engine.errors import RecipeError
 from engine.events import EventWriter
+from engine.keysettings import key_settings
 from engine.models import resolve_model
 from engine.preflight import preflight_warnings
 from engine.recipes import LoadedRecipe, dump_recipe, load_recipe
@@ -148,6 +149,7 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
         id=rd.id, name=display, method=r.method.name, model=r.model.name, recipe_source=str(loaded.source),
         overrides=[redact(o) for o in loaded.overrides], created=now_iso(), host=socket.gethostname(),
         argv=[shlex.quote(a) for a in cmd], status="created", inputs=inputs,
+        settings=key_settings(r.model_dump(mode="json")),  # the Runs table's "key settings", without reading YAML
         parents=sorted({ref[len("run:"):] for ref in _model_refs(r) if ref.startswith("run:")}),
         **({"pipeline": pipeline} if pipeline else {}),
         warnings=launch_warnings(r) + preflight_warnings(r, root),

@@ -159,9 +159,19 @@ def make_app(runs_dir: Path | str | None = None, recipe_dirs: tuple[Path, ...] |
     return ReinsApp(settings, start=start)
 
 
+def freeze_heap() -> None:
+    """Take what start-up imported (Textual, Rich, the engine: most of the heap) out of the garbage collector's
+    sight. A full collection otherwise walks all of it, ~90 ms, and one falls due while 1,000 Runs rows are built;
+    after this it walks only what the app made since (~20 ms). Called once, by `main`, before the app runs."""
+    import gc
+
+    gc.freeze()
+
+
 def main(runs_dir: Path | str | None = None, start: str | None = None) -> None:
     """Run the TUI in this terminal; on exit, say which runs are still training."""
     app = make_app(runs_dir=runs_dir or os.environ.get("REINS_RUNS_DIR"), start=start)
+    freeze_heap()
     live = app.run() or []
     if live:
         print(f"{len(live)} run(s) still training in the background: {', '.join(live)}")

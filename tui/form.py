@@ -15,6 +15,22 @@ KEY_FIELDS = (
     "distributed.num_processes",
 )
 SECTIONS = ("model", "lora", "train", "method", "data", "distributed")
+# Beyond β and loss type, what each method is tuned by (the Runs table's key settings, plus what an online method
+# needs to be told: its reward model and how long its generations are).
+ONLINE = ("method.reward_model", "method.temperature")
+METHOD_EXTRA_KEYS: dict[str, tuple[str, ...]] = {
+    "ppo": (*ONLINE, "method.response_length"),
+    "grpo": (*ONLINE, "method.max_completion_length"),
+    "rloo": (*ONLINE, "method.max_completion_length"),
+}
+
+
+def key_fields(method: str | None) -> tuple[str, ...]:
+    """The settings shown first in the Configure form for `method`: the common ones, then the method's own."""
+    from engine.keysettings import METHOD_KEYS
+
+    own = [f"method.{k}" for k in METHOD_KEYS.get(method or "", ())] + list(METHOD_EXTRA_KEYS.get(method or "", ()))
+    return tuple(dict.fromkeys((*KEY_FIELDS, *own)))
 
 
 @dataclass(frozen=True)
@@ -76,7 +92,7 @@ def form_fields(recipe: Any) -> list[FieldSpec]:
             if section == "method" and name == "name":
                 continue  # the recipe picks the method
             specs.append(field_spec(f"{section}.{name}", field))
-    key_rank = {k: i for i, k in enumerate(KEY_FIELDS)}
+    key_rank = {k: i for i, k in enumerate(key_fields(recipe.method.name))}
     return sorted(specs, key=lambda s: (0, key_rank[s.key]) if s.key in key_rank else (1, 0))
 
 

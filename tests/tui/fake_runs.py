@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from engine.keysettings import key_settings
 from engine.paths import BUNDLED_RECIPES
 from engine.rundir import process_start_ticks
 
@@ -39,9 +40,9 @@ def metric(step: int, values: dict[str, float], split: str = "train", max_steps:
 def write_run(root: Path, run_id: str, *, method: str = "dpo", status: str = "completed", steps: int = 20,
               max_steps: int = 20, lr: float = 2e-4, beta: float = 0.1, loss_type: str = "sigmoid",
               alerts: int = 0, live: bool = False, estimate_gib: float = 1.25, peak_gib: float | None = 0.98,
-              name: str | None = None) -> Path:
+              name: str | None = None, tokens_per_step: int | None = None, record_settings: bool = True) -> Path:
     """A run directory as the launcher and worker would leave it. `live=True` records this test process as its
-    pid, so readers see it running."""
+    pid, so readers see it running; `tokens_per_step` adds TRL's cumulative `num_tokens` to the train logs."""
     rd = root / run_id
     rd.mkdir(parents=True, exist_ok=True)
     recipe = yaml.safe_load((BUNDLED_RECIPES / f"{method}.yaml").read_text())
@@ -56,6 +57,8 @@ def write_run(root: Path, run_id: str, *, method: str = "dpo", status: str = "co
     }
     if not live and status in ("completed", "failed", "stopped"):
         record["ended"] = "2026-09-21T10:06:05+00:00"
+    if record_settings:  # as the launcher records them; runs launched before it did have none
+        record["settings"] = key_settings(recipe)
     if live:
         record.update(pid=os.getpid(), pid_start=process_start_ticks(os.getpid()))
     (rd / "run.json").write_text(json.dumps(record, indent=2))
@@ -69,6 +72,8 @@ def write_run(root: Path, run_id: str, *, method: str = "dpo", status: str = "co
     for step in range(1, steps + 1):
         values = dpo_values(step, lr, beta) if method == "dpo" else {"loss": round(2.0 - 0.05 * step, 4),
                                                                      "mean_token_accuracy": 0.4 + 0.01 * step}
+        if tokens_per_step:
+            values["num_tokens"] = float(step * tokens_per_step)  # TRL logs the running total
         events.append(metric(step, values, "train", max_steps))
         sys_values: dict[str, float] = {"rss_gb": 1.1, "s_per_step": 2.5, "tokens_per_s": 410.0}
         if peak_gib is not None:
@@ -92,6 +97,27 @@ def alert_event(step: int, rule: str = "rejected_logps_collapse") -> dict[str, A
     return {"t": T0 + step, "kind": "alert", "step": step, "rule": rule, "severity": "warning",
             "message": "logps/rejected fell below -200: the rejection signal has collapsed",
             "evidence": {"logps/rejected": -231.5, "threshold": -200}}
+
+
+SAMPLES = [
+    ("Name three primary colours.", "Red, green and blue are the primary colours of light; for paint they are red, "
+     "yellow and blue.", "Red, yellow, blue.", "policy"),
+    ("Write a haiku about rain.", "Rain falls on the roof\nsoft drums in the quiet night\nthe garden drinks deep",
+     "Rain is water that falls from clouds when droplets get heavy.", "reference"),
+    ("What is 12 × 12?", "144", "12 × 12 = 144.", "tie"),
+]
+
+
+def sample_events(step: int = 20, judged: bool = True) -> list[dict[str, Any]]:
+    """What the post-training evaluation writes: one `sample` per held-out prompt, then one `evaluation`."""
+    events: list[dict[str, Any]] = [
+        {"t": T0 + step + 1, "kind": "sample", "step": step, "index": i, "prompt": prompt, "reference": reference,
+         "policy": policy, "winner": winner if judged else None}
+        for i, (prompt, policy, reference, winner) in enumerate(SAMPLES)
+    ]
+    events.append({"t": T0 + step + 2, "kind": "evaluation", "step": step,
+                   "values": {"eval_accuracy_before": 0.5, "eval_accuracy_after": 0.75, "eval_margin_after": 0.42}})
+    return events
 
 
 def write_events(rd: Path, events: list[dict[str, Any]], mode: str = "w") -> None:

@@ -9,7 +9,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_runs import alert_event, dpo_values, metric, write_events, write_run, write_store  # noqa: E402
+from fake_runs import (  # noqa: E402
+    alert_event,
+    dpo_values,
+    metric,
+    sample_events,
+    write_events,
+    write_run,
+    write_store,
+)
 
 from tui.app import make_app  # noqa: E402
 
@@ -188,7 +196,7 @@ async def test_reopen_reattaches_to_a_live_run_with_its_history(tmp_path: Path) 
         assert run.query("MetricChart").first().points == 7 + 1  # 7 train points and the eval-at-start point
         assert len(run.series.alerts) == 1
         await pilot.press("p")
-        assert "reference: Hello there" in text_of(run.query_one("#samples-list"))
+        assert "Hello there, how may I help?" in text_of(run.query_one("#sample-detail"))
 
 
 @pytest.mark.anyio
@@ -255,15 +263,31 @@ async def test_lora_off_and_quantization_become_overrides(tmp_path: Path) -> Non
 
 
 @pytest.mark.anyio
-async def test_runs_table_fills_in_chunks_and_updates_changed_rows_in_place(tmp_path: Path) -> None:
+async def test_runs_table_fills_in_chunks_and_updates_changed_rows_in_place(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     runs = tmp_path / "runs"
     for i in range(150):
         write_run(runs, f"20260921-{i:06d}-many-{i}", steps=3)
+    from tui.widgets.runtable import RunTable
+
+    monkeypatch.setattr("tui.screens.runs.FILL_CHUNK", 40)  # 150 rows: four batches, one per paint
+    monkeypatch.setattr("tui.screens.runs.FIRST_SCREEN", 1000)  # (the newest-first step is tested on its own)
+    batches: list[int] = []
+    add_batch = RunTable.add_batch
+
+    def counted(table, rows):  # noqa: ANN001, ANN202
+        rows = list(rows)
+        batches.append(len(rows))
+        return add_batch(table, rows)
+
+    monkeypatch.setattr(RunTable, "add_batch", counted)
     app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         table = screen.query_one("DataTable")
         await until(pilot, app, lambda: table.row_count == 150)
+        assert batches == [40, 40, 40, 30]
+        assert table.virtual_size.height == 150 + 1  # every row and the header: the scrollbar reaches the last run
         # A run gets one more step: its row changes in place, the table is not rebuilt.
         rd = runs / "20260921-000042-many-42"
         write_events(rd, [metric(4, dpo_values(4))], mode="a")
@@ -293,3 +317,104 @@ async def test_trust_remote_code_shows_a_warning_in_configure(tmp_path: Path) ->
         await until(pilot, app, lambda: "model.trust_remote_code=true" in screen.overrides
                     and "trust_remote_code is on" in text_of(screen.query_one("#configure-errors")))
         assert not screen.problems  # a warning, not an error: launching stays possible
+
+
+@pytest.mark.anyio
+async def test_x_axis_cycles_step_epoch_tokens_and_names_runs_without_token_counts(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_run(runs, "20260921-100000-with-tokens", steps=10, tokens_per_step=600)
+    write_run(runs, "20260921-110000-no-tokens", steps=10)
+    app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        app.open_compare(["20260921-100000-with-tokens", "20260921-110000-no-tokens"])
+        await until(pilot, app, lambda: type(app.screen).__name__ == "CompareScreen" and app.screen.loaded)
+        compare = app.screen
+        loss = compare.query("MetricChart").first()
+        assert loss.points == 2 * (10 + 2)  # per run: 10 train points, evals at steps 0 and 10
+        await pilot.press("e")
+        assert compare.x_axis == "epoch" and loss.points == 2 * (10 + 2)
+        await pilot.press("e")
+        assert compare.x_axis == "tokens"
+        # Only run A logged token counts: B is left out and the chart's title says so.
+        assert loss.points == 10 + 2
+        assert "by tokens" in loss.border_title and "no token counts in B" in loss.border_title
+        xs, _ = compare.series[0].get("train", "loss", "tokens")
+        assert xs == [600.0 * s for s in range(1, 11)]
+        exs, _ = compare.series[0].get("eval", "loss", "tokens")
+        assert exs == [0.0, 6000.0]  # the eval before training at 0 tokens, the one at step 10 where step 10 was
+        await pilot.press("e")
+        assert compare.x_axis == "step" and loss.border_title == "loss"
+
+        # The Run screen cycles the same way and says when the run itself has no token counts.
+        await pilot.press("escape")
+        app.open_run("20260921-110000-no-tokens")
+        await settle(pilot, app)
+        run = app.screen
+        await until(pilot, app, lambda: run.summary is not None and run.summary.step == 10)
+        await pilot.press("e", "e")
+        chart = run.query("MetricChart").first()
+        assert run.x_axis == "tokens" and chart.points == 0
+        assert "no token counts in this run" in chart.border_title
+
+
+@pytest.mark.anyio
+async def test_samples_tab_appears_with_samples_and_is_keyboard_navigable(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    rd = write_run(runs, "20260921-160000-live", steps=20, live=True)
+    app = make_app(runs_dir=runs, now=None, poll_s=0.05, refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, app, lambda: type(app.screen).__name__ == "RunScreen")
+        run = app.screen
+        await until(pilot, app, lambda: run.summary is not None and run.summary.step == 20)
+        tabs = run.query_one("TabbedContent")
+        assert not tabs.get_tab("samples").display  # no samples: no tab
+        await pilot.press("p")
+        assert tabs.active == "charts"
+
+        # Training ends, the evaluation writes its samples: the tab appears, counts them, p opens it.
+        write_events(rd, sample_events(20), mode="a")
+        await until(pilot, app, lambda: len(run.series.samples) == 3)
+        await settle(pilot, app)
+        assert tabs.get_tab("samples").display and "Samples (3)" in str(tabs.get_tab("samples").label)
+        await pilot.press("p")
+        assert tabs.active == "samples"
+        head = text_of(run.query_one("#samples-eval"))
+        assert "eval_accuracy_after 0.750" in head and "policy 1 · reference 1 · tie 1" in head
+        assert "win rate 50%" in head
+        detail = run.query_one("#sample-detail")
+        assert "primary colours" in text_of(detail) and "policy wins" in text_of(detail)
+        await pilot.press("down")
+        assert "haiku" in text_of(detail) and "reference wins" in text_of(detail)
+        assert "Rain is water" in text_of(detail) and "garden drinks deep" in text_of(detail)
+        # At 80 columns the two answers are stacked; at 120 they sit side by side (see the snapshots).
+        assert detail.size.width < 70
+
+
+@pytest.mark.anyio
+async def test_a_big_store_paints_its_newest_runs_first_then_appends_the_rest(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.widgets.runtable import RunTable
+
+    runs = tmp_path / "runs"
+    for i in range(150):
+        write_run(runs, f"20260921-{i:06d}-many-{i}", steps=3)
+    monkeypatch.setattr("tui.screens.runs.FIRST_SCREEN", 50)
+    batches: list[int] = []
+    add_batch = RunTable.add_batch
+
+    def counted(table, rows):  # noqa: ANN001, ANN202
+        rows = list(rows)
+        batches.append(len(rows))
+        return add_batch(table, rows)
+
+    monkeypatch.setattr(RunTable, "add_batch", counted)
+    app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        table = screen.query_one("DataTable")
+        await until(pilot, app, lambda: table.row_count == 150)
+        # 50 newest rows, then the other 100 appended: nothing cleared and added twice.
+        assert batches == [50, 100]
+        assert [str(table.get_row_at(i)[-1]) for i in range(150)] == [r.id for r in screen.visible_rows()]
+        assert "150 runs" in str(screen.query_one("#runs-status").render())

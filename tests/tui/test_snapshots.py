@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_runs import write_store  # noqa: E402
+from fake_runs import sample_events, write_events, write_store  # noqa: E402
 
 from tui.app import make_app  # noqa: E402
 
@@ -82,6 +82,21 @@ def test_run_alerts(snap_compare, tmp_path: Path, size) -> None:
         await _settle(pilot)
 
     assert snap_compare(_app(tmp_path), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_run_samples(snap_compare, tmp_path: Path, size) -> None:
+    app = _app(tmp_path)
+    write_events(tmp_path / "runs" / RUN, sample_events(20), mode="a")
+
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        pilot.app.open_run(RUN)
+        await _settle(pilot)
+        await pilot.press("p", "down")
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=before)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -12,14 +12,25 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from tui.model import Series, charts_for, config_diff, fmt, measured_peak, read_estimate, read_recipe, read_series
+from tui.model import (
+    Series,
+    charts_for,
+    config_diff,
+    fmt,
+    measured_peak,
+    next_x,
+    read_estimate,
+    read_recipe,
+    read_series,
+)
 
 
 class CompareScreen(Screen[None]):
     """Runs compared; runs are labelled A, B, C… in every table and chart."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("e", "toggle_x", "Step/epoch")]
-    PALETTE = [("Compare: x axis step / epoch", "toggle_x", "align the overlaid charts by step or by epoch")]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("e", "toggle_x", "x axis")]
+    PALETTE = [("Compare: x axis step / epoch / tokens", "toggle_x",
+                "align the overlaid charts by step, epoch or tokens seen")]
 
     def __init__(self, run_ids: list[str]) -> None:
         super().__init__()
@@ -123,7 +134,7 @@ class CompareScreen(Screen[None]):
             chart.show(runs, x=self.x_axis)  # type: ignore[attr-defined]
 
     def action_toggle_x(self) -> None:
-        self.x_axis = "epoch" if self.x_axis == "step" else "step"
+        self.x_axis = next_x(self.x_axis)
         self.notify(f"x axis: {self.x_axis}")
         self.draw_charts()
 

@@ -39,6 +39,7 @@ class ConfigureScreen(Screen[None]):
         self.recipe_path = Path(recipe_path)
         self.specs: list[FieldSpec] = []
         self.baseline: dict[str, Any] = {}
+        self.key_set: frozenset[str] = frozenset()
         self.lora_default: dict[str, Any] = {}
         self.overrides: list[str] = []
         self.problems: list[str] = []
@@ -66,6 +67,7 @@ class ConfigureScreen(Screen[None]):
         self.baseline = recipe.model_dump(mode="json")
         self.lora_default = LoraSection().model_dump(mode="json")
         self.specs = form_fields(recipe)
+        self.key_set = _key_set(recipe.method.name)
         with Horizontal(id="configure-body"):
             with VerticalScroll(id="form"):
                 where = display_path(self.recipe_path)
@@ -74,13 +76,13 @@ class ConfigureScreen(Screen[None]):
                 yield Static(id="configure-errors")
                 yield Label("[b]key settings[/b]", classes="section-title")
                 yield self._lora_switch(recipe.lora is not None)
-                key_specs = [s for s in self.specs if s.key in _key_set()]
+                key_specs = [s for s in self.specs if s.key in self.key_set]
                 for spec in key_specs:
                     yield self._field(spec)
                 with Collapsible(title="All settings", collapsed=True, id="all-settings"):
                     section = None
                     for spec in self.specs:
-                        if spec.key in _key_set():
+                        if spec.key in self.key_set:
                             continue
                         if spec.section != section:
                             section = spec.section
@@ -230,7 +232,7 @@ class ConfigureScreen(Screen[None]):
             err.set_class(bool(msgs), "shown")
         if by_field:
             first = next(s for s in self.specs if s.key in by_field)
-            if first.key not in _key_set():
+            if first.key not in self.key_set:
                 self.query_one("#all-settings", Collapsible).collapsed = False
         box = self.query_one("#configure-errors", Static)
         # Warnings (e.g. trust_remote_code on, data truncated) sit with the errors but never block a launch.
@@ -287,7 +289,7 @@ class ConfigureScreen(Screen[None]):
         app.open_run(view.id)
 
 
-def _key_set() -> frozenset[str]:
-    from tui.form import KEY_FIELDS
+def _key_set(method: str | None) -> frozenset[str]:
+    from tui.form import key_fields
 
-    return frozenset(KEY_FIELDS)
+    return frozenset(key_fields(method))

@@ -30,18 +30,22 @@ HELP = """\
   ↑ ↓  enter   open a run
   space        select / unselect for comparing
   c            compare the selected runs
-  /            filter (id, name, status, method, model)
+  /            filter by id, name, status, method, settings
   s            sort by the next column
   x            stop the run under the cursor
+  u            resume it from its newest checkpoint
   r            refresh now
 
 [b]Run[/b]
   g / a / l    charts / alerts / log
-  e            x axis: step ↔ epoch
+  p            samples after training (↑ ↓ pick a prompt)
+  m            latest metrics
+  e            x axis: step → epoch → tokens seen
   x            stop the run (it saves a checkpoint and ends `stopped`)
+  u            resume it from its newest checkpoint (same run)
 
 [b]Compare[/b]
-  e            x axis: step ↔ epoch
+  e            x axis: step → epoch → tokens seen
 """
 
 

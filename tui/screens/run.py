@@ -23,6 +23,7 @@ from tui.model import (
     hms,
     log_tail,
     measured_peak,
+    next_x,
     progress,
     rank_peaks,
     read_estimate,
@@ -68,8 +69,9 @@ class RunScreen(Screen[None]):
         Binding("l", "tab('log')", "Log"),
         Binding("m", "tab('metrics')", "Metrics", show=False),
         Binding("p", "tab('samples')", "Samples", show=False),
-        Binding("e", "toggle_x", "Step/epoch"),
+        Binding("e", "toggle_x", "x axis"),
         Binding("x", "stop", "Stop run"),
+        Binding("u", "resume", "Resume"),
     ]
     PALETTE = [
         ("Run: show charts", "tab('charts')", "loss, margins, accuracies, log-probs, rewards"),
@@ -77,8 +79,9 @@ class RunScreen(Screen[None]):
         ("Run: show log", "tab('log')", "the worker's stdout/stderr"),
         ("Run: show sample generations", "tab('samples')", "policy vs reference completions"),
         ("Run: show latest metrics", "tab('metrics')", "train, eval and eval at start"),
-        ("Run: x axis step / epoch", "toggle_x", "align charts by step or by epoch"),
+        ("Run: x axis step / epoch / tokens", "toggle_x", "align charts by step, epoch or tokens seen"),
         ("Run: stop this run", "stop", "it saves a checkpoint and ends `stopped`"),
+        ("Run: resume this run", "resume", "a stopped, failed or crashed run continues from its newest checkpoint"),
     ]
 
     def __init__(self, run_id: str) -> None:
@@ -99,6 +102,7 @@ class RunScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         from engine.rundir import RunDir
         from tui.widgets.chart import MetricChart
+        from tui.widgets.samples import SamplesPane
 
         app: Any = self.app
         self.rd = RunDir(app.settings.runs_dir / self.run_id)
@@ -116,7 +120,7 @@ class RunScreen(Screen[None]):
             with TabPane("Metrics", id="metrics"):
                 yield DataTable(id="metrics-table", cursor_type="none")
             with TabPane("Samples", id="samples"):
-                yield VerticalScroll(Static("No sample generations in this run.", id="samples-list"))
+                yield SamplesPane(id="samples-pane")
             with TabPane("Log", id="log"):
                 yield RichLog(id="run-log", max_lines=2000, wrap=False, markup=False)
         yield Footer()
@@ -129,6 +133,7 @@ class RunScreen(Screen[None]):
         self.summary = Summary()
         self.estimate = read_estimate(self.rd.path)
         self.query_one("#metrics-table", DataTable).add_columns("metric", "train", "eval", "eval at start")
+        self.query_one(TabbedContent).hide_tab("samples")  # shown once the run has samples or an evaluation
         log = self.query_one(RichLog)
         for line in log_tail(self.rd.stdout, 200):
             log.write(line)
@@ -272,18 +277,15 @@ class RunScreen(Screen[None]):
         self.query_one("#alerts-list", Static).update(body)
 
     def _samples(self) -> None:
-        samples = self.series.samples[-5:]
-        if not samples:
+        from tui.widgets.samples import SamplesPane
+
+        samples, evaluation = self.series.samples, self.series.evaluation
+        if not samples and not evaluation:
             return
-        body = Text()
-        for smp in reversed(samples):
-            body.append(f"step {smp.get('step', '?')}\n", style="bold")
-            for key in ("prompt", "policy", "reference"):
-                if smp.get(key):
-                    body.append(f"  {key}: ", style="dim")
-                    body.append(str(smp[key]).strip() + "\n")
-            body.append("\n")
-        self.query_one("#samples-list", Static).update(body)
+        tabs = self.query_one(TabbedContent)
+        tabs.show_tab("samples")
+        tabs.get_tab("samples").label = f"Samples ({len(samples)})" if samples else "Samples"  # type: ignore[assignment]
+        self.query_one(SamplesPane).show(samples, evaluation)
 
     def _metrics(self) -> None:
         from engine.metrics import key_metrics
@@ -300,12 +302,28 @@ class RunScreen(Screen[None]):
     # -- actions ---------------------------------------------------------------------------------------------
 
     def action_tab(self, tab: str) -> None:
+        if tab == "samples" and not (self.series.samples or self.series.evaluation):
+            self.notify("No sample generations in this run yet: they are written after training.")
+            return
         self.query_one(TabbedContent).active = tab
+        if tab == "samples":
+            self.query_one("#sample-list").focus()  # ↑ ↓ pick a prompt
 
     def action_toggle_x(self) -> None:
-        self.x_axis = "epoch" if self.x_axis == "step" else "step"
+        self.x_axis = next_x(self.x_axis)
         self.notify(f"x axis: {self.x_axis}")
         self.refresh_view()
+
+    def action_resume(self) -> None:
+        from tui.resume import confirm_resume
+
+        confirm_resume(self.app, self.run_id, resumed=self._resumed)
+
+    def _resumed(self, _run_id: str) -> None:
+        # The follower keeps tailing events.jsonl, so the new attempt's events arrive by themselves; run.json now
+        # holds the new process, read it at once so the run shows `starting`, not `crashed`, until they do.
+        self.record = self.rd.read()
+        self.refresh_view(charts=False)
 
     def action_stop(self) -> None:
         if self.status not in LIVE:

@@ -12,10 +12,15 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from tui.model import HEADLINE, RunRow, run_row
+from tui.widgets.runtable import RunTable
 
 STATUS_STYLE = {"completed": "green", "running": "bold cyan", "starting": "cyan", "created": "dim",
                 "failed": "bold red", "crashed": "bold red", "stopped": "yellow"}
 LIVE = ("created", "starting", "running")
+# Rows added per UI tick: each batch costs ~40 µs a row plus one repaint (~70 ms), so 1,000 runs go in one batch.
+FILL_CHUNK = 1000
+# A store bigger than this opens in two steps: its newest runs (more than a screenful), then all of them.
+FIRST_SCREEN = 100
 # (column label, RunRow attribute or callable) in table order; `sort` cycles through SORTS.
 SORTS: list[tuple[str, Any]] = [
     ("newest", lambda r: r.created), ("status", lambda r: r.status), ("name", lambda r: r.name),
@@ -26,6 +31,8 @@ SORTS: list[tuple[str, Any]] = [
 class RunsScreen(Screen[None]):
     """The run store as a table, refreshed in the background while runs are live."""
 
+    # Focused as it is composed: a later focus change restyles the table and so repaints every visible cell.
+    AUTO_FOCUS = "#runs-table"
     BINDINGS = [
         Binding("enter", "open", "Open", show=False),
         Binding("space", "toggle_select", "Select"),
@@ -33,6 +40,7 @@ class RunsScreen(Screen[None]):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("s", "sort", "Sort"),
         Binding("x", "stop", "Stop run"),
+        Binding("u", "resume", "Resume", show=False),
         Binding("r", "refresh", "Refresh"),
         Binding("n", "app.switch_mode('recipes')", "New run"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -41,9 +49,11 @@ class RunsScreen(Screen[None]):
         ("Open the run under the cursor", "open", "live progress, charts, alerts, log"),
         ("Select / unselect the run under the cursor", "toggle_select", "for Compare"),
         ("Compare the selected runs", "compare", "config diff, overlaid charts, final metrics"),
-        ("Filter runs", "filter", "by id, name, status, method or model"),
+        ("Filter runs", "filter", "by id, name, status, method, model or key settings"),
         ("Sort runs by the next column", "sort", "newest, status, name, step, alerts"),
         ("Stop the run under the cursor", "stop", "it saves a checkpoint and ends `stopped`"),
+        ("Resume the run under the cursor", "resume", "a stopped, failed or crashed run continues from its newest "
+         "checkpoint"),
         ("Refresh the runs table", "refresh", "re-read the run store"),
     ]
 
@@ -64,8 +74,8 @@ class RunsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="filter: id, name, status, method, model (esc clears)", id="runs-filter")
-        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield Input(placeholder="filter: id, name, status, method, model, settings (esc clears)", id="runs-filter")
+        yield RunTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="runs-status", classes="statusline")
         yield Footer()
 
@@ -76,10 +86,11 @@ class RunsScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.add_column("", key="sel", width=1)
         # Fixed widths: columns don't jump about while 1,000 rows stream in.
-        for label, key, width in (("started", "created", 9), ("name", "name", 20), ("status", "status", 9),
-                                  ("method", "method", 6), ("model", "model", 21), ("step", "step", 7),
+        for label, key, width in (("started", "created", 9), ("name", "name", 18), ("status", "status", 9),
+                                  ("method", "method", 6), ("key settings", "settings", 24), ("step", "step", 7),
                                   ("margin", "h0", 7), ("acc", "h1", 6), ("⚠", "alerts", 2),
-                                  ("GiB est/peak", "memory", 12), ("time", "duration", 8), ("id", "id", 44)):
+                                  ("model", "model", 21), ("GiB est/peak", "memory", 12), ("time", "duration", 8),
+                                  ("id", "id", 44)):
             table.add_column(label, key=key, width=width)
         self.query_one("#runs-status", Static).update("loading runs…")
         app: Any = self.app
@@ -113,10 +124,19 @@ class RunsScreen(Screen[None]):
         app: Any = self.app
         views = api.list_runs(app.settings.runs_dir)
         now = app.now()
+        if not self.loaded and len(views) > FIRST_SCREEN:
+            # First open of a big store: the newest screenful is painted while the rest of the rows are built.
+            self.app.call_from_thread(self.show_rows, [run_row(v, now) for v in views[:FIRST_SCREEN]], True)
         rows = [run_row(v, now) for v in views]
         self.app.call_from_thread(self.show_rows, rows)
 
-    def show_rows(self, rows: list[RunRow]) -> None:
+    def show_rows(self, rows: list[RunRow], partial: bool = False) -> None:
+        if partial:
+            if not self.loaded:  # (the whole list may have come first)
+                self.rows = rows
+                self.render_table()
+                self.query_one("#runs-status", Static).update(f"loading runs… (the newest {len(rows)} shown)")
+            return
         self.app.rows_cache = rows  # type: ignore[attr-defined]
         first = not self.loaded
         self.rows, self.loaded = rows, True
@@ -145,14 +165,14 @@ class RunsScreen(Screen[None]):
         return [
             Text("✓" if r.id in self.selected else ""),
             Text(r.id[4:8] + " " + r.id[9:13] if len(r.id) > 13 else r.id), Text(r.name),
-            Text(r.status, style=STATUS_STYLE.get(r.status, "")), Text(r.method), Text(r.model), Text(r.step),
+            Text(r.status, style=STATUS_STYLE.get(r.status, "")), Text(r.method), Text(r.settings), Text(r.step),
             *(Text(h) for h in r.headline), Text(str(r.alerts), style="bold yellow") if r.alerts else Text(""),
-            Text(r.memory), Text(r.duration), Text(r.id),
+            Text(r.model), Text(r.memory), Text(r.duration), Text(r.id),
         ]
 
     def render_table(self) -> None:
-        """Show `visible_rows()`: cells of changed runs are updated in place; a new order rebuilds the table, the
-        first screenful at once and the rest in chunks after each paint, so the UI answers while it fills."""
+        """Show `visible_rows()`: cells of changed runs are updated in place; a new order rebuilds the table in
+        batches of FILL_CHUNK rows, one per paint, so the UI answers while a very large store fills in."""
         table = self.query_one(DataTable)
         methods = {r.method for r in self.rows}
         heads = HEADLINE.get(next(iter(methods)), ("margin", "acc")) if len(methods) == 1 else ("margin", "acc")
@@ -161,14 +181,16 @@ class RunsScreen(Screen[None]):
                 table.columns[key].label = Text(_short(head))
         rows = self.visible_rows()
         ids = [r.id for r in rows]
+        painted = len(self.shown_ids)
         if ids == self.shown_ids:
-            keys = list(table.columns)
-            for r in rows:
-                # Rows not added yet (the table is still filling) pick the new values up from `shown`.
-                if self.shown.get(r.id) != r and r.id in table.rows:
-                    for key, cell in zip(keys, self.cells(r), strict=True):
-                        table.update_cell(r.id, key, cell)
+            self._update_changed(rows)
             self.shown = {r.id: r for r in rows}
+        elif painted and not self._filling and ids[:painted] == self.shown_ids:
+            # The same order with more rows after it (the rest of a first screenful): append, keep what is painted.
+            self._update_changed(rows[:painted])
+            self.shown_ids, self.shown = ids, {r.id: r for r in rows}
+            self._fill_gen += 1
+            self._fill(rows, painted, self._fill_gen, None)
         else:
             current = self.current_id()
             table.clear()
@@ -177,13 +199,21 @@ class RunsScreen(Screen[None]):
             self._fill(rows, 0, self._fill_gen, current)
         self._status_line(len(rows))
 
+    def _update_changed(self, rows: list[RunRow]) -> None:
+        table = self.query_one(DataTable)
+        keys = list(table.columns)
+        for r in rows:
+            # Rows not added yet (the table is still filling) pick the new values up from `shown`.
+            if self.shown.get(r.id) != r and r.id in table.rows:
+                for key, cell in zip(keys, self.cells(r), strict=True):
+                    table.update_cell(r.id, key, cell)
+
     def _fill(self, rows: list[RunRow], start: int, gen: int, current: str | None) -> None:
         if gen != self._fill_gen:
             return  # a newer rebuild took over
-        table = self.query_one(DataTable)
-        chunk = 60 if start == 0 else 300
-        for r in rows[start:start + chunk]:
-            table.add_row(*self.cells(self.shown.get(r.id, r)), key=r.id)
+        table = self.query_one(RunTable)
+        chunk = FILL_CHUNK
+        table.add_batch((self.cells(self.shown.get(r.id, r)), r.id) for r in rows[start:start + chunk])
         end = start + chunk
         self._filling = end < len(rows)
         if current and any(r.id == current for r in rows[start:end]):
@@ -273,6 +303,13 @@ class RunsScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self.load()
+
+    def action_resume(self) -> None:
+        from tui.resume import confirm_resume
+
+        run_id = self.current_id()
+        if run_id:
+            confirm_resume(self.app, run_id, resumed=lambda _id: self.load())
 
     def action_stop(self) -> None:
         from tui.screens.run import confirm_stop

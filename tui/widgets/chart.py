@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual_plot import HiResMode, PlotWidget
 
-from tui.model import Series
+from tui.model import X_MISSING, Series
 
 # Each overlaid key (or run, in Compare) gets a colour AND a texture, so the lines stay apart under NO_COLOR.
 STYLES = [("cyan", HiResMode.BRAILLE), ("magenta", HiResMode.QUADRANT), ("green", HiResMode.HALFBLOCK),
@@ -38,6 +38,12 @@ class MetricChart(PlotWidget, can_focus=False):
         self.clear()
         drawn = 0
         evals = False
+        # A run that cannot be placed on this x axis (no epoch or token counts logged) is left out, and the title
+        # says so: an empty or partial chart must not look like a run without data.
+        missing = [label or "this run" for label, series in runs if not series.has_x(x)]
+        runs = [(label, series) for label, series in runs if series.has_x(x)]
+        title = self.title if x == "step" else f"{self.title} · by {x}"
+        self.border_title = title + (f" · no {X_MISSING.get(x, x)} in {', '.join(missing)}" if missing else "")
         lines = [(label, series, key) for label, series in runs for key in self.keys]
         for i, (label, series, key) in enumerate(lines):
             colour, mode = STYLES[i % len(STYLES)]
