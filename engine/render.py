@@ -168,29 +168,10 @@ def progress_line(event: dict[str, Any], method: str | None) -> str | None:
     if kind == "alert":
         return f"ALERT {event.get('rule')}: {event.get('message')}"
     if kind == "evaluation":
+        from engine.report import evaluation_summary
+
         return "post-training evaluation: " + evaluation_summary(event.get("values") or {})
     return None
-
-
-def evaluation_summary(values: dict[str, Any]) -> str:
-    """The post-training evaluation in one line: pair accuracy, win rate, perplexity change, what failed."""
-    parts = []
-    pref = values.get("preference")
-    if pref and pref.get("pairs"):
-        parts.append(f"pair accuracy {fmt(pref['reference']['accuracy'])} → {fmt(pref['policy']['accuracy'])} "
-                     f"(reference → policy, {pref['pairs']} pairs)")
-    judge = values.get("judge")
-    if judge and judge.get("n"):
-        parts.append(f"win rate {judge['win_rate']:.2f} ({judge['wins']}/{judge['ties']}/{judge['losses']} W/T/L)")
-    ppl = values.get("perplexity")
-    if ppl:
-        change = ppl.get("change_pct")
-        shown = f"{change:+.1f}%" if isinstance(change, (int, float)) else "not finite"
-        parts.append(f"perplexity {shown}" + (" REGRESSED" if ppl.get("regressed") else ""))
-    if values.get("samples"):
-        parts.append(f"{values['samples']} samples")
-    parts += [f"{k} failed: {v}" for k, v in (values.get("errors") or {}).items()]
-    return "; ".join(parts) or "nothing measured"
 
 
 def _live_panel(view: RunView) -> Panel:

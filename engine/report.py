@@ -337,3 +337,24 @@ def write_report(run_dir: Path) -> Report:
     write_json_atomic(run_dir / "report.json", rep.to_dict())
     (run_dir / "report.md").write_text(markdown(rep), encoding="utf-8")
     return rep
+
+
+def evaluation_summary(values: dict[str, Any]) -> str:
+    """The post-training evaluation in one line: pair accuracy, win rate, perplexity change, what failed."""
+    parts = []
+    pref = values.get("preference")
+    if pref and pref.get("pairs"):
+        parts.append(f"pair accuracy {fmt(pref['reference']['accuracy'])} → {fmt(pref['policy']['accuracy'])} "
+                     f"(reference → policy, {pref['pairs']} pairs)")
+    judge = values.get("judge")
+    if judge and judge.get("n"):
+        parts.append(f"win rate {judge['win_rate']:.2f} ({judge['wins']}/{judge['ties']}/{judge['losses']} W/T/L)")
+    ppl = values.get("perplexity")
+    if ppl:
+        change = ppl.get("change_pct")
+        shown = f"{change:+.1f}%" if isinstance(change, (int, float)) else "not finite"
+        parts.append(f"perplexity {shown}" + (" REGRESSED" if ppl.get("regressed") else ""))
+    if values.get("samples"):
+        parts.append(f"{values['samples']} samples")
+    parts += [f"{k} failed: {v}" for k, v in (values.get("errors") or {}).items()]
+    return "; ".join(parts) or "nothing measured"

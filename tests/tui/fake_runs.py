@@ -115,8 +115,16 @@ def sample_events(step: int = 20, judged: bool = True) -> list[dict[str, Any]]:
          "policy": policy, "winner": winner if judged else None}
         for i, (prompt, policy, reference, winner) in enumerate(SAMPLES)
     ]
-    events.append({"t": T0 + step + 2, "kind": "evaluation", "step": step,
-                   "values": {"eval_accuracy_before": 0.5, "eval_accuracy_after": 0.75, "eval_margin_after": 0.42}})
+    values: dict[str, Any] = {
+        "preference": {"pairs": 32, "reference": {"accuracy": 0.5938, "margin": 42.16, "accuracy_per_token": 0.0625},
+                       "policy": {"accuracy": 0.6562, "margin": 48.28, "accuracy_per_token": 0.0938}},
+        "perplexity": {"texts": 24, "tokens": 1312, "reference": 46.257, "policy": 46.246, "change_pct": -0.02,
+                       "max_increase_pct": 10.0, "regressed": False},
+        "samples": len(SAMPLES)}
+    if judged:
+        values["judge"] = {"kind": "openai", "model": "judge", "wins": 1, "ties": 1, "losses": 1, "n": 3,
+                           "win_rate": 0.5, "ci95": [0.14, 0.86]}
+    events.append({"t": T0 + step + 2, "kind": "evaluation", "step": step, "values": values})
     return events
 
 

@@ -380,7 +380,7 @@ async def test_samples_tab_appears_with_samples_and_is_keyboard_navigable(tmp_pa
         await pilot.press("p")
         assert tabs.active == "samples"
         head = text_of(run.query_one("#samples-eval"))
-        assert "eval_accuracy_after 0.750" in head and "policy 1 · reference 1 · tie 1" in head
+        assert "pair accuracy 0.5938 → 0.6562" in head and "policy 1 · reference 1 · tie 1" in head
         assert "win rate 50%" in head
         detail = run.query_one("#sample-detail")
         assert "primary colours" in text_of(detail) and "policy wins" in text_of(detail)

@@ -15,39 +15,43 @@ from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.model import fmt
-
 WINNER = {"policy": ("policy wins", "bold green"), "reference": ("reference wins", "bold red"),
           "tie": ("tie", "bold yellow")}
 SIDE_BY_SIDE_MIN = 70  # below this width (the detail pane at 80 columns) the two answers are stacked
 
 
 def ordered(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Newest evaluation first (a resumed run may have generated twice), then prompt order."""
-    return sorted(samples, key=lambda s: (-(s.get("step") or 0), s.get("index") or 0))
+    """Newest evaluation first (a resumed run may have generated twice), then prompt order; a sample judged again
+    later (`reins report --judge-url`) replaces its earlier copy."""
+    latest = {(s.get("step"), s.get("index")): s for s in samples}
+    return sorted(latest.values(), key=lambda s: (-(s.get("step") or 0), s.get("index") or 0))
 
 
 def tally(samples: list[dict[str, Any]]) -> str:
     """`policy 3 · reference 1 · tie 1, win rate 70%` over the judged samples ('' when none was judged)."""
-    judged = [s.get("winner") for s in samples if s.get("winner") in WINNER]
-    if not judged:
+    from engine.judge import tally as count
+
+    t = count([s.get("winner") for s in samples])
+    if not t.n:
         return ""
-    counts = {w: judged.count(w) for w in WINNER}
-    rate = (counts["policy"] + 0.5 * counts["tie"]) / len(judged)
-    return " · ".join(f"{w} {n}" for w, n in counts.items()) + f", win rate {rate:.0%}"  # a tie counts half
+    return f"policy {t.wins} · reference {t.losses} · tie {t.ties}, win rate {t.win_rate:.0%}"  # a tie counts half
 
 
 def evaluation_text(evaluation: dict[str, Any] | None, samples: list[dict[str, Any]]) -> Text:
+    from engine.report import evaluation_summary
+
     text = Text()
     if evaluation:
         text.append("after training: ", style="bold")
-        values = evaluation.get("values") or {}
-        text.append("  ".join(f"{k} {fmt(v)}" for k, v in values.items()) or "no figures")
-    judged = tally(samples)
-    if samples:
-        text.append(("\n" if text else "") + f"{len(samples)} held-out prompt{'s' if len(samples) != 1 else ''}: ",
+        text.append(evaluation_summary(evaluation.get("values") or {}))
+    newest = [s for s in ordered(samples) if s.get("step") == max(x.get("step") or 0 for x in samples)] \
+        if samples else []
+    judged = tally(newest)
+    if newest:
+        text.append(("\n" if text else "") + f"{len(newest)} held-out prompt{'s' if len(newest) != 1 else ''}: ",
                     style="bold")
-        text.append(judged or "not judged (set a judge to get a win rate)", style="" if judged else "dim")
+        text.append(judged or "not judged (set report.judge, or `reins report RUN --judge-url …`)",
+                    style="" if judged else "dim")
     return text
 
 
