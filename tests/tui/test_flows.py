@@ -262,16 +262,16 @@ async def test_lora_off_and_quantization_become_overrides(tmp_path: Path) -> Non
     assert override_text(spec, "q_proj, v_proj") == '["q_proj", "v_proj"]'
 
 
-@pytest.mark.anyio
-async def test_runs_table_fills_in_chunks_and_updates_changed_rows_in_place(tmp_path: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def big_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **constants: int) -> tuple[Path, list[int]]:
+    """150 runs, the Runs screen's batching constants patched, and the list every batch size will be recorded in."""
+    from tui.widgets.runtable import RunTable
+
     runs = tmp_path / "runs"
     for i in range(150):
         write_run(runs, f"20260921-{i:06d}-many-{i}", steps=3)
-    from tui.widgets.runtable import RunTable
+    for name, value in constants.items():
+        monkeypatch.setattr(f"tui.screens.runs.{name}", value)
 
-    monkeypatch.setattr("tui.screens.runs.FILL_CHUNK", 40)  # 150 rows: four batches, one per paint
-    monkeypatch.setattr("tui.screens.runs.FIRST_SCREEN", 1000)  # (the newest-first step is tested on its own)
     batches: list[int] = []
     add_batch = RunTable.add_batch
 
@@ -281,6 +281,14 @@ async def test_runs_table_fills_in_chunks_and_updates_changed_rows_in_place(tmp_
         return add_batch(table, rows)
 
     monkeypatch.setattr(RunTable, "add_batch", counted)
+    return runs, batches
+
+
+@pytest.mark.anyio
+async def test_runs_table_fills_in_chunks_and_updates_changed_rows_in_place(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # 150 rows in batches of 40: four batches, one per paint (the newest-first step is tested on its own)
+    runs, batches = big_store(tmp_path, monkeypatch, FILL_CHUNK=40, FIRST_SCREEN=1000)
     app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
@@ -394,21 +402,7 @@ async def test_samples_tab_appears_with_samples_and_is_keyboard_navigable(tmp_pa
 @pytest.mark.anyio
 async def test_a_big_store_paints_its_newest_runs_first_then_appends_the_rest(tmp_path: Path,
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui.widgets.runtable import RunTable
-
-    runs = tmp_path / "runs"
-    for i in range(150):
-        write_run(runs, f"20260921-{i:06d}-many-{i}", steps=3)
-    monkeypatch.setattr("tui.screens.runs.FIRST_SCREEN", 50)
-    batches: list[int] = []
-    add_batch = RunTable.add_batch
-
-    def counted(table, rows):  # noqa: ANN001, ANN202
-        rows = list(rows)
-        batches.append(len(rows))
-        return add_batch(table, rows)
-
-    monkeypatch.setattr(RunTable, "add_batch", counted)
+    runs, batches = big_store(tmp_path, monkeypatch, FIRST_SCREEN=50)
     app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
