@@ -174,6 +174,7 @@ class Summary:
     alerts: int = 0
     final: dict[str, Any] | None = None
     error: str | None = None
+    phase: str | None = None  # what a running worker does besides training steps (e.g. the post-training evaluation)
 
     def update(self, chunk: Chunk) -> Summary:
         self.offset = chunk.offset
@@ -185,6 +186,8 @@ class Summary:
                 if ev.get("attempt") and ev.get("status") == "starting":
                     self.final = self.error = None  # a resumed attempt: the last attempt's outcome no longer applies
                 self.status, self.status_t = ev.get("status"), ev.get("t")
+                if self.status in TERMINAL_STATUSES:
+                    self.phase = None
                 self.max_steps = ev.get("max_steps", self.max_steps)
                 if ev.get("summary") is not None:
                     self.final = ev["summary"]
@@ -202,6 +205,10 @@ class Summary:
                 self.system.update(ev.get("values", {}))
             elif kind == "alert":
                 self.alerts += 1
+            elif kind == "phase":
+                self.phase = ev.get("name")
+            elif kind == "evaluation":
+                self.phase = None
         return self
 
     def to_dict(self) -> dict[str, Any]:

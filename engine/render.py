@@ -167,6 +167,8 @@ def progress_line(event: dict[str, Any], method: str | None) -> str | None:
         return f"{event.get('split', 'train')} step {event.get('step')}: " + " ".join(shown)
     if kind == "alert":
         return f"ALERT {event.get('rule')}: {event.get('message')}"
+    if kind == "phase":
+        return f"{event.get('name')}: {event.get('detail', '')}".rstrip(": ")
     if kind == "evaluation":
         from engine.report import evaluation_summary
 
@@ -184,7 +186,8 @@ def _live_panel(view: RunView) -> Panel:
         if sps and s.step < s.max_steps:
             eta = f"  ETA {int(sps * (s.max_steps - s.step))}s"
         rate = f"  {sps:.2f} s/step" if sps else ""
-        parts.append(Group(bar, Text(f"step {s.step}/{s.max_steps}{rate}{eta}")))
+        doing = f"  — {s.phase}…" if s.phase and view.status == "running" else ""
+        parts.append(Group(bar, Text(f"step {s.step}/{s.max_steps}{rate}{eta}{doing}")))
     else:
         parts.append(Text("loading model and data…" if view.status in ("starting", "created") else f"step {s.step}"))
     parts.append(metrics_table(view))

@@ -102,3 +102,20 @@ def test_summary_is_incremental(tmp_path: Path) -> None:
     assert s.first["eval"] == {"rewards/accuracies": 0.0}
     assert (s.status, s.step, s.alerts, s.final) == ("completed", 2, 1, {"steps": 2})
     assert ev.Summary.from_dict(json.loads(json.dumps(s.to_dict()))).last == s.last
+
+
+def test_summary_tracks_the_phase_after_training(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    with ev.EventWriter(path) as w:
+        w.status("running")
+        w.write("phase", step=4, name="post-training evaluation", detail="4 samples")
+    s = ev.summarize(path)
+    assert s.phase == "post-training evaluation"
+    with ev.EventWriter(path) as w:
+        w.write("evaluation", step=4, values={})
+    s = ev.summarize(path, s)
+    assert s.phase is None  # the evaluation ended
+    with ev.EventWriter(path) as w:
+        w.write("phase", step=4, name="post-training evaluation")
+        w.status("failed", error="killed")
+    assert ev.summarize(path, s).phase is None  # a run that ended is not evaluating any more

@@ -193,6 +193,8 @@ def evaluate_after_training(recipe: Recipe, models: Models, tokenizer: Any, held
     values: dict[str, Any] = {"errors": {}}
     t0 = time.perf_counter()
     prompts = prompts_of(held_out)[: cfg.samples]
+    writer.write("phase", step=step, name="post-training evaluation",
+                 detail=f"{len(prompts)} samples, pairs, perplexity" + (", judge" if cfg.judge else ""))
     samples: list[dict[str, Any]] = []
     if cfg.samples and not prompts:
         values["errors"]["samples"] = "no held-out prompts: set data.eval to get side-by-side generations"

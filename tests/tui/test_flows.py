@@ -380,7 +380,11 @@ async def test_samples_tab_appears_with_samples_and_is_keyboard_navigable(tmp_pa
         await pilot.press("p")
         assert tabs.active == "charts"
 
-        # Training ends, the evaluation writes its samples: the tab appears, counts them, p opens it.
+        # Training ends and the worker starts evaluating: the progress line says so instead of an ETA.
+        write_events(rd, [{"t": 1e9, "kind": "phase", "step": 20, "name": "post-training evaluation",
+                           "detail": "3 samples, pairs, perplexity"}], mode="a")
+        await until(pilot, app, lambda: "post-training evaluation…" in text_of(run.query_one("#run-progress")))
+        # The evaluation writes its samples: the tab appears, counts them, p opens it.
         write_events(rd, sample_events(20), mode="a")
         await until(pilot, app, lambda: len(run.series.samples) == 3)
         await settle(pilot, app)

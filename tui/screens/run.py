@@ -234,7 +234,9 @@ class RunScreen(Screen[None]):
             bar, pct = Text(""), ""
         line.add_row(label, bar, pct)
         facts = []
-        if p["eta_s"] is not None and self.status in LIVE:
+        if self.summary.phase and self.status in LIVE:
+            facts.append(f"{self.summary.phase}…")  # the steps are done; say why the run has not ended yet
+        elif p["eta_s"] is not None and self.status in LIVE:
             facts.append(f"ETA {hms(p['eta_s'])}")
         if p["s_per_step"]:
             facts.append(f"{p['s_per_step']:.2f} s/step")
