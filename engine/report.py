@@ -339,6 +339,25 @@ def write_report(run_dir: Path) -> Report:
     return rep
 
 
+def evaluation_rows(values: dict[str, Any]) -> dict[str, str]:
+    """The post-training figures as short table cells (label → text), for side-by-side comparison of runs."""
+    rows: dict[str, str] = {}
+    pref = values.get("preference") or {}
+    if pref.get("pairs"):
+        rows["pair accuracy ref→policy"] = f"{fmt(pref['reference']['accuracy'])} → {fmt(pref['policy']['accuracy'])}"
+        rows["pair margin ref→policy"] = f"{fmt(pref['reference']['margin'])} → {fmt(pref['policy']['margin'])}"
+    judge = values.get("judge") or {}
+    if judge.get("n"):
+        ci = judge.get("ci95")
+        rows["win rate (95% CI)"] = f"{judge['win_rate']:.2f}" + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
+    ppl = values.get("perplexity") or {}
+    if ppl:
+        change = ppl.get("change_pct")
+        rows["perplexity change"] = (f"{change:+.1f}%" if isinstance(change, (int, float)) else "not finite") + \
+            (" REGRESSED" if ppl.get("regressed") else "")
+    return rows
+
+
 def evaluation_summary(values: dict[str, Any]) -> str:
     """The post-training evaluation in one line: pair accuracy, win rate, perplexity change, what failed."""
     parts = []

@@ -152,6 +152,7 @@ async def test_recipe_to_launch_to_live_to_alert_to_compare(tmp_path: Path, monk
 async def test_runs_filter_sort_select_and_compare_diff(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     ids = write_store(runs)
+    write_events(runs / "20260921-110000-dpo-beta03", sample_events(20), mode="a")  # one run was evaluated
     app = make_app(runs_dir=runs, now=None, refresh_s=60)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, app)
@@ -178,6 +179,10 @@ async def test_runs_filter_sort_select_and_compare_diff(tmp_path: Path) -> None:
         rows = [metrics.get_row_at(i) for i in range(metrics.row_count)]
         alerts_row = next(r for r in rows if r[0] == "alerts")
         assert alerts_row[1:] == ["0", "1"]
+        post = {str(r[0]): r[1:] for r in rows}  # the post-training figures, blank for the run without them
+        assert post["pair accuracy ref→policy"] == ["", "0.5938 → 0.6562"]
+        assert post["win rate (95% CI)"] == ["", "0.50 (0.14–0.86)"]
+        assert post["perplexity change"] == ["", "-0.0%"]
 
 
 @pytest.mark.anyio

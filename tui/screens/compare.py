@@ -109,6 +109,11 @@ class CompareScreen(Screen[None]):
         eval_keys = [k for k in key_metrics(method) if any(k in v.summary.last.get("eval", {}) for v in views)]
         for k in eval_keys:
             metrics.add_row(f"eval {k}", *(fmt(v.summary.last.get("eval", {}).get(k)) for v in views))
+        from engine.report import evaluation_rows
+
+        post = [evaluation_rows((s.evaluation or {}).get("values") or {}) for s in series]
+        for label in dict.fromkeys(k for rows in post for k in rows):  # labels in first-seen order, once each
+            metrics.add_row(label, *(rows.get(label, "") for rows in post))
         metrics.add_row("steps", *(str(v.summary.step) for v in views))
         metrics.add_row("alerts", *(str(v.summary.alerts) for v in views))
         est = [read_estimate(v.dir.path) for v in views]
