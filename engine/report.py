@@ -15,7 +15,8 @@ from engine.metrics import fmt
 from engine.rundir import write_json_atomic
 
 # What a preference report compares, in the order a reader wants it.
-PREFERENCE_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected", "loss")
+PREFERENCE_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected", "accuracy", "margin",
+                   "loss")
 LOGP_KEYS = ("logps/chosen", "logps/rejected")
 LOOPING = 0.5  # share of repeated word 3-grams from which an answer reads as a loop (normal prose: under 0.15)
 SAMPLES_SHOWN = 8  # report.md shows this many side-by-side generations; report.json keeps them all
@@ -53,9 +54,12 @@ def _finite(v: Any) -> float | None:
 
 
 def preference_verdict(before: dict[str, Any], after: dict[str, Any]) -> str:
-    """One sentence on whether held-out preference accuracy and margin rose (TRL's eval metrics)."""
-    acc0, acc1 = _finite(before.get("rewards/accuracies")), _finite(after.get("rewards/accuracies"))
-    m0, m1 = _finite(before.get("rewards/margins")), _finite(after.get("rewards/margins"))
+    """One sentence on whether held-out preference accuracy and margin rose (TRL's eval metrics: the implicit
+    reward's for the DPO family, the reward model's own `accuracy`/`margin` for RM)."""
+    acc_key, margin_key = ("rewards/accuracies", "rewards/margins") if "rewards/accuracies" in after else \
+        ("accuracy", "margin")
+    acc0, acc1 = _finite(before.get(acc_key)), _finite(after.get(acc_key))
+    m0, m1 = _finite(before.get(margin_key)), _finite(after.get(margin_key))
     if acc0 is None or acc1 is None:
         loss0, loss1 = _finite(before.get("loss")), _finite(after.get("loss"))
         if loss0 is not None and loss1 is not None:  # SFT: the held-out loss is the figure that says it learned
@@ -176,9 +180,9 @@ def build_report(run_dir: Path) -> Report:
     floor = cfg.rejected_logps_floor * max(1.0, tokens / cfg.rejected_logps_floor_tokens) if tokens else \
         cfg.rejected_logps_floor
     rep.logps = logp_sanity(rep.eval_before, rep.eval_after, floor, cfg.rejected_logps_min_drop) \
-        if rep.eval_after else {}
+        if any(k in rep.eval_after for k in LOGP_KEYS) else {}  # a reward model logs no log-probs
     rep.verdict = qualify(rep.verdict, rep.logps, rep.alerts, rep.evaluation)
-    if tokens:
+    if tokens and rep.logps:
         rep.logps["tokens_per_sequence"] = round(tokens, 1)
     return rep
 

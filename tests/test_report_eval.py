@@ -194,3 +194,22 @@ def test_a_diverged_policy_reads_as_not_finite_not_a_traceback(tmp_path: Path) -
     assert "reference -9.0 / -8.0 / -5.0 / -1.0 → policy nan / nan / nan / nan" in md
     assert "perplexity not finite REGRESSED" in progress_line({"kind": "evaluation", "values": {"perplexity": ppl}},
                                                               "dpo")
+
+
+def test_reward_model_report_uses_its_own_accuracy_and_has_no_log_prob_section(tmp_path: Path) -> None:
+    run = tmp_path / "20261127-070301-judge-rm"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"id": run.name, "method": "rm"}))
+    evs = [{"t": 1, "kind": "status", "status": "running", "max_steps": 30},
+           {"t": 2, "kind": "metric", "split": "eval", "step": 0,
+            "values": {"loss": 0.77, "accuracy": 0.1875, "margin": -0.1435, "num_tokens": 0.0}},
+           {"t": 3, "kind": "metric", "split": "train", "step": 30, "values": {"loss": 0.08}},
+           {"t": 4, "kind": "metric", "split": "eval", "step": 30,
+            "values": {"loss": 0.05, "accuracy": 1.0, "margin": 3.3728, "num_tokens": 38316.0}},
+           {"t": 5, "kind": "status", "status": "completed"}]
+    (run / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in evs))
+    rep = write_report(run)
+    assert rep.verdict == "improved: held-out preference accuracy 0.188 → 1.000, margin -0.143 → 3.373"
+    assert rep.logps == {} and rep.missing == []
+    md = (run / "report.md").read_text()
+    assert "Log-prob sanity" not in md and "| accuracy | 0.1875 | 1.0000 |" in md
