@@ -303,6 +303,8 @@ def score_with_reward_model(model: Any, tokenizer: Any, samples: list[dict[str, 
     with eval_mode(model), torch.no_grad():
         for s in samples:
             prompt = s.get("messages") or s["prompt"]
+            if isinstance(prompt, str) and getattr(tokenizer, "chat_template", None):
+                prompt = [{"role": "user", "content": prompt}]  # score in the chat format the RM was trained on
             scores = [_reward(model, tokenizer, prompt, s[who]) for who in ("policy", "reference")]
             s["scores"] = {"policy": round(scores[0], 4), "reference": round(scores[1], 4)}
             s["winner"] = by_score(scores[0], scores[1], tie_margin)
