@@ -50,3 +50,11 @@ def test_engine_core_never_imports_textual_or_training_libraries(module: str) ->
 def test_worker_is_the_place_that_imports_torch() -> None:
     # The rule above would pass vacuously if the checker saw nothing: make sure it does see the worker's imports.
     assert "torch" in top_levels(loaded_after_import("engine.worker.trainers"))
+
+
+def test_test_modules_have_unique_names() -> None:
+    # The test folders are not packages: two files with one basename make pytest refuse to collect the whole suite.
+    from collections import Counter
+
+    names = Counter(p.name for p in Path(__file__).parent.rglob("test_*.py"))
+    assert [n for n, count in names.items() if count > 1] == []
