@@ -26,6 +26,14 @@ def key_metrics(method: str | None) -> tuple[str, ...]:
     return KEY_METRICS.get(method or "", DEFAULT_METRICS)
 
 
+def hms(seconds: float | None) -> str:
+    """`H:MM:SS`, or '' for no (or a negative) duration."""
+    if seconds is None or seconds < 0:
+        return ""
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
 def fmt(value: object) -> str:
     """A metric value in a short, readable form."""
     if isinstance(value, float):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.events import TERMINAL_STATUSES
-from engine.metrics import fmt, key_metrics
+from engine.metrics import fmt, hms, key_metrics
+from engine.rundir import elapsed_s
 from engine.store import RunView
 from engine.vram import Estimate
 
@@ -28,23 +30,8 @@ def status_text(status: str) -> Text:
 
 
 def _duration(view: RunView) -> str:
-    from datetime import datetime
-
-    rec = view.record
-    start = rec.get("started") or rec.get("created")
-    if not start:
-        return ""
-    try:
-        t0 = datetime.fromisoformat(start)
-        t1 = datetime.fromisoformat(rec["ended"]) if rec.get("ended") else None
-    except ValueError:
-        return ""
-    if t1 is None:
-        if view.status in TERMINAL_STATUSES:
-            return ""
-        t1 = datetime.now(t0.tzinfo)
-    secs = int((t1 - t0).total_seconds())
-    return f"{secs // 3600}:{secs // 60 % 60:02d}:{secs % 60:02d}"
+    live = view.status not in TERMINAL_STATUSES
+    return hms(elapsed_s(view.record, datetime.now(timezone.utc) if live else None))
 
 
 def runs_table(views: list[RunView]) -> Table:

@@ -252,6 +252,10 @@ def _quote(text: str, limit: int = 400) -> str:
     return "\n".join("> " + line for line in text.splitlines())
 
 
+def _spread(q: dict[str, Any]) -> str:
+    return " / ".join(f"{q[k]:.1f}" if _finite(q[k]) is not None else str(q[k]) for k in ("min", "p5", "p50", "p95"))
+
+
 def evaluation_markdown(rep: Report) -> list[str]:
     ev, lines = rep.evaluation, []
     pref = ev.get("preference")
@@ -266,11 +270,8 @@ def evaluation_markdown(rep: Report) -> list[str]:
         for side in ("chosen", "rejected"):
             q0, q1 = pref["reference"].get(f"logps_{side}_quantiles"), pref["policy"].get(f"logps_{side}_quantiles")
             if q0 and q1:
-                def row(q: dict[str, Any]) -> str:
-                    return " / ".join(f"{q[k]:.1f}" if _finite(q[k]) is not None else str(q[k])
-                                      for k in ("min", "p5", "p50", "p95"))
-
-                lines.append(f"- {side} log-probs, min / p5 / median / p95: reference {row(q0)} → policy {row(q1)}")
+                lines.append(f"- {side} log-probs, min / p5 / median / p95: reference {_spread(q0)} → policy "
+                             f"{_spread(q1)}")
         lines.append("")
     judge = ev.get("judge")
     if judge and judge.get("n"):
@@ -343,6 +344,13 @@ def write_report(run_dir: Path) -> Report:
     return rep
 
 
+def perplexity_change(ppl: dict[str, Any]) -> str:
+    """`+3.1%`, or `not finite` for a diverged policy, with `REGRESSED` past the limit."""
+    change = ppl.get("change_pct")
+    shown = f"{change:+.1f}%" if isinstance(change, (int, float)) else "not finite"
+    return shown + (" REGRESSED" if ppl.get("regressed") else "")
+
+
 def evaluation_rows(values: dict[str, Any]) -> dict[str, str]:
     """The post-training figures as short table cells (label → text), for side-by-side comparison of runs."""
     rows: dict[str, str] = {}
@@ -356,9 +364,7 @@ def evaluation_rows(values: dict[str, Any]) -> dict[str, str]:
         rows["win rate (95% CI)"] = f"{judge['win_rate']:.2f}" + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
     ppl = values.get("perplexity") or {}
     if ppl:
-        change = ppl.get("change_pct")
-        rows["perplexity change"] = (f"{change:+.1f}%" if isinstance(change, (int, float)) else "not finite") + \
-            (" REGRESSED" if ppl.get("regressed") else "")
+        rows["perplexity change"] = perplexity_change(ppl)
     return rows
 
 
@@ -374,9 +380,7 @@ def evaluation_summary(values: dict[str, Any]) -> str:
         parts.append(f"win rate {judge['win_rate']:.2f} ({judge['wins']}/{judge['ties']}/{judge['losses']} W/T/L)")
     ppl = values.get("perplexity")
     if ppl:
-        change = ppl.get("change_pct")
-        shown = f"{change:+.1f}%" if isinstance(change, (int, float)) else "not finite"
-        parts.append(f"perplexity {shown}" + (" REGRESSED" if ppl.get("regressed") else ""))
+        parts.append(f"perplexity {perplexity_change(ppl)}")
     if values.get("samples"):
         parts.append(f"{values['samples']} samples")
     parts += [f"{k} failed: {v}" for k, v in (values.get("errors") or {}).items()]

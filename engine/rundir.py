@@ -104,6 +104,24 @@ def current_umask() -> int:
     return mask
 
 
+def elapsed_s(record: dict[str, Any], now: datetime | None) -> float | None:
+    """Seconds from a run's start to its end, or to `now` when it has not ended (None without `now`, or when the
+    record has no readable times)."""
+    start = record.get("started") or record.get("created")
+    if not start:
+        return None
+    try:
+        t0 = datetime.fromisoformat(start)
+        t1 = datetime.fromisoformat(record["ended"]) if record.get("ended") else None
+    except (TypeError, ValueError):
+        return None
+    if t1 is None:
+        if now is None:
+            return None
+        t1 = now.astimezone(t0.tzinfo) if t0.tzinfo else now.replace(tzinfo=None)
+    return (t1 - t0).total_seconds()
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 

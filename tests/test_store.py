@@ -144,3 +144,17 @@ def test_refresh_reads_only_new_event_bytes(tmp_path: Path, monkeypatch: pytest.
         w.write("metric", step=2000, split="train", values={"loss": 0.5})
     assert store.refresh()[0].summary.step == 2000
     assert seen and min(seen) > 0  # resumed from the stored offset, not from byte 0
+
+
+def test_elapsed_time_of_ended_live_and_unknown_runs() -> None:
+    from datetime import datetime, timezone
+
+    from engine.metrics import hms
+    from engine.rundir import elapsed_s
+
+    ended = {"started": "2026-11-27T06:00:00+00:00", "ended": "2026-11-27T06:10:31+00:00"}
+    assert hms(elapsed_s(ended, None)) == "0:10:31"  # `now` does not matter once a run has ended
+    live = {"created": "2026-11-27T06:00:00+00:00"}
+    assert elapsed_s(live, datetime(2026, 11, 27, 7, 0, tzinfo=timezone.utc)) == 3600.0
+    assert elapsed_s(live, None) is None and hms(None) == ""
+    assert elapsed_s({"started": "not a time"}, None) is None and elapsed_s({}, None) is None

@@ -10,6 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from engine.metrics import hms
+from engine.rundir import elapsed_s
+
 # Charts per method: (title, [(metric key, legend label)]). Train and eval of every key are overlaid.
 CHARTS: dict[str, list[tuple[str, list[str]]]] = {
     "dpo": [
@@ -66,13 +69,6 @@ def fmt(value: Any, digits: int = 3) -> str:
             return f"{value:.2e}"
         return f"{value:.{digits}f}"
     return str(value)
-
-
-def hms(seconds: float | None) -> str:
-    if seconds is None or seconds < 0:
-        return ""
-    s = int(round(seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 @dataclass
@@ -280,19 +276,7 @@ class RunRow:
 
 def duration(record: dict[str, Any], status: str, now: datetime | None) -> str:
     """Wall time from start to end (to `now` for a live run; blank when `now` is not given, for snapshots)."""
-    start = record.get("started") or record.get("created")
-    if not start:
-        return ""
-    try:
-        t0 = datetime.fromisoformat(start)
-        t1 = datetime.fromisoformat(record["ended"]) if record.get("ended") else None
-    except (TypeError, ValueError):
-        return ""
-    if t1 is None:
-        if now is None or status not in ("running", "starting", "created"):
-            return ""
-        t1 = now.astimezone(t0.tzinfo) if t0.tzinfo else now
-    return hms((t1 - t0).total_seconds())
+    return hms(elapsed_s(record, now if status in ("running", "starting", "created") else None))
 
 
 def run_row(view: Any, now: datetime | None = None) -> RunRow:

@@ -95,7 +95,9 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
     method = recipe.method.name
     model, tokenizer, model_dir = load_model(recipe, runs_root, task=MAIN_TASK.get(method, "causal"))
     train_ds, eval_ds, counts = build_datasets(recipe, tokenizer)
-    held_out = list(eval_ds) if eval_ds is not None else []  # prompts and pairs for the post-training evaluation
+    # The few held-out rows the post-training evaluation reads (its prompts and pairs), not the whole split.
+    wanted = max(recipe.report.samples, recipe.report.pairs)
+    held_out = list(eval_ds.select(range(min(len(eval_ds), wanted)))) if eval_ds is not None else []
     if method in ONLINE:
         eval_ds = None  # online methods are judged by their rollouts' scores, not an offline eval loop
     callback = EventsCallback(writer, stop)

@@ -157,7 +157,9 @@ class Models:
     or the base checkpoint loaded again for full fine-tuning without one."""
 
     def __init__(self, trainer: Any, load_reference: Callable[[], Any]) -> None:
-        policy = getattr(trainer, "policy_model", None) or trainer.model  # PPO wraps policy and value together
+        policy = getattr(trainer, "policy_model", None)  # PPO wraps policy and value together in trainer.model
+        if policy is None:
+            policy = trainer.model
         acc = getattr(trainer, "accelerator", None)
         self.policy = acc.unwrap_model(policy) if acc else policy
         self._ref = getattr(trainer, "ref_model", None)

@@ -241,17 +241,23 @@ async def test_help_and_palette_list_every_action(tmp_path: Path) -> None:
         assert "runs keep training" in text_of(app.screen.query_one("#help-text"))
 
 
+async def configure_dpo(pilot, app):  # noqa: ANN001, ANN201
+    """Open Configure on the bundled DPO recipe and wait for its first VRAM estimate; returns the screen."""
+    await settle(pilot, app)
+    app.open_configure(Path(__file__).resolve().parents[2] / "recipes" / "dpo.yaml")
+    await settle(pilot, app)
+    screen = app.screen
+    await until(pilot, app, lambda: screen.estimate is not None)
+    return screen
+
+
 @pytest.mark.anyio
 async def test_lora_off_and_quantization_become_overrides(tmp_path: Path) -> None:
     from tui.form import form_fields, override_text
 
     app = make_app(runs_dir=tmp_path / "runs", now=None, start="recipes", gpu_memory_gib=8.0, refresh_s=60)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app)
-        app.open_configure(Path(__file__).resolve().parents[2] / "recipes" / "dpo.yaml")
-        await settle(pilot, app)
-        screen = app.screen
-        await until(pilot, app, lambda: screen.estimate is not None)
+        screen = await configure_dpo(pilot, app)
         trainable = screen.estimate["trainable_params"]
         screen.query_one("#w-lora-enabled").value = False
         await until(pilot, app,
@@ -320,11 +326,7 @@ def test_no_color_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 async def test_trust_remote_code_shows_a_warning_in_configure(tmp_path: Path) -> None:
     app = make_app(runs_dir=tmp_path / "runs", now=None, start="recipes", gpu_memory_gib=8.0, refresh_s=60)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot, app)
-        app.open_configure(Path(__file__).resolve().parents[2] / "recipes" / "dpo.yaml")
-        await settle(pilot, app)
-        screen = app.screen
-        await until(pilot, app, lambda: screen.estimate is not None)
+        screen = await configure_dpo(pilot, app)
         assert "trust_remote_code" not in text_of(screen.query_one("#configure-errors"))
         screen.query_one("#w-model--trust-remote-code").value = True
         await until(pilot, app, lambda: "model.trust_remote_code=true" in screen.overrides

@@ -15,12 +15,12 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static, TabbedContent, TabPane
 
+from engine.metrics import hms
 from tui.follow import Follower, RunUpdated
 from tui.model import (
     Series,
     charts_for,
     fmt,
-    hms,
     log_tail,
     measured_peak,
     next_x,
