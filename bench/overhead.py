@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine import events  # noqa: E402
-from engine.models import resolve_model  # noqa: E402
-from engine.recipes import load_recipe  # noqa: E402
+from engine.recipe.loading import load_recipe  # noqa: E402
+from engine.recipe.model_refs import resolve_model  # noqa: E402
 
 
 def run_plain(model_dir: Path, recipe, out: Path) -> tuple[float, float]:

@@ -27,9 +27,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.catalogue import lookup  # noqa: E402
-from engine.schema import Recipe  # noqa: E402
-from engine.vram import GIB, estimate  # noqa: E402
+from engine.estimate.catalogue import lookup  # noqa: E402
+from engine.estimate.memory import GIB, estimate  # noqa: E402
+from engine.recipe.schema import Recipe  # noqa: E402
 
 METHODS = ("sft", "dpo")
 MODES = ("full", "lora", "qlora")

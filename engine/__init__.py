@@ -1,17 +1,13 @@
 """Reins' engine: recipes, VRAM estimates, detached runs and their events — headless, no UI imports.
 
-The public API (`engine.launch(...)`, `engine.list_runs()`, …) mirrors the `reins` CLI; names load lazily so
-`import engine` stays cheap for the TUI.
+`import engine` exposes everything `engine.api` does (`engine.launch(...)`, `engine.list_runs()`, …) plus
+`ReinsError`; names load lazily so `import engine` stays cheap for the TUI.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
-
-__all__ = [
-    "launch", "list_recipes", "validate_recipe", "estimate_recipe", "list_runs", "get_run", "stop_run",
-    "wait_for", "ReinsError",
-]
 
 
 def __getattr__(name: str) -> Any:
@@ -19,8 +15,13 @@ def __getattr__(name: str) -> Any:
         from engine.errors import ReinsError
 
         return ReinsError
-    if name in __all__:
-        from engine import api
-
-        return getattr(api, name)
+    if not name.startswith("_"):
+        api = importlib.import_module("engine.api")  # not `from engine import api`: that would come back here
+        if name in api.__all__:
+            return getattr(api, name)
     raise AttributeError(f"module 'engine' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    api = importlib.import_module("engine.api")
+    return sorted({*globals(), *api.__all__, "ReinsError"})

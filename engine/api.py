@@ -9,19 +9,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine import events as ev
-from engine.events import TERMINAL_STATUSES, Summary
-from engine.launcher import launch, prepare
+from engine.estimate.memory import Estimate, architecture_config, detect_gpu_memory_gib
+from engine.estimate.memory import estimate as _estimate
+from engine.launching.launcher import launch, prepare
 from engine.paths import runs_dir as _runs_dir
-from engine.recipes import LoadedRecipe, RecipeInfo, bundled_recipes, load_recipe
-from engine.rundir import pid_alive
-from engine.store import RunStore, RunView
-from engine.vram import Estimate, architecture_config, detect_gpu_memory_gib
-from engine.vram import estimate as _estimate
+from engine.recipe.loading import LoadedRecipe, RecipeInfo, bundled_recipes, load_recipe
+from engine.runs import events as ev
+from engine.runs.events import TERMINAL_STATUSES, Summary
+from engine.runs.rundir import pid_alive
+from engine.runs.store import RunStore, RunView
 
 __all__ = [
     "launch", "list_recipes", "validate_recipe", "estimate_recipe", "list_runs", "get_run", "stop_run",
-    "wait_for", "RunView", "Estimate",
+    "wait_for", "plan_resume", "resume_run", "RunView", "Estimate",
 ]
 
 
@@ -114,15 +114,15 @@ def wait_for(ref: str, runs_dir: Path | str | None = None, timeout_s: float | No
 
 def plan_resume(ref: str, runs_dir: Path | str | None = None):  # noqa: ANN201 - ResumePlan, imported lazily
     """What resuming `ref` would do (checkpoint, step, steps left). Raises ReinsError if it cannot be resumed."""
-    from engine.resume import plan_resume as _plan
+    from engine.launching.resume import plan_resume as _plan
 
     return _plan(get_run(ref, runs_dir))
 
 
 def resume_run(ref: str, runs_dir: Path | str | None = None) -> RunView:
     """Continue a crashed/stopped/failed run from its newest checkpoint as a new attempt of the same run."""
-    from engine.resume import plan_resume as _plan
-    from engine.resume import resume
+    from engine.launching.resume import plan_resume as _plan
+    from engine.launching.resume import resume
 
     view = get_run(ref, runs_dir)
     resume(view, _plan(view))

@@ -20,7 +20,7 @@ def embedded_tokenizer():
     """SmolLM2's tokenizer (with its chat template), from the converted cache or straight from the GGUF file."""
     from transformers import AutoTokenizer
 
-    from engine.models import embedded_gguf, embedded_model_dir
+    from engine.recipe.model_refs import embedded_gguf, embedded_model_dir
 
     cached = embedded_model_dir()
     if (cached / "tokenizer_config.json").is_file():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.arch import Arch, ArchitectureError
-from engine.catalogue import CATALOGUE, find, lookup
 from engine.errors import ModelNotFoundError
+from engine.estimate.arch import Arch, ArchitectureError
+from engine.estimate.catalogue import CATALOGUE, find, lookup
 
 
 def meta_model(config: dict):

@@ -63,7 +63,7 @@ def test_python_dash_m_engine_is_the_reins_command() -> None:
 
 
 def test_quantization_without_a_gpu_is_refused_before_launch(tmp_path: Path) -> None:
-    from engine.vram import detect_gpu_memory_gib
+    from engine.estimate.memory import detect_gpu_memory_gib
 
     if detect_gpu_memory_gib() is not None:
         pytest.skip("this machine has an NVIDIA GPU")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.data import check_data, check_rows, load_records
 from engine.errors import DataError
 from engine.paths import BUNDLED_RECIPES
-from engine.recipes import load_recipe
+from engine.recipe.data import check_data, check_rows, load_records
+from engine.recipe.loading import load_recipe
 
 from support import write_jsonl
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.distributed import ACCELERATE_CONFIG, DEEPSPEED_CONFIG, write_launch_files
 from engine.errors import RecipeError
-from engine.recipes import load_recipe
+from engine.launching.distributed import ACCELERATE_CONFIG, DEEPSPEED_CONFIG, write_launch_files
+from engine.recipe.loading import load_recipe
 
 from test_e2e import metric_events, reins, tiny
 
@@ -82,7 +82,7 @@ def test_two_real_ranks_train_on_the_cpu(method: str, tmp_path: Path, tiny_model
 def test_each_local_process_gets_its_share_of_the_cores(tmp_path: Path) -> None:
     import os
 
-    from engine.distributed import cpu_threads_per_process, worker_command
+    from engine.launching.distributed import cpu_threads_per_process, worker_command
 
     cores = os.cpu_count() or 1
     one = write_launch_files(load_recipe("dpo").recipe, tmp_path)

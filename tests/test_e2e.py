@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import events as ev
+from engine.runs import events as ev
 
 from support import wait_until, write_recipe
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import events as ev
+from engine.runs import events as ev
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import events as ev
+from engine.runs import events as ev
 
 from test_e2e import metric_events, reins, tiny
 
@@ -97,7 +97,7 @@ def test_rlhf_pipeline_chains_sft_rm_ppo_and_ppo_loads_the_rm_output(tmp_path: P
 
 
 def test_pipeline_stops_at_a_failing_stage(tmp_path: Path, tiny_model: Path) -> None:
-    from engine.vram import detect_gpu_memory_gib
+    from engine.estimate.memory import detect_gpu_memory_gib
 
     if detect_gpu_memory_gib() is not None:
         pytest.skip("the failing stage relies on 4-bit loading being impossible without a GPU")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import events as ev
+from engine.runs import events as ev
 
 
 def test_writer_round_trips_and_flushes_each_line(tmp_path: Path) -> None:

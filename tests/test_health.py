@@ -8,8 +8,8 @@ import random
 import pytest
 from pydantic import ValidationError
 
-from engine.health import RULES, History, Monitor, as_float, evaluate, kendall_tau, robust_z
-from engine.schema import AlertsSection, Recipe
+from engine.recipe.schema import AlertsSection, Recipe
+from engine.verdict.rules import RULES, History, Monitor, as_float, evaluate, kendall_tau, robust_z
 
 
 def metric(step: int, values: dict, split: str = "train") -> dict:

@@ -6,9 +6,9 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
-from engine import events as ev
-from engine.events import EventWriter
-from engine.schema import Recipe
+from engine.recipe.schema import Recipe
+from engine.runs import events as ev
+from engine.runs.events import EventWriter
 
 
 def recipe(**alerts) -> Recipe:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.healthcheck import HealthInputError, check, log_history_to_events
+from engine.verdict.healthcheck import HealthInputError, check, log_history_to_events
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACES = Path(__file__).parent / "traces"
@@ -102,7 +102,7 @@ def test_report_calls_a_collapsed_run_suspect(tmp_path: Path) -> None:
     run = tmp_path / "20261127-000000-lr100x"
     run.mkdir()
     (run / "events.jsonl").write_text((TRACES / "collapse-dpo-lr-100x.jsonl").read_text())
-    from engine.report import write_report
+    from engine.verdict.report import write_report
 
     rep = write_report(run)
     # eval accuracy rose (0 → 0.75) but the log-probs collapsed: the verdict must not read as success

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import events as ev
+from engine.runs import events as ev
 
 from test_e2e import metric_events, reins, tiny
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.healthcheck import check
+from engine.verdict.healthcheck import check
 
 TRACES = Path(__file__).parent / "traces"
 

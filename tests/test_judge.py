@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.judge import ChatJudgeClient, JudgeError, Tally, by_score, combine, tally
-from engine.schema import ChatJudge
+from engine.recipe.schema import ChatJudge
+from engine.verdict.judge import ChatJudgeClient, JudgeError, Tally, by_score, combine, tally
 
 from fake_judge import always_first, fake_judge, prefers_longer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import RecipeError
-from engine.recipes import load_recipe
+from engine.recipe.loading import load_recipe
 
 
 def test_values_are_typed_by_the_schema() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import events as ev
+from engine.runs import events as ev
 
 from fake_judge import fake_judge, prefers_longer
 from test_e2e import reins, tiny

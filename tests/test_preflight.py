@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.launching.preflight import preflight_warnings
 from engine.paths import BUNDLED_RECIPES
-from engine.preflight import preflight_warnings
-from engine.recipes import load_recipe
+from engine.recipe.loading import load_recipe
 
 
 def recipe(name: str, *overrides: str):

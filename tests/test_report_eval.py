@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.report import write_report
+from engine.verdict.report import write_report
 
 
 def _pairs(ref_acc: float, pol_acc: float, ref_margin: float, pol_margin: float) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def test_nearest_rank_quantiles() -> None:
 
 
 def test_progress_line_summarises_the_evaluation() -> None:
-    from engine.render import progress_line
+    from engine.cli.render import progress_line
 
     line = progress_line({"kind": "evaluation", "values": {
         "preference": _pairs(0.4, 0.7, -1.0, 2.0), "perplexity": _ppl(35.0, True), "samples": 4,
@@ -131,9 +131,9 @@ def test_judging_stored_samples_after_the_run(tmp_path: Path) -> None:
 
 
 def test_judging_needs_a_finished_run_with_samples(tmp_path: Path) -> None:
-    from engine.rejudge import rejudge
-    from engine.report import ReportError
-    from engine.schema import ChatJudge
+    from engine.recipe.schema import ChatJudge
+    from engine.verdict.rejudge import rejudge
+    from engine.verdict.report import ReportError
 
     cfg = ChatJudge(kind="openai", url="http://127.0.0.1:9/v1", model="m")
     run = _run(tmp_path, {"samples": 0}, samples=0)
@@ -146,7 +146,7 @@ def test_judging_needs_a_finished_run_with_samples(tmp_path: Path) -> None:
 
 
 def test_pair_verdict_words() -> None:
-    from engine.report import pair_verdict
+    from engine.verdict.report import pair_verdict
 
     def pref(a0: float, a1: float, t0: float, t1: float, m0: float, m1: float) -> dict[str, Any]:
         return {"pairs": 32, "reference": {"accuracy": a0, "accuracy_per_token": t0, "margin": m0},
@@ -159,7 +159,7 @@ def test_pair_verdict_words() -> None:
 
 
 def test_a_looping_policy_answer_makes_the_verdict_suspect(tmp_path: Path) -> None:
-    from engine.report import repetition
+    from engine.verdict.report import repetition
 
     loop = "I'm not afraid of the unknown either. " * 8
     prose = "Ask your manager for specific examples, agree on check-ins, and write down what good looks like."
@@ -179,7 +179,7 @@ def test_a_looping_policy_answer_makes_the_verdict_suspect(tmp_path: Path) -> No
 
 
 def test_a_diverged_policy_reads_as_not_finite_not_a_traceback(tmp_path: Path) -> None:
-    from engine.render import progress_line
+    from engine.cli.render import progress_line
 
     pairs = _pairs(0.4, 0.0, -1.0, 2.0)
     pairs["policy"].update(margin="nan", logps_chosen="nan", logps_chosen_quantiles={

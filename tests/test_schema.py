@@ -9,8 +9,8 @@ import yaml
 
 from engine.errors import RecipeError
 from engine.paths import BUNDLED_RECIPES
-from engine.recipes import bundled_recipes, find_recipe, load_recipe, validate
-from engine.schema import DPO_LOSS_TYPES, METHOD_NAMES, Recipe, Section
+from engine.recipe.loading import bundled_recipes, find_recipe, load_recipe, validate
+from engine.recipe.schema import DPO_LOSS_TYPES, METHOD_NAMES, Recipe, Section
 
 MIN = {"data": {"train": "x.jsonl"}, "method": {"name": "dpo"}}
 
@@ -26,7 +26,14 @@ def test_every_field_has_a_description() -> None:
     def walk(model: type[Section]):
         for name, field in model.model_fields.items():
             yield model.__name__, name, field
-    from engine.schema import METHOD_CLASSES, DataSection, DistributedSection, LoraSection, ModelSection, TrainSection
+    from engine.recipe.schema import (
+        METHOD_CLASSES,
+        DataSection,
+        DistributedSection,
+        LoraSection,
+        ModelSection,
+        TrainSection,
+    )
 
     for cls in (Recipe, ModelSection, LoraSection, DataSection, TrainSection, DistributedSection,
                 *METHOD_CLASSES.values()):
@@ -105,7 +112,7 @@ def test_data_paths_resolve_from_the_recipe_folder(tmp_path: Path) -> None:
 
 
 def test_bundled_pipelines_parse_and_name_bundled_recipes() -> None:
-    from engine.pipeline import bundled_pipelines, find_pipeline
+    from engine.launching.pipeline import bundled_pipelines, find_pipeline
 
     pipes = {name: pipe for name, _, pipe in bundled_pipelines()}
     assert [s.name for s in pipes["pipelines/rlhf"].stages] == ["sft", "rm", "ppo"]
@@ -117,7 +124,7 @@ def test_bundled_pipelines_parse_and_name_bundled_recipes() -> None:
 
 
 def test_pipeline_stage_references_must_point_backwards(tmp_path: Path) -> None:
-    from engine.pipeline import load_pipeline
+    from engine.launching.pipeline import load_pipeline
 
     bad = tmp_path / "p.yaml"
     bad.write_text("stages:\n  - {name: a, recipe: sft, set: ['model.name=run:{b}']}\n  - {name: b, recipe: dpo}\n")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ReinsError
-from engine.slurm import SlurmJob, sbatch_script
+from engine.launching.slurm import SlurmJob, sbatch_script
 
 from test_e2e import metric_events, reins, tiny
 
@@ -70,7 +70,7 @@ def test_under_a_fake_srun_each_node_runs_reins_with_its_rank(tmp_path: Path) ->
 
 @pytest.mark.e2e
 def test_two_machines_simulated_on_this_host_share_one_run(tmp_path: Path, tiny_model: Path) -> None:
-    from engine.distributed import free_port
+    from engine.launching.distributed import free_port
 
     runs = tmp_path / "runs"
     recipe = tiny(tmp_path, tiny_model, "dpo", steps=3, data={"eval": None, "max_rows": 16})

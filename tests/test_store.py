@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from engine.errors import RunNotFoundError
-from engine.events import EventWriter
-from engine.rundir import RunDir, pid_alive, process_start_ticks
-from engine.store import RunStore
+from engine.runs.events import EventWriter
+from engine.runs.rundir import RunDir, pid_alive, process_start_ticks
+from engine.runs.store import RunStore
 
 
 def make_run(root: Path, run_id: str, status: str = "completed", pid: int | None = None, name: str | None = None,
@@ -115,7 +115,7 @@ def test_lookup_by_prefix_name_and_latest(tmp_path: Path) -> None:
 def test_concurrent_listers_keep_one_entry_per_run(tmp_path: Path) -> None:
     for i in range(8):
         make_run(tmp_path, f"r{i}")
-    code = (f"from engine.store import RunStore; s = RunStore({str(tmp_path)!r})\n"
+    code = (f"from engine.runs.store import RunStore; s = RunStore({str(tmp_path)!r})\n"
             "for _ in range(5): s.refresh()")
     procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(3)]
     assert all(p.wait(timeout=120) == 0 for p in procs)
@@ -129,7 +129,7 @@ def test_refresh_reads_only_new_event_bytes(tmp_path: Path, monkeypatch: pytest.
                   events=[("metric", {"step": i, "split": "train", "values": {"loss": 1.0}}) for i in range(2000)])
     store = RunStore(tmp_path)
     store.refresh()
-    import engine.events as events
+    import engine.runs.events as events
 
     seen: list[int] = []
     real = events.read_from
@@ -149,8 +149,8 @@ def test_refresh_reads_only_new_event_bytes(tmp_path: Path, monkeypatch: pytest.
 def test_elapsed_time_of_ended_live_and_unknown_runs() -> None:
     from datetime import datetime, timezone
 
-    from engine.metrics import hms
-    from engine.rundir import elapsed_s
+    from engine.formatting import hms
+    from engine.runs.rundir import elapsed_s
 
     ended = {"started": "2026-11-27T06:00:00+00:00", "ended": "2026-11-27T06:10:31+00:00"}
     assert hms(elapsed_s(ended, None)) == "0:10:31"  # `now` does not matter once a run has ended

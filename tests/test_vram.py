@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.models import EMBEDDED_CONFIG
-from engine.recipes import load_recipe
-from engine.vram import Arch, estimate
+from engine.estimate.memory import Arch, estimate
+from engine.recipe.loading import load_recipe
+from engine.recipe.model_refs import EMBEDDED_CONFIG
 
 
 def recipe(*overrides: str):
@@ -84,8 +84,8 @@ def test_verdict_and_suggestions() -> None:
 
 # ---- method-aware estimate over the catalogue (issue 4)
 
-from engine.catalogue import CATALOGUE  # noqa: E402
-from engine.vram import GIB, EstimateError, Setup, estimate_setup, suggest  # noqa: E402
+from engine.estimate.catalogue import CATALOGUE  # noqa: E402
+from engine.estimate.memory import GIB, EstimateError, Setup, estimate_setup, suggest  # noqa: E402
 
 L8B = Arch.from_config(CATALOGUE["llama-3.1-8b"].config)
 
@@ -193,7 +193,7 @@ def test_recipe_options_and_catalogue_model_via_the_api() -> None:
 def test_worker_records_the_estimate_beside_the_peak(tmp_path) -> None:
     import json
 
-    from engine.rundir import RunDir
+    from engine.runs.rundir import RunDir
     from engine.worker.main import _estimate_figures
 
     rd = RunDir(tmp_path)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.recipes import load_recipe
+from engine.recipe.loading import load_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -60,7 +60,7 @@ class Follower:
 
     def poll_once(self) -> bool:
         """Read what was appended since the last poll; True if anything new was queued."""
-        from engine.events import read_from
+        from engine.runs.events import read_from
 
         chunk = read_from(self.run_dir / "events.jsonl", self.offset, max_bytes=8 * 1024 * 1024)
         self.offset = chunk.offset
@@ -69,7 +69,7 @@ class Follower:
             return False
         record = None
         if any(e.get("kind") == "status" for e in chunk.events):
-            from engine.rundir import RunDir
+            from engine.runs.rundir import RunDir
 
             record = RunDir(self.run_dir).read()
         with self._lock:

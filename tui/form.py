@@ -27,7 +27,7 @@ METHOD_EXTRA_KEYS: dict[str, tuple[str, ...]] = {
 
 def key_fields(method: str | None) -> tuple[str, ...]:
     """The settings shown first in the Configure form for `method`: the common ones, then the method's own."""
-    from engine.keysettings import METHOD_KEYS
+    from engine.recipe.keysettings import METHOD_KEYS
 
     own = [f"method.{k}" for k in METHOD_KEYS.get(method or "", ())] + list(METHOD_EXTRA_KEYS.get(method or "", ()))
     return tuple(dict.fromkeys((*KEY_FIELDS, *own)))
@@ -83,7 +83,7 @@ def field_spec(key: str, field: Any) -> FieldSpec:
 
 def form_fields(recipe: Any) -> list[FieldSpec]:
     """Every editable setting of a validated recipe, key settings first, in schema order within each group."""
-    from engine.schema import LoraSection
+    from engine.recipe.schema import LoraSection
 
     specs: list[FieldSpec] = []
     for section in SECTIONS:

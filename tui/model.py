@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.metrics import hms
-from engine.rundir import elapsed_s
+from engine.formatting import hms
+from engine.runs.rundir import elapsed_s
 
 # Charts per method: (title, [(metric key, legend label)]). Train and eval of every key are overlaid.
 CHARTS: dict[str, list[tuple[str, list[str]]]] = {
@@ -157,7 +157,7 @@ class Series:
 
 def read_series(events_path: Path, max_bytes: int = 8 * 1024 * 1024) -> tuple[Series, int]:
     """The whole history of a run (chunked reads), and the offset to continue following from."""
-    from engine.events import read_from
+    from engine.runs.events import read_from
 
     series, offset = Series(), 0
     while True:
@@ -227,7 +227,7 @@ def read_settings(view: Any) -> dict[str, Any]:
     if path not in _SETTINGS:
         import yaml
 
-        from engine.keysettings import key_settings
+        from engine.recipe.keysettings import key_settings
 
         try:
             # The C loader when PyYAML has it: ~0.3 ms a recipe, against ~3 ms in pure Python.

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
-from engine.events import EventWriter
+from engine.runs.events import EventWriter
 
 GIB = 1024**3
 # Totals the Trainer logs once at the end of train()/evaluate(): they go into the summary, not the curves.
@@ -55,13 +55,13 @@ class EventsCallback(TrainerCallback):
         self._mark: tuple[float, int, float | None] | None = None  # (time, step, num_tokens) at the last log
         self.step_times: list[float] = []
         self.ranks: list[dict[str, Any]] = []
-        self.health: Any = None  # engine.health.Monitor when the recipe's alerts are enabled
+        self.health: Any = None  # engine.verdict.rules.Monitor when the recipe's alerts are enabled
         self.stop_on_error = False
         self.stop_reason: str | None = None
 
     def attach_health(self, recipe: Any) -> None:
-        """Evaluate the recipe's red-flag rules on every metric event (see engine.health)."""
-        from engine.healthcheck import monitor_for
+        """Evaluate the recipe's red-flag rules on every metric event (see engine.verdict.rules)."""
+        from engine.verdict.healthcheck import monitor_for
 
         if recipe.alerts.enabled:
             self.health = monitor_for(recipe)

@@ -8,8 +8,8 @@ from typing import Any
 from datasets import Dataset
 from transformers import PreTrainedTokenizerBase
 
-from engine.data import load_records, rename_fields, required_fields
-from engine.schema import Recipe
+from engine.recipe.data import load_records, rename_fields, required_fields
+from engine.recipe.schema import Recipe
 
 
 def prompt_tokens(tokenizer: PreTrainedTokenizerBase, prompt: Any) -> int:

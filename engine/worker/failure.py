@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.events import EventWriter, summarize
-from engine.rundir import RunDir, now_iso
+from engine.runs.events import EventWriter, summarize
+from engine.runs.rundir import RunDir, now_iso
 
 RESERVE_BYTES = 256 * 1024  # enough for the `failed` event and run.json once the disk has filled up
 
@@ -78,9 +78,9 @@ def _suggestions(rd: RunDir, est: dict[str, Any] | None) -> list[dict[str, Any]]
     if est and est.get("suggestions"):
         return est["suggestions"]
     try:  # the launch-time estimate fitted, so it kept no suggestions: ask the estimator now
-        from engine.models import resolve_model
-        from engine.recipes import read_yaml, validate
-        from engine.vram import estimate, suggest_for_recipe
+        from engine.estimate.memory import estimate, suggest_for_recipe
+        from engine.recipe.loading import read_yaml, validate
+        from engine.recipe.model_refs import resolve_model
 
         recipe = validate(read_yaml(rd.recipe), source=rd.recipe)
         config = resolve_model(recipe.model.name).config()

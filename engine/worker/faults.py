@@ -10,7 +10,7 @@ import os
 
 from transformers import TrainerCallback
 
-from engine.events import EventWriter
+from engine.runs.events import EventWriter
 
 
 class FaultInjector(TrainerCallback):

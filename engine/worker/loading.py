@@ -19,8 +19,8 @@ from transformers import (
 )
 
 from engine.errors import ModelNotFoundError
-from engine.models import ResolvedModel, resolve_model
-from engine.schema import Recipe
+from engine.recipe.model_refs import ResolvedModel, resolve_model
+from engine.recipe.schema import Recipe
 
 
 def convert_gguf(gguf_file: Path, target: Path) -> Path:

@@ -17,9 +17,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
-from engine.events import EventWriter  # noqa: E402
-from engine.recipes import read_yaml, validate  # noqa: E402
-from engine.rundir import RunDir, now_iso, process_start_ticks  # noqa: E402
+from engine.recipe.loading import read_yaml, validate  # noqa: E402
+from engine.runs.events import EventWriter  # noqa: E402
+from engine.runs.rundir import RunDir, now_iso, process_start_ticks  # noqa: E402
 from engine.worker.failure import DiskReserve, describe_failure, record_failure  # noqa: E402
 
 
@@ -82,7 +82,7 @@ def main(argv: list[str]) -> int:
 def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event) -> int:  # noqa: ANN001
     from transformers import set_seed
 
-    from engine.resume import resume_checkpoint
+    from engine.launching.resume import resume_checkpoint
     from engine.worker.callback import EventsCallback, memory_figures
     from engine.worker.datasets import build_datasets
     from engine.worker.faults import injected_faults
@@ -169,7 +169,7 @@ def _evaluate(recipe, trainer, tokenizer, held_out: list, writer: EventWriter, r
 
 def _write_report(rd: RunDir) -> None:
     """report.json + report.md beside the run, so the verdict is there without running `reins report`."""
-    from engine.report import write_report
+    from engine.verdict.report import write_report
 
     try:
         write_report(rd.path)

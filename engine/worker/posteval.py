@@ -10,11 +10,11 @@ from typing import Any
 
 import torch
 
-from engine.data import load_records
-from engine.events import EventWriter
-from engine.judge import ChatJudgeClient, by_score, tally
 from engine.paths import BUNDLED_RECIPES
-from engine.schema import ChatJudge, Recipe, RewardModelJudge
+from engine.recipe.data import load_records
+from engine.recipe.schema import ChatJudge, Recipe, RewardModelJudge
+from engine.runs.events import EventWriter
+from engine.verdict.judge import ChatJudgeClient, by_score, tally
 
 DEFAULT_TEXTS = BUNDLED_RECIPES / "data" / "plaintext.eval.jsonl"
 BATCH = 8

@@ -11,7 +11,7 @@ import torch
 from peft import LoraConfig
 from transformers import PreTrainedTokenizerBase, TrainerCallback
 
-from engine.schema import Recipe
+from engine.recipe.schema import Recipe
 
 
 def precision_flags(recipe: Recipe) -> dict[str, bool]:

@@ -9,8 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from engine.events import EventWriter
-from engine.rundir import RunDir, now_iso, process_start_ticks
+from engine.runs.events import EventWriter
+from engine.runs.rundir import RunDir, now_iso, process_start_ticks
 
 
 def main(argv: list[str]) -> int:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine import events as ev
+from engine.runs import events as ev
 
 from support import wait_until, write_recipe  # noqa: F401 - wait_until is re-exported to the reliability tests
 

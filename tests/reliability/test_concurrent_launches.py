@@ -71,7 +71,7 @@ def test_twenty_launches_from_four_processes(tmp_path: Path, tiny_model: Path) -
 
 
 def test_the_quick_worker_seam_is_opt_in(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from engine.distributed import worker_command
+    from engine.launching.distributed import worker_command
 
     config = tmp_path / "accelerate_config.yaml"
     monkeypatch.delenv("REINS_TEST_WORKER_MODULE", raising=False)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import events as ev
-from engine.events import EventWriter
-from engine.salvage import LAUNCH_GRACE_S
+from engine.runs import events as ev
+from engine.runs.events import EventWriter
+from engine.runs.salvage import LAUNCH_GRACE_S
 
 from relsupport import file_snapshot, metric_steps, quick_env, reins, tiny_recipe, wait_until
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.resume import checkpoints
-from engine.rundir import RunDir
+from engine.launching.resume import checkpoints
+from engine.runs.rundir import RunDir
 
 from relsupport import ROOT, cli_env, launch, metric_steps, pid_gone, record, reins, show, tiny_recipe, wait_until
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import events as ev
-from engine.models import resolve_model
-from engine.recipes import read_yaml, validate
-from engine.vram import suggest_for_recipe
+from engine.estimate.memory import suggest_for_recipe
+from engine.recipe.loading import read_yaml, validate
+from engine.recipe.model_refs import resolve_model
+from engine.runs import events as ev
 
 from relsupport import launch, metric_steps, record, reins, statuses, tiny_recipe, wait_until
 

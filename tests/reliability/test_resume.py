@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.resume import checkpoints
-from engine.rundir import RunDir
+from engine.launching.resume import checkpoints
+from engine.runs.rundir import RunDir
 
 from relsupport import launch, metric_steps, record, reins, show, statuses, tiny_recipe, wait_until
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from engine.secrets import is_secret_name, redact, worker_env
+from engine.launching.secrets import is_secret_name, redact, worker_env
 
 from relsupport import ROOT, cli_env, metric_steps, quick_env, record, reins, tiny_recipe, wait_until
 

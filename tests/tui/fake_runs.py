@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from engine.keysettings import key_settings
 from engine.paths import BUNDLED_RECIPES
-from engine.rundir import process_start_ticks
+from engine.recipe.keysettings import key_settings
+from engine.runs.rundir import process_start_ticks
 
 T0 = 1_790_000_000.0  # fixed timestamps: snapshots never depend on the clock
 

@@ -268,7 +268,7 @@ async def test_lora_off_and_quantization_become_overrides(tmp_path: Path) -> Non
         # Quantization without LoRA is a recipe-level error: shown in the error box, not swallowed.
         await until(pilot, app, lambda: bool(screen.problems))
         assert "quantized" in text_of(screen.query_one("#configure-errors"))
-    spec = next(s for s in form_fields(__import__("engine.recipes").recipes.load_recipe("dpo").recipe)
+    spec = next(s for s in form_fields(__import__("engine.recipe.loading").recipe.loading.load_recipe("dpo").recipe)
                 if s.key == "lora.target_modules")
     assert override_text(spec, "q_proj, v_proj") == '["q_proj", "v_proj"]'
 

@@ -13,8 +13,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_runs import write_run, write_store  # noqa: E402
 from test_flows import settle  # noqa: E402
 
-from engine.keysettings import key_settings  # noqa: E402
-from engine.recipes import load_recipe  # noqa: E402
+from engine.recipe.keysettings import key_settings  # noqa: E402
+from engine.recipe.loading import load_recipe  # noqa: E402
 from tui.app import make_app  # noqa: E402
 from tui.form import form_fields, key_fields  # noqa: E402
 from tui.model import read_settings, settings_text  # noqa: E402
@@ -86,12 +86,12 @@ def test_launch_records_key_settings_in_run_json(tmp_path: Path, tiny_model: Pat
     import json
     import os
 
-    from engine.launcher import launch
+    from engine.launching.launcher import launch
 
     from support import write_recipe
 
     # No worker: only what the launcher writes is checked.
-    monkeypatch.setattr("engine.launcher.start_worker", lambda rd, cmd: rd.update(pid=os.getpid()) and 0)
+    monkeypatch.setattr("engine.launching.launcher.start_worker", lambda rd, cmd: rd.update(pid=os.getpid()) and 0)
     recipe = write_recipe(tmp_path / "dpo.yaml", "dpo", tiny_model, train={"max_steps": 2})
     view = launch(recipe, ["method.loss_type=ipo", "lora.r=8"], runs_dir=tmp_path / "runs")
     record = json.loads((view.dir.path / "run.json").read_text())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from engine.events import Summary
+from engine.runs.events import Summary
 from tui.model import rank_peaks
 
 

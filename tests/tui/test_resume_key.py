@@ -34,7 +34,7 @@ def fake_start_worker(calls: list):
     """Stands in for the launcher's process start: records this test process as the new attempt's pid."""
 
     def start_worker(rd, cmd):  # noqa: ANN001, ANN202
-        from engine.rundir import process_start_ticks
+        from engine.runs.rundir import process_start_ticks
 
         calls.append(cmd)
         rd.update(status="starting", pid=os.getpid(), pid_start=process_start_ticks(os.getpid()))
@@ -61,7 +61,7 @@ async def test_resume_from_the_run_screen_continues_the_same_run(tmp_path: Path,
     runs = tmp_path / "runs"
     rd = stopped_run_with_checkpoint(runs)
     calls: list = []
-    monkeypatch.setattr("engine.launcher.start_worker", fake_start_worker(calls))
+    monkeypatch.setattr("engine.launching.launcher.start_worker", fake_start_worker(calls))
     app = make_app(runs_dir=runs, now=None, start="runs", poll_s=0.05, refresh_s=60)
     async with app.run_test(size=(120, 40)) as pilot:
         notes = capture_notes(app)
@@ -106,7 +106,7 @@ async def test_resume_refusals_are_said_on_screen(tmp_path: Path, monkeypatch: p
     runs = tmp_path / "runs"
     write_run(runs, RUN, **kwargs)
     calls: list = []
-    monkeypatch.setattr("engine.launcher.start_worker", fake_start_worker(calls))
+    monkeypatch.setattr("engine.launching.launcher.start_worker", fake_start_worker(calls))
     app = make_app(runs_dir=runs, now=None, start="runs", poll_s=0.05, refresh_s=60)
     async with app.run_test(size=(120, 40)) as pilot:
         notes = capture_notes(app)

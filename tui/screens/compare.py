@@ -42,7 +42,7 @@ class CompareScreen(Screen[None]):
         self.loaded = False
 
     def compose(self) -> ComposeResult:
-        from engine.rundir import RunDir
+        from engine.runs.rundir import RunDir
         from tui.widgets.chart import MetricChart
 
         app: Any = self.app
@@ -100,7 +100,7 @@ class CompareScreen(Screen[None]):
         metrics = self.query_one("#compare-metrics", DataTable)
         metrics.clear(columns=True)
         metrics.add_columns("metric", *self.labels)
-        from engine.metrics import key_metrics
+        from engine.formatting import key_metrics
 
         method = views[0].record.get("method") if views else None
         keys = [k for k in key_metrics(method) if any(k in v.summary.last.get("train", {}) for v in views)]
@@ -109,7 +109,7 @@ class CompareScreen(Screen[None]):
         eval_keys = [k for k in key_metrics(method) if any(k in v.summary.last.get("eval", {}) for v in views)]
         for k in eval_keys:
             metrics.add_row(f"eval {k}", *(fmt(v.summary.last.get("eval", {}).get(k)) for v in views))
-        from engine.report import evaluation_rows
+        from engine.verdict.report import evaluation_rows
 
         post = [evaluation_rows((s.evaluation or {}).get("values") or {}) for s in series]
         for label in dict.fromkeys(k for rows in post for k in rows):  # labels in first-seen order, once each

@@ -52,8 +52,8 @@ class ConfigureScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         from engine.errors import ReinsError
-        from engine.recipes import load_recipe
-        from engine.schema import LoraSection
+        from engine.recipe.loading import load_recipe
+        from engine.recipe.schema import LoraSection
 
         yield Header()
         try:
@@ -193,9 +193,9 @@ class ConfigureScreen(Screen[None]):
     def _estimate(self, overrides: list[str], gpu: float | None) -> None:
         from engine import api
         from engine.errors import ReinsError
-        from engine.preflight import preflight_warnings
-        from engine.recipes import load_recipe
-        from engine.secrets import launch_warnings
+        from engine.launching.preflight import preflight_warnings
+        from engine.launching.secrets import launch_warnings
+        from engine.recipe.loading import load_recipe
 
         app: Any = self.app
         problems: list[str] = []

@@ -42,7 +42,7 @@ class RecipesScreen(Screen[None]):
     @work(thread=True, exclusive=True)
     def load(self) -> None:
         # Reading recipes imports the schema (pydantic): off the UI thread, so the first paint doesn't wait.
-        from engine.recipes import bundled_recipes
+        from engine.recipe.loading import bundled_recipes
 
         app: Any = self.app
         infos = bundled_recipes(tuple(d for d in app.settings.recipe_dirs if d.is_dir()))

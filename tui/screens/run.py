@@ -15,7 +15,7 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static, TabbedContent, TabPane
 
-from engine.metrics import hms
+from engine.formatting import hms
 from tui.follow import Follower, RunUpdated
 from tui.model import (
     Series,
@@ -100,7 +100,7 @@ class RunScreen(Screen[None]):
         self.has_gpu = True  # until NVML says otherwise
 
     def compose(self) -> ComposeResult:
-        from engine.rundir import RunDir
+        from engine.runs.rundir import RunDir
         from tui.widgets.chart import MetricChart
         from tui.widgets.samples import SamplesPane
 
@@ -126,7 +126,7 @@ class RunScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        from engine.events import Summary
+        from engine.runs.events import Summary
 
         app: Any = self.app
         self.sub_title = "Run"
@@ -149,7 +149,7 @@ class RunScreen(Screen[None]):
             self.follower.stop()
 
     def on_run_updated(self, message: RunUpdated) -> None:
-        from engine.events import Chunk
+        from engine.runs.events import Chunk
 
         if self.follower is None or message.run_id != self.run_id:
             return
@@ -196,7 +196,7 @@ class RunScreen(Screen[None]):
     # -- drawing ---------------------------------------------------------------------------------------------
 
     def refresh_view(self, charts: bool = True) -> None:
-        from engine.store import RunView, derive_status
+        from engine.runs.store import RunView, derive_status
 
         self.status = derive_status(self.record, self.summary)
         self.query_one("#run-head", Static).update(self._head())
@@ -290,7 +290,7 @@ class RunScreen(Screen[None]):
         self.query_one(SamplesPane).show(samples, evaluation)
 
     def _metrics(self) -> None:
-        from engine.metrics import key_metrics
+        from engine.formatting import key_metrics
 
         table = self.query_one("#metrics-table", DataTable)
         table.clear()

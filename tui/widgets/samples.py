@@ -29,7 +29,7 @@ def ordered(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def tally(samples: list[dict[str, Any]]) -> str:
     """`policy 3 · reference 1 · tie 1, win rate 70%` over the judged samples ('' when none was judged)."""
-    from engine.judge import tally as count
+    from engine.verdict.judge import tally as count
 
     t = count([s.get("winner") for s in samples])
     if not t.n:
@@ -38,7 +38,7 @@ def tally(samples: list[dict[str, Any]]) -> str:
 
 
 def evaluation_text(evaluation: dict[str, Any] | None, samples: list[dict[str, Any]]) -> Text:
-    from engine.report import evaluation_summary
+    from engine.verdict.report import evaluation_summary
 
     text = Text()
     if evaluation:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.schema import AlertsSection
+from engine.recipe.schema import AlertsSection
 
 # Methods whose `loss` is ~0 by design (advantage-weighted) or absent: a flat loss says nothing there.
 RL_METHODS = frozenset({"ppo", "grpo", "rloo"})

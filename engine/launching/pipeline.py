@@ -19,11 +19,11 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 
 from engine.errors import RecipeError
-from engine.events import TERMINAL_STATUSES
-from engine.launcher import make_run_id
-from engine.recipes import format_error, read_yaml
-from engine.rundir import now_iso, write_json_atomic
-from engine.schema import Section
+from engine.launching.launcher import make_run_id
+from engine.recipe.loading import format_error, read_yaml
+from engine.recipe.schema import Section
+from engine.runs.events import TERMINAL_STATUSES
+from engine.runs.rundir import now_iso, write_json_atomic
 
 STAGE_REF = re.compile(r"\{([a-z0-9_-]+)\}")
 
@@ -110,7 +110,7 @@ def pipelines_dir(runs_root: Path) -> Path:
 
 def start(path: Path, runs_root: Path, name: str | None = None) -> dict[str, Any]:
     """Validate the pipeline and its first stage, then start the driver detached. Returns the pipeline record."""
-    from engine.launcher import prepare
+    from engine.launching.launcher import prepare
 
     pipe = load_pipeline(path)
     first = pipe.stages[0]
@@ -124,8 +124,9 @@ def start(path: Path, runs_root: Path, name: str | None = None) -> dict[str, Any
               "stages": [{"name": s.name, "run_id": None, "status": "pending"} for s in pipe.stages]}
     write_json_atomic(record_path, record)
     log = open(pid_dir / f"{pipe_id}.log", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen([sys.executable, "-m", "engine.pipeline", str(path), str(record_path), str(runs_root)],
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    driver = [sys.executable, "-m", "engine.launching.pipeline", str(path), str(record_path), str(runs_root)]
+    proc = subprocess.Popen(driver, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     log.close()
     record["pid"] = proc.pid
     write_json_atomic(record_path, record)
@@ -140,7 +141,7 @@ def drive(path: Path, record_path: Path, runs_root: Path) -> int:
     """Run every stage in order (inside the detached driver process); 0 if all completed."""
     from engine.api import wait_for
     from engine.errors import ReinsError
-    from engine.launcher import launch
+    from engine.launching.launcher import launch
 
     pipe = load_pipeline(path)
     record = read_record(record_path)
@@ -179,7 +180,7 @@ def drive(path: Path, record_path: Path, runs_root: Path) -> int:
 
 def wait(record_path: Path, poll_s: float = 1.0, on_change: Any = None) -> dict[str, Any]:
     """Follow a pipeline record until it ends (or its driver dies without finishing: `crashed`)."""
-    from engine.rundir import pid_alive
+    from engine.runs.rundir import pid_alive
 
     last = None
     while True:

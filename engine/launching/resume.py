@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ReinsError
-from engine.events import EventWriter
-from engine.rundir import RunDir, record_alive
-from engine.store import RunView
+from engine.runs.events import EventWriter
+from engine.runs.rundir import RunDir, record_alive
+from engine.runs.store import RunView
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
@@ -89,9 +89,9 @@ def plan_resume(view: RunView) -> ResumePlan:
 
 def resume(view: RunView, plan: ResumePlan) -> int:
     """Start the planned attempt: record it in run.json and events.jsonl, then start the worker. Returns its pid."""
-    from engine import distributed
-    from engine.launcher import start_worker
-    from engine.recipes import read_yaml, validate
+    from engine.launching import distributed
+    from engine.launching.launcher import start_worker
+    from engine.recipe.loading import read_yaml, validate
 
     rd = view.dir
     recipe = validate(read_yaml(rd.recipe), source=rd.recipe)

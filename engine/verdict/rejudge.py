@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.events import TERMINAL_STATUSES, EventWriter, read_all
-from engine.healthcheck import recipe_of
-from engine.judge import ChatJudgeClient, tally
-from engine.report import ReportError, latest_samples
-from engine.schema import ChatJudge, RewardModelJudge
+from engine.recipe.schema import ChatJudge, RewardModelJudge
+from engine.runs.events import TERMINAL_STATUSES, EventWriter, read_all
+from engine.verdict.healthcheck import recipe_of
+from engine.verdict.judge import ChatJudgeClient, tally
+from engine.verdict.report import ReportError, latest_samples
 
 
 def rejudge(run_dir: Path, cfg: ChatJudge | RewardModelJudge, runs_root: Path | None = None) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from engine import events as ev
-from engine.rundir import RunDir
+from engine.runs import events as ev
+from engine.runs.rundir import RunDir
 
 # A run folder is one the launcher made: it holds at least one of these (other folders under runs/ are ignored).
 RUN_FILES = ("run.json", "recipe.yaml", "events.jsonl")

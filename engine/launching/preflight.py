@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.data import load_records, rename_fields, required_fields
 from engine.errors import ReinsError
-from engine.models import resolve_model
-from engine.schema import ONLINE_METHODS, PREFERENCE_METHODS, Recipe
+from engine.recipe.data import load_records, rename_fields, required_fields
+from engine.recipe.model_refs import resolve_model
+from engine.recipe.schema import ONLINE_METHODS, PREFERENCE_METHODS, Recipe
 
 BETA_METHODS = frozenset({"dpo", "kto", "cpo"})  # SimPO's and ORPO's β live on other scales
 LR_RANGE = (1e-6, 1e-4)
@@ -72,7 +72,7 @@ def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[st
         out.append(f"method.beta={beta:g} is outside the usual [{BETA_RANGE[0]:g}, {BETA_RANGE[1]:g}]: a small β lets "
                    "the policy drift far from the reference, a large one barely moves it.")
     if recipe.distributed.strategy != "ddp":
-        from engine.distributed import visible_gpus
+        from engine.launching.distributed import visible_gpus
 
         if visible_gpus() == 0:
             out.append(f"distributed.strategy={recipe.distributed.strategy} shards across CUDA GPUs; without one, "

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Group
 from rich.text import Text
 
-from engine.healthcheck import HealthResult
+from engine.verdict.healthcheck import HealthResult
 
 
 def health_view(result: HealthResult) -> Group:

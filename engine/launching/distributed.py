@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from engine.schema import Recipe
+from engine.recipe.schema import Recipe
 
 ACCELERATE_CONFIG = "accelerate_config.yaml"
 DEEPSPEED_CONFIG = "deepspeed.json"

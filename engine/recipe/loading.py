@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from engine.errors import RecipeError
 from engine.paths import BUNDLED_RECIPES
-from engine.schema import METHOD_CLASSES, METHOD_NAMES, Recipe, Section
+from engine.recipe.schema import METHOD_CLASSES, METHOD_NAMES, Recipe, Section
 
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
 

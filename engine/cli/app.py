@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from engine import api
+from engine.cli.render import estimate_table, live_view, progress_line, run_detail, runs_table
 from engine.errors import ReinsError
-from engine.events import TERMINAL_STATUSES
-from engine.render import estimate_table, live_view, progress_line, run_detail, runs_table
+from engine.runs.events import TERMINAL_STATUSES
 
 app = typer.Typer(
     name="reins",
@@ -62,7 +62,7 @@ def tui(runs_dir: Path | None = RunsDir) -> None:
 @app.command()
 def recipes(as_json: bool = JsonOut) -> None:
     """List the bundled recipes with one line each on when to use them."""
-    from engine.pipeline import bundled_pipelines
+    from engine.launching.pipeline import bundled_pipelines
 
     infos = api.list_recipes()
     pipes = bundled_pipelines()
@@ -86,7 +86,7 @@ def recipes(as_json: bool = JsonOut) -> None:
 def validate(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) or a YAML path."),
              overrides: list[str] | None = SetOpt, as_json: bool = JsonOut) -> None:
     """Check a recipe, its overrides, its model and its data; report every problem with its dotted path."""
-    from engine.preflight import preflight_warnings
+    from engine.launching.preflight import preflight_warnings
 
     loaded = api.validate_recipe(recipe, overrides or [])
     r = loaded.recipe
@@ -134,8 +134,8 @@ def estimate(recipe: str | None = typer.Argument(None, help="Bundled recipe name
 
 
 def _print_catalogue(as_json: bool) -> None:
-    from engine.catalogue import CATALOGUE
-    from engine.vram import Arch
+    from engine.estimate.catalogue import CATALOGUE
+    from engine.estimate.memory import Arch
 
     rows = [{"name": e.name, "params": Arch.from_config(e.config).params, "hub_ids": list(e.hub_ids)}
             for e in CATALOGUE.values()]
@@ -158,7 +158,7 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
                                           "every node; machine rank 0 creates the run directory)."),
         runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Launch a training run (or a pipeline of runs) detached from this terminal; print where it lives."""
-    from engine.pipeline import find_pipeline
+    from engine.launching.pipeline import find_pipeline
 
     pipeline_file = find_pipeline(recipe)
     if pipeline_file is not None:
@@ -184,7 +184,7 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
 
 
 def _run_pipeline(path: Path, name: str | None, runs_dir: Path | None, wait: bool, as_json: bool) -> None:
-    from engine import pipeline
+    from engine.launching import pipeline
     from engine.paths import runs_dir as default_runs_dir
 
     root = default_runs_dir(runs_dir)
@@ -243,9 +243,9 @@ def export_slurm(recipe: str = typer.Argument(..., help="Bundled recipe name or 
                                                     help="Write the script here (default: print it)."),
                  runs_dir: Path | None = RunsDir) -> None:
     """An sbatch script that runs RECIPE on several nodes: `srun` starts `reins run --run-id …` on each."""
+    from engine.launching.slurm import SlurmJob, sbatch_script
     from engine.paths import runs_dir as default_runs_dir
-    from engine.recipes import load_recipe
-    from engine.slurm import SlurmJob, sbatch_script
+    from engine.recipe.loading import load_recipe
 
     loaded = load_recipe(recipe, overrides or [])  # fail here, not on the cluster
     job = SlurmJob(nodes=nodes, gpus_per_node=gpus_per_node, time=time_limit, partition=partition, port=port,
@@ -388,8 +388,8 @@ def health(target: str = typer.Argument(..., metavar="RUN_OR_FILE", help="Run id
                                         "events.jsonl, or a TRL trainer_state.json (or a list of its log_history)."),
            runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Re-evaluate the red-flag rules over a run's metrics; exit 1 if any error-severity alert, 0 otherwise."""
-    from engine.healthcheck import check
-    from engine.render_health import health_view
+    from engine.cli.render_health import health_view
+    from engine.verdict.healthcheck import check
 
     result = check(target, runs_dir)
     if as_json:
@@ -412,7 +412,7 @@ def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pr
            runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Write report.json + report.md in the run directory: held-out accuracy and margin before vs after, samples,
     win rate, perplexity, log-prob sanity, red flags."""
-    from engine.report import write_report
+    from engine.verdict.report import write_report
 
     path = Path(run_ref)
     run_dir = path if (path / "events.jsonl").is_file() else api.get_run(run_ref, runs_dir).dir.path
@@ -430,10 +430,10 @@ def _rejudge(run_dir: Path, url: str | None, model: str | None, key_env: str | N
              runs_dir: Path | None) -> None:
     from pydantic import ValidationError
 
-    from engine.models import resolve_model
     from engine.paths import runs_dir as default_runs_dir
-    from engine.rejudge import rejudge
-    from engine.schema import ChatJudge, RewardModelJudge
+    from engine.recipe.model_refs import resolve_model
+    from engine.recipe.schema import ChatJudge, RewardModelJudge
+    from engine.verdict.rejudge import rejudge
 
     if judge_run and (url or model):
         raise typer.BadParameter("give either --judge-run or --judge-url with --judge-model, not both")

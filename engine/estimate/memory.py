@@ -6,10 +6,10 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from engine import catalogue
-from engine.arch import Arch
 from engine.errors import ModelNotFoundError, ReinsError
-from engine.schema import PREFERENCE_METHODS, Recipe
+from engine.estimate import catalogue
+from engine.estimate.arch import Arch
+from engine.recipe.schema import PREFERENCE_METHODS, Recipe
 
 __all__ = ["Arch", "Setup", "Term", "Estimate", "estimate", "estimate_setup", "setup_from_recipe", "suggest",
            "detect_gpu_memory_gib", "architecture_config", "METHODS", "STRATEGIES", "TERM_HELP", "EstimateError"]
@@ -137,7 +137,7 @@ def setup_from_recipe(recipe: Recipe, **options: Any) -> Setup:
     weight_b = 4 if recipe.model.dtype == "float32" else 2  # auto means bf16 on a GPU
     compute_b = 4 if (t.precision == "fp32" or (recipe.model.dtype == "float32" and t.precision == "auto")) else 2
     targets = recipe.lora.target_modules if recipe.lora else "all-linear"
-    from engine.distributed import resolve_num_processes
+    from engine.launching.distributed import resolve_num_processes
 
     base = Setup(
         method=m.name,
@@ -456,7 +456,7 @@ def suggest_for_recipe(recipe: Recipe, config: dict[str, Any], baseline: int,
 
 def architecture_config(ref: str) -> dict[str, Any]:
     """config.json of a model on this machine (folder, cached hub id, embedded alias), else the catalogue's copy."""
-    from engine.models import resolve_model
+    from engine.recipe.model_refs import resolve_model
 
     try:
         return resolve_model(ref).config()

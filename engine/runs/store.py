@@ -16,9 +16,9 @@ from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import Storage
 
 from engine.errors import RunNotFoundError
-from engine.events import TERMINAL_STATUSES, Summary, summarize
-from engine.rundir import RunDir, current_umask, record_alive
-from engine.salvage import is_run_dir, salvage_record
+from engine.runs.events import TERMINAL_STATUSES, Summary, summarize
+from engine.runs.rundir import RunDir, current_umask, record_alive
+from engine.runs.salvage import is_run_dir, salvage_record
 
 INDEX_VERSION = 1
 SAFE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

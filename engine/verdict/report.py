@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ReinsError
-from engine.events import read_all
-from engine.healthcheck import monitor_for, recipe_of
-from engine.metrics import fmt
-from engine.rundir import write_json_atomic
+from engine.formatting import fmt
+from engine.runs.events import read_all
+from engine.runs.rundir import write_json_atomic
+from engine.verdict.healthcheck import monitor_for, recipe_of
 
 # What a preference report compares, in the order a reader wants it.
 PREFERENCE_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected", "accuracy", "margin",

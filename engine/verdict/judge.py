@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import ReinsError
-from engine.schema import ChatJudge
+from engine.recipe.schema import ChatJudge
 
 WINNERS = ("policy", "reference", "tie")
 

@@ -139,7 +139,7 @@ def _cached_hub_snapshot(repo_id: str) -> Path | None:
 def _resolve_run_output(run_ref: str, runs_root: Path | None) -> ResolvedModel:
     from engine.errors import RunNotFoundError
     from engine.paths import runs_dir
-    from engine.store import RunStore
+    from engine.runs.store import RunStore
 
     try:
         view = RunStore(runs_root or runs_dir()).get(run_ref)

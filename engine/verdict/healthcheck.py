@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ReinsError
-from engine.health import Alert, Monitor, as_float
-from engine.schema import PREFERENCE_METHODS, Recipe
+from engine.recipe.schema import PREFERENCE_METHODS, Recipe
+from engine.verdict.rules import Alert, Monitor, as_float
 
 # Totals the HF Trainer logs once at the end: not curves.
 TRL_TOTAL_KEYS = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos",
@@ -110,7 +110,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def recipe_of(run_dir: Path) -> Recipe | None:
-    from engine.recipes import read_yaml, validate
+    from engine.recipe.loading import read_yaml, validate
 
     try:
         return validate(read_yaml(run_dir / "recipe.yaml"), source=run_dir / "recipe.yaml")

@@ -15,11 +15,11 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from engine.events import TERMINAL_STATUSES
-from engine.metrics import fmt, hms, key_metrics
-from engine.rundir import elapsed_s
-from engine.store import RunView
-from engine.vram import Estimate
+from engine.estimate.memory import Estimate
+from engine.formatting import fmt, hms, key_metrics
+from engine.runs.events import TERMINAL_STATUSES
+from engine.runs.rundir import elapsed_s
+from engine.runs.store import RunView
 
 STATUS_STYLE = {"completed": "green", "running": "cyan", "starting": "cyan", "created": "dim",
                 "failed": "red", "crashed": "red", "stopped": "yellow"}
@@ -157,7 +157,7 @@ def progress_line(event: dict[str, Any], method: str | None) -> str | None:
     if kind == "phase":
         return f"{event.get('name')}: {event.get('detail', '')}".rstrip(": ")
     if kind == "evaluation":
-        from engine.report import evaluation_summary
+        from engine.verdict.report import evaluation_summary
 
         return "post-training evaluation: " + evaluation_summary(event.get("values") or {})
     return None

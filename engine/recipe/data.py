@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import DataError
-from engine.recipes import looks_like_path
-from engine.schema import ONLINE_METHODS, PREFERENCE_METHODS, Recipe
+from engine.recipe.loading import looks_like_path
+from engine.recipe.schema import ONLINE_METHODS, PREFERENCE_METHODS, Recipe
 
 MAX_REPORTED = 8
 ROLES = {"system", "user", "assistant", "tool"}

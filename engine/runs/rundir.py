@@ -11,7 +11,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from engine.events import STATUSES, TERMINAL_STATUSES
+from engine.runs.events import STATUSES, TERMINAL_STATUSES
 
 # Per-attempt fields of run.json: `begin_attempt` moves them into `attempts` when a run is resumed.
 ATTEMPT_FIELDS = ("attempt", "status", "pid", "pid_start", "worker_pid", "worker_pid_start", "started", "ended",

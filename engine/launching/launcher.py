@@ -11,18 +11,18 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from engine import distributed
-from engine.data import check_data
 from engine.errors import RecipeError
-from engine.events import EventWriter
-from engine.keysettings import key_settings
-from engine.models import resolve_model
-from engine.preflight import preflight_warnings
-from engine.recipes import LoadedRecipe, dump_recipe, load_recipe
-from engine.rundir import RunDir, now_iso, process_start_ticks, write_json_atomic
-from engine.secrets import launch_warnings, redact, worker_env
-from engine.store import RunStore, RunView
-from engine.vram import detect_gpu_memory_gib, estimate
+from engine.estimate.memory import detect_gpu_memory_gib, estimate
+from engine.launching import distributed
+from engine.launching.preflight import preflight_warnings
+from engine.launching.secrets import launch_warnings, redact, worker_env
+from engine.recipe.data import check_data
+from engine.recipe.keysettings import key_settings
+from engine.recipe.loading import LoadedRecipe, dump_recipe, load_recipe
+from engine.recipe.model_refs import resolve_model
+from engine.runs.events import EventWriter
+from engine.runs.rundir import RunDir, now_iso, process_start_ticks, write_json_atomic
+from engine.runs.store import RunStore, RunView
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 

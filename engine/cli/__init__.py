@@ -1,0 +1,1 @@
+"""The `reins` command line: typer commands that parse arguments, call `engine.api` and render with rich."""
