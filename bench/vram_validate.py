@@ -100,8 +100,7 @@ def build_random_model(size: str, target: Path, seed: int = 0) -> Path:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    sys.path.insert(0, str(ROOT / "tests"))
-    from support import embedded_tokenizer
+    from engine.worker.loading import embedded_tokenizer
 
     tok = embedded_tokenizer()
     cfg = dict(lookup(size).config)

@@ -1,28 +1,34 @@
-"""Shared fixtures: an isolated run store per test and one tiny model per session."""
+"""Fixtures shared by every test: an isolated run store, one tiny model per session, and the helpers that write
+recipes, run the real `reins` CLI and read what a run wrote. Helpers are fixtures (not imports between test
+modules), so every test names what it uses."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
+from engine.paths import BUNDLED_RECIPES
 
+REPO = Path(__file__).resolve().parent.parent
+TINY_CONFIG = {
+    "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+    "num_key_value_heads": 2, "max_position_embeddings": 512,
+}
 
-@pytest.fixture
-def runs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    d = tmp_path / "runs"
-    monkeypatch.setenv("REINS_RUNS_DIR", str(d))
-    return d
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from support import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -38,5 +44,222 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_gpu)
 
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# ---------- places ----------
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    d = tmp_path / "runs"
+    monkeypatch.setenv("REINS_RUNS_DIR", str(d))
+    return d
+
+
+# ---------- models ----------
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama (random weights, ~1.6M params) saved with the embedded model's real tokenizer."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from engine.worker.loading import embedded_tokenizer
+
+    target = tmp_path_factory.mktemp("tiny-llama")
+    tok = embedded_tokenizer()
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tok), tie_word_embeddings=True, bos_token_id=tok.bos_token_id,
+                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **TINY_CONFIG)
+    LlamaForCausalLM(config).save_pretrained(target)
+    tok.save_pretrained(target)
+    return target
+
+
+# ---------- writing inputs ----------
+
+def _write_recipe(path: Path, base: str, model: Path | str, **sections: dict[str, Any] | None) -> Path:
+    """A recipe derived from a bundled one (`base`), with the model swapped and sections updated (None: null)."""
+    raw = yaml.safe_load((BUNDLED_RECIPES / f"{base}.yaml").read_text())
+    raw["model"]["name"] = str(model)
+    for key in ("train", "eval"):
+        if raw["data"].get(key):
+            raw["data"][key] = str(BUNDLED_RECIPES / raw["data"][key])
+    for name, values in sections.items():
+        if values is None:
+            raw[name] = None
+        else:
+            raw.setdefault(name, {}).update(values)
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_recipe() -> Callable[..., Path]:
+    return _write_recipe
+
+
+@pytest.fixture(scope="session")
+def tiny_recipe() -> Callable[..., Path]:
+    """tiny_recipe(tmp_path, model, base="dpo", steps=4, **sections): a bundled recipe on the tiny model with short
+    sequences and one metric event per step (held-out evaluation kept; pass data={"eval": None} to drop it)."""
+
+    def write(tmp_path: Path, model: Path, base: str = "dpo", steps: int = 4, **sections: Any) -> Path:
+        train = {"max_steps": steps, "batch_size": 2, "max_length": 64, "eval_steps": None, "eval_batch_size": 8,
+                 "logging_steps": 1, "learning_rate": 1e-3, **sections.pop("train", {})}
+        data = {"max_rows": 32, **sections.pop("data", {})}
+        return _write_recipe(tmp_path / f"{base}-{steps}.yaml", base, model, train=train, data=data, **sections)
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def write_jsonl() -> Callable[[Path, list[dict[str, Any]]], Path]:
+    def write(path: Path, rows: list[dict[str, Any]]) -> Path:
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def make_run() -> Callable[..., Any]:
+    """make_run(root, run_id, status=…, pid=…, name=…, created=…, events=[(kind, fields), …]): a run directory as
+    the launcher leaves it, without training."""
+    from engine.runs.events import EventWriter
+    from engine.runs.rundir import RunDir, process_start_ticks
+
+    def make(root: Path, run_id: str, status: str = "completed", pid: int | None = None, name: str | None = None,
+             created: str = "2026-11-27T00:00:00+00:00", events: list[tuple[str, dict]] | None = None) -> RunDir:
+        rd = RunDir(root / run_id)
+        rd.path.mkdir(parents=True)
+        rd.update(id=run_id, name=name or run_id, method="dpo", model="m", created=created, status="created",
+                  pid=pid, pid_start=process_start_ticks(pid) if pid else None)
+        rd.update(status=status)
+        with EventWriter(rd.events) as w:
+            for kind, fields in events or []:
+                w.write(kind, **fields)
+        return rd
+
+    return make
+
+
+# ---------- running and reading runs ----------
+
+def _cli_env(runs: Path | None = None, **extra: str) -> dict[str, str]:
+    env = {**os.environ, **extra}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    if runs is not None:
+        env["REINS_RUNS_DIR"] = str(runs)
+    return env
+
+
+@pytest.fixture(scope="session")
+def cli_env() -> Callable[..., dict[str, str]]:
+    """cli_env(runs=None, **extra): the environment the real CLI runs with (this checkout first on the path)."""
+    return _cli_env
+
+
+@pytest.fixture(scope="session")
+def reins() -> Callable[..., subprocess.CompletedProcess]:
+    """reins(*args, runs=None, env=None, timeout=600): the real `reins` CLI (`python -m engine`) in a subprocess."""
+
+    def run(*args: str, runs: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, cwd=REPO,
+                              env={**_cli_env(runs), **(env or {})}, timeout=timeout)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def wait_until() -> Callable[..., Any]:
+    """wait_until(predicate, timeout=240, poll=0.3, what=…): poll until `predicate()` is truthy (returned), or fail."""
+
+    def wait(predicate: Callable[[], Any], timeout: float = 240, poll: float = 0.3, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(poll)
+        raise AssertionError(f"{what}: not met within {timeout}s")
+
+    return wait
+
+
+@pytest.fixture(scope="session")
+def metric_events() -> Callable[..., list[dict[str, Any]]]:
+    """metric_events(run_dir, split="train"): the run's metric events of one split, in order."""
+    from engine.runs import events as ev
+    from engine.runs.rundir import RunDir
+
+    def read(run_dir: Path, split: str = "train") -> list[dict[str, Any]]:
+        return [e for e in ev.read_all(RunDir(run_dir).events) if e["kind"] == "metric" and e["split"] == split]
+
+    return read
+
+
+# ---------- a fake OpenAI-compatible judge ----------
+
+Rule = Callable[[str, str], str]  # (answer A, answer B) -> the judge's reply text
+
+
+@pytest.fixture(scope="session")
+def prefers_longer() -> Rule:
+    return lambda a, b: "A" if len(a) > len(b) else "B" if len(b) > len(a) else "TIE"
+
+
+@pytest.fixture(scope="session")
+def always_first() -> Rule:
+    return lambda _a, _b: "A"  # a judge with pure position bias
+
+
+@pytest.fixture(scope="session")
+def fake_judge(prefers_longer: Rule) -> Callable[..., Any]:
+    """fake_judge(rule=prefers_longer, status=200): a context manager serving `/v1/chat/completions` on loopback;
+    yields {"url": base URL, "requests": [(headers, body), ...]}."""
+    import re
+
+    def answers(prompt_text: str) -> tuple[str, str]:
+        m = re.search(r"Answer A:\n(.*)\n\nAnswer B:\n(.*)\n\nWhich answer is better\?", prompt_text, re.S)
+        assert m, prompt_text
+        return m.group(1), m.group(2)
+
+    @contextmanager
+    def serve(rule: Rule = prefers_longer, status: int = 200) -> Iterator[dict[str, Any]]:
+        state: dict[str, Any] = {"requests": []}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                state["requests"].append((dict(self.headers), body))
+                if self.path != "/v1/chat/completions" or status != 200:
+                    self.send_response(status if status != 200 else 404)
+                    self.end_headers()
+                    self.wfile.write(b'{"error": "scripted failure"}')
+                    return
+                reply = rule(*answers(body["messages"][-1]["content"]))
+                payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": reply}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        state["url"] = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        try:
+            yield state
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    return serve

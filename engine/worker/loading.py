@@ -19,7 +19,7 @@ from transformers import (
 )
 
 from engine.errors import ModelNotFoundError
-from engine.recipe.model_refs import ResolvedModel, resolve_model
+from engine.recipe.model_refs import ResolvedModel, embedded_gguf, embedded_model_dir, resolve_model
 from engine.recipe.schema import Recipe
 
 
@@ -96,6 +96,16 @@ def compute_dtype(recipe: Recipe) -> torch.dtype:
     if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float32
+
+
+def embedded_tokenizer() -> PreTrainedTokenizerBase:
+    """SmolLM2's tokenizer (with its chat template), from the converted cache or straight from the GGUF file, so
+    tests and benches can build random models with a real vocabulary before the one-time conversion has run."""
+    cached = embedded_model_dir()
+    if (cached / "tokenizer_config.json").is_file():
+        return AutoTokenizer.from_pretrained(cached)
+    gguf = embedded_gguf()
+    return AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
 
 
 def load_tokenizer(path: Path, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:

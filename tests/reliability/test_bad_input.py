@@ -6,13 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from relsupport import reins
-from support import write_jsonl
-from test_store import make_run
-
 
 @pytest.fixture(scope="module")
-def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def bad(tmp_path_factory: pytest.TempPathFactory, make_run, write_jsonl) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("bad")
     pref = {"prompt": "q", "chosen": "a", "rejected": "b"}
     (d / "syntax.yaml").write_text("data:\n  train: x.jsonl\nmethod: {name: dpo\n")
@@ -93,7 +89,7 @@ BAD_INPUT = [
 
 
 @pytest.mark.parametrize(("case", "argv", "expected"), BAD_INPUT, ids=[c for c, _, _ in BAD_INPUT])
-def test_bad_input_exits_2_with_one_clear_paragraph(case, argv, expected, bad, tmp_path: Path) -> None:
+def test_bad_input_exits_2_with_one_clear_paragraph(case, argv, expected, bad, tmp_path: Path, reins) -> None:
     argv = [a.format(**bad) for a in argv]
     runs = tmp_path / "runs"
     res = reins(*argv, runs=runs, env={"HF_HOME": str(tmp_path / "hf")}, timeout=120)

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from relsupport import ROOT, quick_env, reins, tiny_recipe, wait_until
-
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 PROCESSES, PER_PROCESS = 4, 5
 
@@ -32,7 +31,8 @@ print(json.dumps(ids))
 """
 
 
-def test_twenty_launches_from_four_processes(tmp_path: Path, tiny_model: Path) -> None:
+def test_twenty_launches_from_four_processes(tmp_path: Path, tiny_model: Path, quick_env, reins, tiny_recipe,
+                                             wait_until) -> None:
     runs = tmp_path / "runs"
     recipe = tiny_recipe(tmp_path, tiny_model)
     env = quick_env(runs)

@@ -13,20 +13,24 @@ from engine.runs import events as ev
 from engine.runs.events import EventWriter
 from engine.runs.salvage import LAUNCH_GRACE_S
 
-from relsupport import file_snapshot, metric_steps, quick_env, reins, tiny_recipe, wait_until
-
 pytestmark = pytest.mark.e2e  # real `reins run` launches (with the quick test worker)
 STEPS = 5
 
 
-def ls(runs: Path) -> list[dict]:
-    res = reins("ls", "--json", runs=runs)
-    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
-    return json.loads(res.stdout)
+@pytest.fixture
+def ls(reins):  # noqa: ANN201 - a reader
+    """ls(runs): `reins ls --json`, asserted to succeed without a traceback."""
+
+    def listing(runs: Path) -> list[dict]:
+        res = reins("ls", "--json", runs=runs)
+        assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+        return json.loads(res.stdout)
+
+    return listing
 
 
 @pytest.fixture
-def two_runs(tmp_path: Path, tiny_model: Path) -> tuple[Path, list[str]]:
+def two_runs(tmp_path: Path, tiny_model: Path, quick_env, reins, tiny_recipe, wait_until, ls) -> tuple[Path, list[str]]:
     """Two completed runs made by the real launcher (with the quick test worker)."""
     runs = tmp_path / "runs"
     recipe = tiny_recipe(tmp_path, tiny_model)
@@ -39,7 +43,7 @@ def two_runs(tmp_path: Path, tiny_model: Path) -> tuple[Path, list[str]]:
     return runs, ids
 
 
-def test_torn_and_garbage_event_lines(two_runs) -> None:
+def test_torn_and_garbage_event_lines(two_runs, metric_steps, ls) -> None:
     runs, (first, _) = two_runs
     events = runs / first / "events.jsonl"
     whole = events.read_bytes()
@@ -60,7 +64,7 @@ def test_torn_and_garbage_event_lines(two_runs) -> None:
 
 
 @pytest.mark.parametrize("damage", ["garbage", "empty", "wrong shape", "missing", "a folder"])
-def test_missing_or_corrupt_index_is_rebuilt(two_runs, damage: str) -> None:
+def test_missing_or_corrupt_index_is_rebuilt(two_runs, damage: str, file_snapshot, ls) -> None:
     runs, ids = two_runs
     index = runs / "index.json"
     before = file_snapshot(runs)
@@ -86,7 +90,7 @@ def test_missing_or_corrupt_index_is_rebuilt(two_runs, damage: str) -> None:
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
-def test_run_without_a_readable_run_json_is_listed_as_damaged(two_runs, damage: str) -> None:
+def test_run_without_a_readable_run_json_is_listed_as_damaged(two_runs, damage: str, file_snapshot, reins, ls) -> None:
     runs, (first, second) = two_runs
     ls(runs)  # the index caches both runs first, as it would in real life
     run_json = runs / second / "run.json"
@@ -111,7 +115,7 @@ def test_run_without_a_readable_run_json_is_listed_as_damaged(two_runs, damage: 
     assert file_snapshot(runs) == before and (runs / second / "recipe.yaml").is_file()
 
 
-def test_a_folder_being_launched_is_not_reported_damaged(two_runs) -> None:
+def test_a_folder_being_launched_is_not_reported_damaged(two_runs, ls) -> None:
     runs, ids = two_runs
     (runs / "20991231-000000-in-progress").mkdir()
     (runs / "20991231-000000-in-progress" / "recipe.yaml").write_text("method: {name: dpo}\n")

@@ -18,8 +18,7 @@ import pytest
 from engine.launching.resume import checkpoints
 from engine.runs.rundir import RunDir
 
-from relsupport import ROOT, cli_env, launch, metric_steps, pid_gone, record, reins, show, tiny_recipe, wait_until
-
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 STEPS = 30
 
@@ -34,7 +33,9 @@ def _only_run(runs: Path) -> Path:
     return dirs[0] if len(dirs) == 1 and (dirs[0] / "run.json").is_file() else None
 
 
-def test_killing_or_hanging_up_the_cli_never_stops_the_run(tmp_path: Path, tiny_model: Path) -> None:
+def test_killing_or_hanging_up_the_cli_never_stops_the_run(
+        tmp_path: Path, tiny_model: Path, cli_env, metric_steps, pid_gone, record, reins, show, tiny_recipe, wait_until,
+) -> None:
     runs = tmp_path / "runs"
     recipe = tiny_recipe(tmp_path, tiny_model, steps=STEPS)
     env = cli_env(runs)
@@ -87,7 +88,8 @@ def test_killing_or_hanging_up_the_cli_never_stops_the_run(tmp_path: Path, tiny_
     assert metric_steps(run_dir) == list(range(1, STEPS + 1))
 
 
-def test_stop_checkpoints_and_ends_stopped_in_bounded_time(tmp_path: Path, tiny_model: Path) -> None:
+def test_stop_checkpoints_and_ends_stopped_in_bounded_time(tmp_path: Path, tiny_model: Path, launch, metric_steps,
+                                                           pid_gone, record, reins, tiny_recipe, wait_until) -> None:
     runs = tmp_path / "runs"
     run = launch(tiny_recipe(tmp_path, tiny_model, steps=5000, train={"save_total_limit": 1}), runs)
     run_dir = Path(run["path"])

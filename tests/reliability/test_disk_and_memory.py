@@ -15,16 +15,18 @@ from engine.recipe.loading import read_yaml, validate
 from engine.recipe.model_refs import resolve_model
 from engine.runs import events as ev
 
-from relsupport import launch, metric_steps, record, reins, statuses, tiny_recipe, wait_until
-
 pytestmark = pytest.mark.e2e
 
 
-def _failed(run_dir: Path) -> bool:
-    return bool(statuses(run_dir)) and statuses(run_dir)[-1] == "failed" and record(run_dir).get("status") == "failed"
+@pytest.fixture
+def failed(statuses, record):  # noqa: ANN201 - a predicate
+    """failed(run_dir): both the events and run.json say the run ended `failed`."""
+    return lambda run_dir: bool(statuses(run_dir)) and statuses(run_dir)[-1] == "failed" and \
+        record(run_dir).get("status") == "failed"
 
 
-def test_cuda_oom_fails_naming_oom_the_estimate_and_the_suggestions(tmp_path: Path, tiny_model: Path) -> None:
+def test_cuda_oom_fails_naming_oom_the_estimate_and_the_suggestions(tmp_path: Path, tiny_model: Path, metric_steps,
+                                                                    record, reins, tiny_recipe) -> None:
     runs = tmp_path / "runs"
     res = reins("run", str(tiny_recipe(tmp_path, tiny_model, steps=20)), "--wait", "--json", runs=runs,
                 env={"REINS_TEST_FAULT": "oom@3"})
@@ -43,7 +45,7 @@ def test_cuda_oom_fails_naming_oom_the_estimate_and_the_suggestions(tmp_path: Pa
     print(f"\nOOM message: {error}")
 
 
-def test_disk_full_patched_writer(tmp_path: Path, tiny_model: Path) -> None:
+def test_disk_full_patched_writer(tmp_path: Path, tiny_model: Path, metric_steps, reins, statuses, tiny_recipe) -> None:
     runs = tmp_path / "runs"
     res = reins("run", str(tiny_recipe(tmp_path, tiny_model, steps=20)), "--wait", "--json", runs=runs,
                 env={"REINS_TEST_FAULT": "enospc@3"})
@@ -67,7 +69,8 @@ def small_disk(tmp_path: Path):
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_disk_full_for_real_on_a_small_tmpfs(small_disk: Path, tmp_path: Path, tiny_model: Path) -> None:
+def test_disk_full_for_real_on_a_small_tmpfs(small_disk: Path, tmp_path: Path, tiny_model: Path, launch, metric_steps,
+                                             record, reins, tiny_recipe, wait_until, failed) -> None:
     runs = small_disk / "runs"
     run = launch(tiny_recipe(tmp_path, tiny_model, steps=5000), runs)
     run_dir = Path(run["path"])
@@ -81,7 +84,7 @@ def test_disk_full_for_real_on_a_small_tmpfs(small_disk: Path, tmp_path: Path, t
                     filled += 4096
             except OSError as exc:
                 assert exc.errno == 28
-        wait_until(lambda: _failed(run_dir), timeout=180, what="run marked failed")
+        wait_until(lambda: failed(run_dir), timeout=180, what="run marked failed")
         rec = record(run_dir)
         assert rec["error"].startswith("Disk full (OSError ENOSPC") and "events.jsonl" in rec["error"]
         steps = metric_steps(run_dir)

@@ -12,13 +12,13 @@ import pytest
 from engine.launching.resume import checkpoints
 from engine.runs.rundir import RunDir
 
-from relsupport import launch, metric_steps, record, reins, show, statuses, tiny_recipe, wait_until
-
 pytestmark = pytest.mark.e2e
 STEPS, SAVE = 40, 4
 
 
-def test_sigkilled_worker_is_crashed_then_resumes_on_the_same_step_counter(tmp_path: Path, tiny_model: Path) -> None:
+def test_sigkilled_worker_is_crashed_then_resumes_on_the_same_step_counter(tmp_path: Path, tiny_model: Path, launch,
+                                                                           metric_steps, record, reins, show, statuses,
+                                                                           tiny_recipe, wait_until) -> None:
     runs = tmp_path / "runs"
     recipe = tiny_recipe(tmp_path, tiny_model, steps=STEPS, train={"save_steps": SAVE, "save_total_limit": 2})
     run = launch(recipe, runs)
@@ -62,7 +62,9 @@ def test_sigkilled_worker_is_crashed_then_resumes_on_the_same_step_counter(tmp_p
     assert [p.name for p in run_dir.parent.iterdir() if p.is_dir()] == [run["id"]]  # same run directory
 
 
-def test_resume_of_a_completed_run_is_refused_with_exit_2(tmp_path: Path, tiny_model: Path) -> None:
+def test_resume_of_a_completed_run_is_refused_with_exit_2(
+        tmp_path: Path, tiny_model: Path, launch, reins, tiny_recipe,
+) -> None:
     runs = tmp_path / "runs"
     run = launch(tiny_recipe(tmp_path, tiny_model, steps=2), runs, "--wait")
     assert run["status"] == "completed"

@@ -18,7 +18,8 @@ import pytest
 
 from engine.launching.secrets import is_secret_name, redact, worker_env
 
-from relsupport import ROOT, cli_env, metric_steps, quick_env, record, reins, tiny_recipe, wait_until
+ROOT = Path(__file__).resolve().parents[2]
+
 
 SECRETS = {
     "HF_TOKEN": "hf_FAKEtokenvalue1234567890abcdef",
@@ -41,7 +42,8 @@ def test_secret_names_and_redaction() -> None:
 
 
 @pytest.mark.e2e
-def test_secrets_never_reach_the_run_and_nothing_listens(tmp_path: Path, tiny_model: Path) -> None:
+def test_secrets_never_reach_the_run_and_nothing_listens(tmp_path: Path, tiny_model: Path, cli_env, metric_steps,
+                                                         record, reins, tiny_recipe, wait_until) -> None:
     runs = tmp_path / "runs"
     recipe = tiny_recipe(tmp_path, tiny_model, steps=12)
     env = {**cli_env(runs), **SECRETS}
@@ -80,7 +82,8 @@ def test_secrets_never_reach_the_run_and_nothing_listens(tmp_path: Path, tiny_mo
 
 
 @pytest.mark.e2e
-def test_names_cannot_escape_the_store_or_reach_a_shell(tmp_path: Path, tiny_model: Path) -> None:
+def test_names_cannot_escape_the_store_or_reach_a_shell(tmp_path: Path, tiny_model: Path, quick_env, record, reins,
+                                                        tiny_recipe, wait_until) -> None:
     runs = tmp_path / "runs"
     hostile = "../../escape; touch pwned $(touch pwned2) `touch pwned3` | rm -rf ~ && echo"
     res = reins("run", str(tiny_recipe(tmp_path, tiny_model)), "--name", hostile, "--json", runs=runs,
@@ -112,7 +115,8 @@ def test_engine_never_builds_shell_strings() -> None:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("umask", [0o027, 0o002])
-def test_run_files_and_index_follow_the_umask(umask: int, tmp_path: Path, tiny_model: Path) -> None:
+def test_run_files_and_index_follow_the_umask(umask: int, tmp_path: Path, tiny_model: Path, quick_env, record,
+                                              tiny_recipe, wait_until) -> None:
     runs = tmp_path / "runs"
     res = subprocess.run([sys.executable, "-m", "engine", "run", str(tiny_recipe(tmp_path, tiny_model)), "--json"],
                          capture_output=True, text=True, cwd=ROOT, env=quick_env(runs),
@@ -133,7 +137,7 @@ def test_run_files_and_index_follow_the_umask(umask: int, tmp_path: Path, tiny_m
 
 
 @pytest.mark.e2e
-def test_model_code_runs_only_when_the_recipe_trusts_it(tmp_path: Path, tiny_model: Path) -> None:
+def test_model_code_runs_only_when_the_recipe_trusts_it(tmp_path: Path, tiny_model: Path, reins, tiny_recipe) -> None:
     model = tmp_path / "remote-code-model"
     shutil.copytree(tiny_model, model)
     marker = tmp_path / "remote-code-ran"

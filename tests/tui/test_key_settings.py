@@ -82,13 +82,12 @@ async def test_runs_table_shows_and_filters_by_key_settings(tmp_path: Path) -> N
 
 
 def test_launch_records_key_settings_in_run_json(tmp_path: Path, tiny_model: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+                                                 monkeypatch: pytest.MonkeyPatch, write_recipe) -> None:
     import json
     import os
 
     from engine.launching.launcher import launch
 
-    from support import write_recipe
 
     # No worker: only what the launcher writes is checked.
     monkeypatch.setattr("engine.launching.launcher.start_worker", lambda rd, cmd: rd.update(pid=os.getpid()) and 0)

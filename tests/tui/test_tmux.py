@@ -13,9 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from support import wait_until as wait_for
-from support import write_recipe
-
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
 ROOT = Path(__file__).resolve().parents[2]
 STEP = re.compile(r"step (\d+)/(\d+)")
@@ -30,7 +27,7 @@ def screen(session: str) -> str:
 
 
 
-def test_live_step_counter_advances_under_tmux(tmp_path: Path, tiny_model: Path) -> None:
+def test_live_step_counter_advances_under_tmux(tmp_path: Path, tiny_model: Path, write_recipe, wait_until) -> None:
     from engine import api
 
     runs = tmp_path / "runs"
@@ -49,15 +46,15 @@ def test_live_step_counter_advances_under_tmux(tmp_path: Path, tiny_model: Path)
             m = STEP.search(screen(session))
             return int(m.group(1)) if m and int(m.group(1)) > 0 else None
 
-        first = wait_for(step)
-        later = wait_for(lambda: (s := step()) is not None and s > first and s)
+        first = wait_until(step)
+        later = wait_until(lambda: (s := step()) is not None and s > first and s)
         assert later > first
         assert view.id in screen(session)
 
         tmux("send-keys", "-t", session, "q")
-        wait_for(lambda: "keep training" in screen(session), timeout=30)
+        wait_until(lambda: "keep training" in screen(session), timeout=30)
         tmux("send-keys", "-t", session, "y")
-        wait_for(lambda: "still training in the background" in screen(session), timeout=30)
+        wait_until(lambda: "still training in the background" in screen(session), timeout=30)
         assert api.get_run(view.id, runs).status == "running"  # quitting the TUI never stops a run
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TRAINING_LIBS = ("torch", "transformers", "trl", "peft", "bitsandbytes", "accelerate", "datasets")
 
 
@@ -52,9 +52,20 @@ def test_worker_is_the_place_that_imports_torch() -> None:
     assert "torch" in top_levels(loaded_after_import("engine.worker.trainers"))
 
 
-def test_test_modules_have_unique_names() -> None:
-    # The test folders are not packages: two files with one basename make pytest refuse to collect the whole suite.
-    from collections import Counter
+def test_tests_share_helpers_as_fixtures_not_imports() -> None:
+    # Helpers live in conftest.py files as fixtures: a test module that imports another one, or edits sys.path to
+    # reach one, hides what it depends on (and breaks under --import-mode=importlib).
+    import ast
 
-    names = Counter(p.name for p in Path(__file__).parent.rglob("test_*.py"))
-    assert [n for n, count in names.items() if count > 1] == []
+    tests = ROOT / "tests"
+    test_modules = {p.stem for p in tests.rglob("*.py")} - {"conftest", "__init__"}
+    offenders = []
+    for path in tests.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            offenders += [f"{path.relative_to(tests)} imports {n}" for n in names if n.split(".")[0] in test_modules]
+            if isinstance(node, ast.Attribute) and node.attr == "insert" and ast.unparse(node.value) == "sys.path":
+                offenders.append(f"{path.relative_to(tests)} edits sys.path")
+    assert offenders == []

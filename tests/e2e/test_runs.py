@@ -5,43 +5,21 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from engine.runs import events as ev
 
-from support import wait_until, write_recipe
-
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parent.parent
 DPO_KEYS = {"loss", "logps/chosen", "logps/rejected", "rewards/margins", "rewards/accuracies", "rewards/chosen",
             "rewards/rejected", "grad_norm", "learning_rate"}
 
 
-def reins(*args: str, runs: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "REINS_RUNS_DIR": str(runs)}
-    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=timeout)
 
-
-def tiny(tmp_path: Path, model: Path, base: str, steps: int = 4, **sections) -> Path:
-    train = {"max_steps": steps, "batch_size": 2, "max_length": 64, "eval_steps": None, "eval_batch_size": 8,
-             "logging_steps": 1, "learning_rate": 1e-3, **sections.pop("train", {})}
-    return write_recipe(tmp_path / f"{base}.yaml", base, model, train=train,
-                        data={"max_rows": 32, **sections.pop("data", {})}, **sections)
-
-
-def metric_events(run_dir: Path, split: str = "train") -> list[dict]:
-    return [e for e in ev.read_all(run_dir / "events.jsonl") if e["kind"] == "metric" and e["split"] == split]
-
-
-
-def test_dpo_run_wait_json_then_ls(tmp_path: Path, tiny_model: Path) -> None:
+def test_dpo_run_wait_json_then_ls(tmp_path: Path, tiny_model: Path, metric_events, reins, tiny_recipe) -> None:
     runs = tmp_path / "runs"
-    res = reins("run", str(tiny(tmp_path, tiny_model, "dpo")), "--wait", "--json", runs=runs)
+    res = reins("run", str(tiny_recipe(tmp_path, tiny_model, "dpo")), "--wait", "--json", runs=runs)
     assert res.returncode == 0, res.stderr[-3000:]
     run = json.loads(res.stdout)
     assert run["status"] == "completed"
@@ -70,9 +48,9 @@ def test_dpo_run_wait_json_then_ls(tmp_path: Path, tiny_model: Path) -> None:
     assert [(r["id"], r["status"]) for r in listed] == [(run["id"], "completed")]
 
 
-def test_sft_run(tmp_path: Path, tiny_model: Path) -> None:
+def test_sft_run(tmp_path: Path, tiny_model: Path, metric_events, reins, tiny_recipe) -> None:
     runs = tmp_path / "runs"
-    res = reins("run", str(tiny(tmp_path, tiny_model, "sft")), "--wait", "--json", runs=runs)
+    res = reins("run", str(tiny_recipe(tmp_path, tiny_model, "sft")), "--wait", "--json", runs=runs)
     assert res.returncode == 0, res.stderr[-3000:]
     run_dir = Path(json.loads(res.stdout)["path"])
     train = metric_events(run_dir)
@@ -80,11 +58,13 @@ def test_sft_run(tmp_path: Path, tiny_model: Path) -> None:
     assert (run_dir / "final" / "adapter_model.safetensors").is_file()
 
 
-def test_full_fine_tuning_dpo_with_ipo_loss(tmp_path: Path, tiny_model: Path) -> None:
+def test_full_fine_tuning_dpo_with_ipo_loss(
+        tmp_path: Path, tiny_model: Path, metric_events, reins, tiny_recipe,
+) -> None:
     # No LoRA: TRL keeps a frozen reference copy. IPO's first loss is (1/(2β))² = 25 at β=0.1, unlike sigmoid's 0.693,
     # which shows the loss type really reaches TRL.
     runs = tmp_path / "runs"
-    recipe = tiny(tmp_path, tiny_model, "dpo", steps=2, lora=None, method={"loss_type": "ipo", "beta": 0.1},
+    recipe = tiny_recipe(tmp_path, tiny_model, "dpo", steps=2, lora=None, method={"loss_type": "ipo", "beta": 0.1},
                   data={"eval": None})
     res = reins("run", str(recipe), "--wait", "--json", runs=runs)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -93,20 +73,22 @@ def test_full_fine_tuning_dpo_with_ipo_loss(tmp_path: Path, tiny_model: Path) ->
     assert (Path(json.loads(res.stdout)["path"]) / "final" / "model.safetensors").is_file()
 
 
-def launch_long(tmp_path: Path, model: Path, runs: Path) -> dict:
-    recipe = tiny(tmp_path, model, "dpo", steps=5000, data={"eval": None}, train={"save_total_limit": 1})
+@pytest.fixture
+def long_run(tmp_path: Path, tiny_model: Path, reins, tiny_recipe, wait_until, metric_events) -> tuple[dict, Path]:
+    """A 5,000-step DPO run launched detached and past its second logged step: (its `--json` record, the store)."""
+    runs = tmp_path / "runs"
+    recipe = tiny_recipe(tmp_path, tiny_model, "dpo", steps=5000, data={"eval": None}, train={"save_total_limit": 1})
     res = reins("run", str(recipe), "--json", runs=runs)
     assert res.returncode == 0, res.stderr
     run = json.loads(res.stdout)
     assert run["status"] in ("starting", "running")
     run_dir = Path(run["path"])
     wait_until(lambda: len(metric_events(run_dir)) >= 2)
-    return run
+    return run, runs
 
 
-def test_stop_saves_a_checkpoint_and_ends_stopped(tmp_path: Path, tiny_model: Path) -> None:
-    runs = tmp_path / "runs"
-    run = launch_long(tmp_path, tiny_model, runs)
+def test_stop_saves_a_checkpoint_and_ends_stopped(long_run: tuple[dict, Path], reins) -> None:
+    run, runs = long_run
     res = reins("stop", run["id"], "--json", "--timeout", "120", runs=runs)
     assert res.returncode == 0, res.stderr
     stopped = json.loads(res.stdout)
@@ -116,9 +98,8 @@ def test_stop_saves_a_checkpoint_and_ends_stopped(tmp_path: Path, tiny_model: Pa
     assert int(ckpts[0].name.split("-")[1]) == stopped["step"]
 
 
-def test_sigkilled_worker_shows_crashed_with_metrics_intact(tmp_path: Path, tiny_model: Path) -> None:
-    runs = tmp_path / "runs"
-    run = launch_long(tmp_path, tiny_model, runs)
+def test_sigkilled_worker_shows_crashed_with_metrics_intact(long_run: tuple[dict, Path], reins, wait_until) -> None:
+    run, runs = long_run
     run_dir = Path(run["path"])
     worker = wait_until(lambda: json.loads((run_dir / "run.json").read_text()).get("worker_pid"))
     os.kill(worker, signal.SIGKILL)

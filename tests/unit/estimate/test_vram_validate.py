@@ -12,7 +12,7 @@ import pytest
 
 from engine.recipe.loading import load_recipe
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

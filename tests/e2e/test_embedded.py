@@ -13,7 +13,7 @@ import pytest
 from engine.runs import events as ev
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bundled_dpo_on_the_embedded_model(tmp_path: Path) -> None:

@@ -9,8 +9,6 @@ import pytest
 
 from engine.runs import events as ev
 
-from test_e2e import metric_events, reins, tiny
-
 pytestmark = pytest.mark.e2e
 
 
@@ -18,9 +16,10 @@ def alert_events(run_dir: Path) -> list[dict]:
     return [e for e in ev.read_all(run_dir / "events.jsonl") if e["kind"] == "alert"]
 
 
-def test_too_low_learning_rate_warns_once_and_the_run_completes(tmp_path: Path, tiny_model: Path) -> None:
+def test_too_low_learning_rate_warns_once_and_the_run_completes(tmp_path: Path, tiny_model: Path, reins,
+                                                                 tiny_recipe) -> None:
     runs = tmp_path / "runs"
-    recipe = tiny(tmp_path, tiny_model, "dpo", steps=8, train={"learning_rate": 1e-9, "eval_on_start": False},
+    recipe = tiny_recipe(tmp_path, tiny_model, "dpo", steps=8, train={"learning_rate": 1e-9, "eval_on_start": False},
                   alerts={"window": 3})
     res = reins("run", str(recipe), "--wait", "--json", runs=runs)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -40,10 +39,11 @@ def test_too_low_learning_rate_warns_once_and_the_run_completes(tmp_path: Path, 
     assert {a["rule"] for a in json.loads(again.stdout)["alerts"]} == {a["rule"] for a in alerts}
 
 
-def test_stop_on_error_stops_a_diverging_run(tmp_path: Path, tiny_model: Path) -> None:
+def test_stop_on_error_stops_a_diverging_run(tmp_path: Path, tiny_model: Path, metric_events, reins,
+                                             tiny_recipe) -> None:
     runs = tmp_path / "runs"
     # Full fine-tuning with the IPO loss, SGD at lr 0.9 and no clipping: gradients overflow within a few steps.
-    recipe = tiny(tmp_path, tiny_model, "dpo", steps=20, lora=None, method={"loss_type": "ipo", "beta": 0.01},
+    recipe = tiny_recipe(tmp_path, tiny_model, "dpo", steps=20, lora=None, method={"loss_type": "ipo", "beta": 0.01},
                   train={"learning_rate": 0.9, "optimizer": "sgd", "max_grad_norm": 1e9, "max_length": 128,
                          "lr_scheduler": "constant", "warmup_ratio": 0.0, "eval_on_start": False},
                   data={"max_rows": 64}, alerts={"stop_on_error": True})

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.paths import BUNDLED_RECIPES
 from engine.runs import events as ev
-
-from fake_judge import fake_judge, prefers_longer
-from test_e2e import reins, tiny
 
 pytestmark = pytest.mark.e2e
 # Full fine-tuning at a high learning rate: after 4 steps the tiny policy answers differently from its reference.
@@ -21,20 +19,27 @@ def _events(run_dir: Path, kind: str) -> list[dict]:
     return [e for e in ev.read_all(run_dir / "events.jsonl") if e["kind"] == kind]
 
 
-def _run(tmp_path: Path, model: Path, runs: Path, base: str = "dpo", **sections) -> Path:
-    res = reins("run", str(tiny(tmp_path, model, base, **sections)), "--wait", "--json", runs=runs)
-    assert res.returncode == 0, res.stderr[-3000:]
-    run = json.loads(res.stdout)
-    assert run["status"] == "completed"
-    return Path(run["path"])
+@pytest.fixture
+def train_to_end(reins, tiny_recipe):  # noqa: ANN201 - a factory
+    """train_to_end(tmp_path, model, runs, base="dpo", **sections): the tiny recipe trained to completion."""
+
+    def run(tmp_path: Path, model: Path, runs: Path, base: str = "dpo", **sections) -> Path:
+        res = reins("run", str(tiny_recipe(tmp_path, model, base, **sections)), "--wait", "--json", runs=runs)
+        assert res.returncode == 0, res.stderr[-3000:]
+        out = json.loads(res.stdout)
+        assert out["status"] == "completed"
+        return Path(out["path"])
+
+    return run
 
 
-def test_chat_judge_on_loopback_decides_the_win_rate(tmp_path: Path, tiny_model: Path) -> None:
+def test_chat_judge_on_loopback_decides_the_win_rate(tmp_path: Path, tiny_model: Path, fake_judge, prefers_longer,
+                                                     train_to_end) -> None:
     with fake_judge(prefers_longer) as fake:
-        run_dir = _run(tmp_path, tiny_model, tmp_path / "runs", **DIVERGE, report={
+        run_dir = train_to_end(tmp_path, tiny_model, tmp_path / "runs", **DIVERGE, report={
             "samples": 3, "max_new_tokens": 8, "judge": {"kind": "openai", "url": fake["url"], "model": "fake-judge"}})
     samples = _events(run_dir, "sample")
-    held_out = [json.loads(line) for line in (Path(__file__).parent.parent / "recipes/data/prefs.eval.jsonl")
+    held_out = [json.loads(line) for line in (BUNDLED_RECIPES / "data/prefs.eval.jsonl")
                 .read_text().splitlines()[:3]]
     assert [s["prompt"] for s in samples] == [r["prompt"][0]["content"] for r in held_out]
     assert all(s["step"] == 4 for s in samples)
@@ -58,11 +63,11 @@ def test_chat_judge_on_loopback_decides_the_win_rate(tmp_path: Path, tiny_model:
     assert "## Win rate" in (run_dir / "report.md").read_text()
 
 
-def test_reward_model_run_as_judge(tmp_path: Path, tiny_model: Path) -> None:
+def test_reward_model_run_as_judge(tmp_path: Path, tiny_model: Path, reins, train_to_end) -> None:
     runs = tmp_path / "runs"
-    rm_dir = _run(tmp_path, tiny_model, runs, base="rm", train={"max_steps": 2, "max_length": 512})
+    rm_dir = train_to_end(tmp_path, tiny_model, runs, base="rm", train={"max_steps": 2, "max_length": 512})
     assert _events(rm_dir, "evaluation") == []  # a reward model generates nothing to evaluate
-    run_dir = _run(tmp_path, tiny_model, runs, **DIVERGE, report={
+    run_dir = train_to_end(tmp_path, tiny_model, runs, **DIVERGE, report={
         "samples": 2, "max_new_tokens": 8, "perplexity_texts": 0,
         "judge": {"kind": "reward_model", "model": f"run:{rm_dir.name[:15]}"}})
     samples = _events(run_dir, "sample")
@@ -83,10 +88,12 @@ def test_reward_model_run_as_judge(tmp_path: Path, tiny_model: Path) -> None:
     assert all(s["messages"][0]["role"] == "user" for s in again)
 
 
-def test_unreachable_judge_costs_the_win_rate_not_the_run(tmp_path: Path, tiny_model: Path) -> None:
+def test_unreachable_judge_costs_the_win_rate_not_the_run(
+        tmp_path: Path, tiny_model: Path, fake_judge, train_to_end,
+) -> None:
     with fake_judge() as fake:
         url = fake["url"]  # closed when the block ends: nothing listens there any more
-    run_dir = _run(tmp_path, tiny_model, tmp_path / "runs", **DIVERGE, report={
+    run_dir = train_to_end(tmp_path, tiny_model, tmp_path / "runs", **DIVERGE, report={
         "samples": 2, "max_new_tokens": 4, "pairs": 4, "perplexity_texts": 2,
         "judge": {"kind": "openai", "url": url, "model": "gone", "timeout_s": 5}})
     (evaluation,) = _events(run_dir, "evaluation")

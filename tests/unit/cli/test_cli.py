@@ -3,37 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from test_store import make_run
+ROOT = Path(__file__).resolve().parents[3]
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def reins(*args: str, runs: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **(env or {})}
-    if runs is not None:
-        full_env["REINS_RUNS_DIR"] = str(runs)
-    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=full_env, timeout=120)
 
 
 # The bad-input table (exit 2, one paragraph, no traceback) lives in tests/reliability/test_bad_input.py.
 
 
-def test_recipes_json_lists_the_bundled_recipes() -> None:
+def test_recipes_json_lists_the_bundled_recipes(reins) -> None:
     res = reins("recipes", "--json")
     assert res.returncode == 0
     names = {r["name"]: r for r in json.loads(res.stdout)}
     assert {"sft", "dpo"} <= set(names) and names["dpo"]["method"] == "dpo" and names["dpo"]["description"]
 
 
-def test_estimate_json_has_every_term_and_a_verdict() -> None:
+def test_estimate_json_has_every_term_and_a_verdict(reins) -> None:
     res = reins("estimate", "dpo", "--gpu-memory", "4", "--json")
     data = json.loads(res.stdout)
     assert [t["name"] for t in data["terms"]] == ["weights", "trainable states", "gradients", "optimizer",
@@ -43,7 +33,7 @@ def test_estimate_json_has_every_term_and_a_verdict() -> None:
     assert data["verdict"] in ("fits", "tight", "won't fit")
 
 
-def test_ls_and_show_json_read_the_store(tmp_path: Path) -> None:
+def test_ls_and_show_json_read_the_store(tmp_path: Path, make_run, reins) -> None:
     make_run(tmp_path, "20261127-010000-dpo", events=[("metric", {"step": 4, "split": "train",
                                                                    "values": {"rewards/margins": 0.3}})])
     listed = json.loads(reins("ls", "--json", runs=tmp_path).stdout)
@@ -54,7 +44,7 @@ def test_ls_and_show_json_read_the_store(tmp_path: Path) -> None:
     assert "20261127-010000-dpo" in plain.stdout and "completed" in plain.stdout
 
 
-def test_python_dash_m_engine_is_the_reins_command() -> None:
+def test_python_dash_m_engine_is_the_reins_command(reins) -> None:
     exe = Path(sys.executable).parent / "reins"
     if not exe.exists():
         pytest.skip("console script not installed in this interpreter's folder")
@@ -62,7 +52,7 @@ def test_python_dash_m_engine_is_the_reins_command() -> None:
     assert a.stdout == reins("recipes", "--json").stdout
 
 
-def test_quantization_without_a_gpu_is_refused_before_launch(tmp_path: Path) -> None:
+def test_quantization_without_a_gpu_is_refused_before_launch(tmp_path: Path, reins) -> None:
     from engine.estimate.memory import detect_gpu_memory_gib
 
     if detect_gpu_memory_gib() is not None:
@@ -72,7 +62,7 @@ def test_quantization_without_a_gpu_is_refused_before_launch(tmp_path: Path) -> 
     assert not (tmp_path / "runs").exists()
 
 
-def test_show_prints_the_estimate_beside_the_measured_peak(tmp_path: Path) -> None:
+def test_show_prints_the_estimate_beside_the_measured_peak(tmp_path: Path, make_run, reins) -> None:
     summary = {"steps": 4, "peak_mem_gb": 13.6, "estimate_total_gib": 14.2, "estimate_allocator_gib": 13.7}
     make_run(tmp_path, "20261127-020000-dpo", events=[("status", {"status": "completed", "summary": summary})])
     res = reins("show", "20261127-020000", runs=tmp_path)
@@ -80,7 +70,7 @@ def test_show_prints_the_estimate_beside_the_measured_peak(tmp_path: Path) -> No
     assert "estimated 14.20 GiB · measured GPU peak reserved 13.60 GiB" in " ".join(res.stdout.split())
 
 
-def test_estimate_a_catalogue_model_not_on_disk() -> None:
+def test_estimate_a_catalogue_model_not_on_disk(reins) -> None:
     res = reins("estimate", "dpo", "--model", "qwen2.5-7b", "--set", "lora=null", "--gpu-memory", "48", "--json")
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)

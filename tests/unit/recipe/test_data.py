@@ -13,8 +13,6 @@ from engine.paths import BUNDLED_RECIPES
 from engine.recipe.data import check_data, check_rows, load_records
 from engine.recipe.loading import load_recipe
 
-from support import write_jsonl
-
 DATA = BUNDLED_RECIPES / "data"
 msg = lambda c: [{"role": "user", "content": c}]  # noqa: E731
 ans = lambda c: [{"role": "assistant", "content": c}]  # noqa: E731
@@ -79,7 +77,7 @@ def test_invalid_json_line_is_named(tmp_path: Path) -> None:
         load_records(str(p))
 
 
-def test_check_data_reports_the_file_and_the_rows(tmp_path: Path) -> None:
+def test_check_data_reports_the_file_and_the_rows(tmp_path: Path, write_jsonl) -> None:
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"prompt": "q", "chosen": "a", "rejected": "a"}] * 12)
     recipe = load_recipe("dpo", [f"data.train={bad}", "data.eval=null"]).recipe
     with pytest.raises(DataError) as exc:
@@ -125,7 +123,8 @@ def test_hub_name_not_in_cache_fails_without_network(monkeypatch: pytest.MonkeyP
     ("grpo", {"prompt": ""}, "field `prompt`: empty string"),
     ("rloo", {"prompt": [{"role": "user", "content": ""}]}, "message 0 has empty"),
 ])
-def test_each_method_names_its_missing_or_invalid_field(method: str, row: dict, expected: str, tmp_path: Path) -> None:
+def test_each_method_names_its_missing_or_invalid_field(method: str, row: dict, expected: str, tmp_path: Path,
+                                                        write_jsonl) -> None:
     bad = write_jsonl(tmp_path / "bad.jsonl", [row])
     # Each method's bundled recipe (CPO shares SimPO's settings), pointed at the bad file.
     base, extra = ("simpo", ["method.name=cpo"]) if method == "cpo" else (method, [])

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from engine.verdict.healthcheck import HealthInputError, check, log_history_to_events
 
-ROOT = Path(__file__).resolve().parent.parent
-TRACES = Path(__file__).parent / "traces"
+ROOT = Path(__file__).resolve().parents[3]
+TRACES = Path(__file__).resolve().parents[2] / "traces"
 
-
-def reins(*args: str, runs: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, **({"REINS_RUNS_DIR": str(runs)} if runs else {})}
-    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=120)
 
 
 def test_log_history_split_and_totals() -> None:
@@ -63,7 +55,7 @@ def test_bad_files_raise_input_errors(tmp_path: Path, content: str, message: str
         check(str(path))
 
 
-def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
+def test_cli_exit_codes_and_json(tmp_path: Path, reins) -> None:
     nan = reins("health", str(TRACES / "trl-trainer-state-nan.json"), "--json")
     assert nan.returncode == 1, nan.stderr
     data = json.loads(nan.stdout)
@@ -81,7 +73,7 @@ def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
         assert "Traceback" not in res.stderr and "error:" in res.stderr
 
 
-def test_report_writes_json_and_markdown(tmp_path: Path) -> None:
+def test_report_writes_json_and_markdown(tmp_path: Path, reins) -> None:
     run = tmp_path / "20261127-000000-demo"
     run.mkdir()
     (run / "events.jsonl").write_text((TRACES / "healthy-dpo-embedded-30.jsonl").read_text())

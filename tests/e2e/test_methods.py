@@ -9,8 +9,6 @@ import pytest
 
 from engine.runs import events as ev
 
-from test_e2e import metric_events, reins, tiny
-
 pytestmark = pytest.mark.e2e
 
 # Keys a practitioner watches for each method (TRL 1.12's own names), checked on every train metric event.
@@ -29,7 +27,8 @@ METHOD_KEYS = {
 
 
 @pytest.mark.parametrize("recipe", sorted(METHOD_KEYS))
-def test_every_bundled_method_runs_two_steps(recipe: str, tmp_path: Path, tiny_model: Path) -> None:
+def test_every_bundled_method_runs_two_steps(recipe: str, tmp_path: Path, tiny_model: Path, metric_events, reins,
+                                             tiny_recipe) -> None:
     runs = tmp_path / "runs"
     method = {}
     train = {"batch_size": 2}
@@ -42,7 +41,7 @@ def test_every_bundled_method_runs_two_steps(recipe: str, tmp_path: Path, tiny_m
             method |= {"response_length": 8, "num_ppo_epochs": 1}
         else:
             method |= {"num_generations": 2, "max_completion_length": 8}
-    path = tiny(tmp_path, tiny_model, recipe, steps=2, method=method, train=train, data={"max_rows": 8})
+    path = tiny_recipe(tmp_path, tiny_model, recipe, steps=2, method=method, train=train, data={"max_rows": 8})
     res = reins("run", str(path), "--wait", "--json", runs=runs)
     assert res.returncode == 0, res.stderr[-4000:]
     run = json.loads(res.stdout)
@@ -64,12 +63,13 @@ def test_every_bundled_method_runs_two_steps(recipe: str, tmp_path: Path, tiny_m
     assert ("preference" in values) == (recipe not in ("sft", "ppo", "grpo", "rloo"))
 
 
-def test_rlhf_pipeline_chains_sft_rm_ppo_and_ppo_loads_the_rm_output(tmp_path: Path, tiny_model: Path) -> None:
+def test_rlhf_pipeline_chains_sft_rm_ppo_and_ppo_loads_the_rm_output(tmp_path: Path, tiny_model: Path, metric_events,
+                                                                     reins, tiny_recipe) -> None:
     runs = tmp_path / "runs"
     stages = {}
     for name, extra in (("sft", {}), ("rm", {"train": {"max_length": 512}}),
                         ("ppo", {"method": {"response_length": 8, "num_ppo_epochs": 1}})):
-        stages[name] = tiny(tmp_path, tiny_model, name, steps=2, data={"max_rows": 8}, **extra)
+        stages[name] = tiny_recipe(tmp_path, tiny_model, name, steps=2, data={"max_rows": 8}, **extra)
     pipe = tmp_path / "rlhf.yaml"
     pipe.write_text(
         "description: test\nstages:\n"
@@ -96,13 +96,13 @@ def test_rlhf_pipeline_chains_sft_rm_ppo_and_ppo_loads_the_rm_output(tmp_path: P
     assert len(scores) == 2
 
 
-def test_pipeline_stops_at_a_failing_stage(tmp_path: Path, tiny_model: Path) -> None:
+def test_pipeline_stops_at_a_failing_stage(tmp_path: Path, tiny_model: Path, reins, tiny_recipe) -> None:
     from engine.estimate.memory import detect_gpu_memory_gib
 
     if detect_gpu_memory_gib() is not None:
         pytest.skip("the failing stage relies on 4-bit loading being impossible without a GPU")
     runs = tmp_path / "runs"
-    good = tiny(tmp_path, tiny_model, "sft", steps=1, data={"max_rows": 4})
+    good = tiny_recipe(tmp_path, tiny_model, "sft", steps=1, data={"max_rows": 4})
     pipe = tmp_path / "p.yaml"
     # The second stage asks for a GPU-only setting: it cannot start here, and the third must never run.
     pipe.write_text(f"stages:\n  - {{name: a, recipe: {good}}}\n"

@@ -101,12 +101,7 @@ def test_progress_line_summarises_the_evaluation() -> None:
                     "perplexity +35.0% REGRESSED; 4 samples; judge failed: JudgeError: gone")
 
 
-def test_judging_stored_samples_after_the_run(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    from fake_judge import fake_judge, prefers_longer
-
+def test_judging_stored_samples_after_the_run(tmp_path: Path, fake_judge, prefers_longer, reins) -> None:
     run = _run(tmp_path, {"preference": _pairs(0.4, 0.7, -1.0, 2.0), "samples": 3,
                           "errors": {"judge": "JudgeError: gone"}}, samples=3)
     # make the policy's answers longer in two of three samples, equal in one
@@ -117,11 +112,9 @@ def test_judging_stored_samples_after_the_run(tmp_path: Path) -> None:
             e["policy"] = "ref answer" if e["index"] == 0 else "a longer policy answer"
         lines.append(json.dumps(e))
     (run / "events.jsonl").write_text("\n".join(lines) + "\n")
-    root = Path(__file__).resolve().parent.parent
     with fake_judge(prefers_longer) as fake:
-        res = subprocess.run([sys.executable, "-m", "engine", "report", str(run), "--judge-url", fake["url"],
-                              "--judge-model", "late-judge", "--json"], capture_output=True, text=True, cwd=root,
-                             timeout=120)
+        res = reins("report", str(run), "--judge-url", fake["url"], "--judge-model", "late-judge", "--json",
+                    timeout=120)
     assert res.returncode == 0, res.stderr
     rep = json.loads(res.stdout)
     assert [s["winner"] for s in rep["samples"]] == ["tie", "policy", "policy"]  # replaced, not duplicated

@@ -14,9 +14,7 @@ import pytest
 from engine.errors import ReinsError
 from engine.launching.slurm import SlurmJob, sbatch_script
 
-from test_e2e import metric_events, reins, tiny
-
-GOLDEN = Path(__file__).parent / "golden" / "slurm_dpo.sh"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "slurm_dpo.sh"
 JOB = SlurmJob(nodes=2, gpus_per_node=4, time="12:00:00", partition="gpu", job_name="reins-dpo")
 OVERRIDES = ["train.max_steps=500", "model.name=/data/my model"]
 
@@ -66,29 +64,3 @@ def test_under_a_fake_srun_each_node_runs_reins_with_its_rank(tmp_path: Path) ->
         assert "distributed.main_process_ip=gpu-node-1" in sets and "distributed.num_processes=4" in sets
         assert call["runs"] == "/shared/runs"
     assert nodes[0]["run_id"] == nodes[1]["run_id"]
-
-
-@pytest.mark.e2e
-def test_two_machines_simulated_on_this_host_share_one_run(tmp_path: Path, tiny_model: Path) -> None:
-    from engine.launching.distributed import free_port
-
-    runs = tmp_path / "runs"
-    recipe = tiny(tmp_path, tiny_model, "dpo", steps=3, data={"eval": None, "max_rows": 16})
-    port = free_port()
-    common = ["run", str(recipe), "--run-id", "two-nodes", "--wait", "--json",
-              "--set", "distributed.num_machines=2", "--set", "distributed.main_process_ip=127.0.0.1",
-              "--set", f"distributed.main_process_port={port}"]
-    env = {**os.environ, "REINS_RUNS_DIR": str(runs)}
-    nodes = [subprocess.Popen([sys.executable, "-m", "engine", *common, "--set", f"distributed.machine_rank={k}"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                              cwd=Path(__file__).parent.parent) for k in (0, 1)]
-    outs = [p.communicate(timeout=600) for p in nodes]
-    assert [p.returncode for p in nodes] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
-    run = json.loads(outs[0][0])
-    assert run["id"] == "two-nodes" and run["status"] == "completed" and run["distributed"]["world_size"] == 2
-    assert json.loads(outs[1][0])["id"] == "two-nodes"  # the second machine followed the same run
-    ranks = run["summary"]["ranks"]
-    assert ranks[0]["losses"] == ranks[1]["losses"] == pytest.approx(
-        [e["values"]["loss"] for e in metric_events(runs / "two-nodes")])
-    assert (runs / "two-nodes" / "accelerate_config.rank1.yaml").is_file()
-    assert reins("ls", "--json", runs=runs).stdout.count('"id": "two-nodes"') == 1

@@ -30,7 +30,7 @@ def make_run(root: Path, run_id: str, status: str = "completed", pid: int | None
     return rd
 
 
-def test_listing_builds_the_index_and_sorts_newest_first(tmp_path: Path) -> None:
+def test_listing_builds_the_index_and_sorts_newest_first(tmp_path: Path, make_run) -> None:
     make_run(tmp_path, "a", created="2026-11-27T01:00:00+00:00")
     make_run(tmp_path, "b", created="2026-11-27T02:00:00+00:00",
              events=[("metric", {"step": 3, "split": "train", "values": {"loss": 0.5}})])
@@ -41,7 +41,7 @@ def test_listing_builds_the_index_and_sorts_newest_first(tmp_path: Path) -> None
     assert {d["id"] for d in index["runs"].values()} == {"a", "b"}
 
 
-def test_index_is_rebuilt_when_missing_or_corrupt_and_nothing_is_deleted(tmp_path: Path) -> None:
+def test_index_is_rebuilt_when_missing_or_corrupt_and_nothing_is_deleted(tmp_path: Path, make_run) -> None:
     make_run(tmp_path, "a")
     store = RunStore(tmp_path)
     store.refresh()
@@ -53,7 +53,7 @@ def test_index_is_rebuilt_when_missing_or_corrupt_and_nothing_is_deleted(tmp_pat
     assert (tmp_path / "a" / "run.json").exists()
 
 
-def test_stale_entries_are_refreshed_from_the_run_directory(tmp_path: Path) -> None:
+def test_stale_entries_are_refreshed_from_the_run_directory(tmp_path: Path, make_run) -> None:
     rd = make_run(tmp_path, "a", status="running", pid=os.getpid())
     store = RunStore(tmp_path)
     assert store.refresh()[0].status == "running"
@@ -64,7 +64,7 @@ def test_stale_entries_are_refreshed_from_the_run_directory(tmp_path: Path) -> N
     assert (view.status, view.summary.step) == ("completed", 7)
 
 
-def test_a_run_whose_process_is_gone_is_crashed(tmp_path: Path) -> None:
+def test_a_run_whose_process_is_gone_is_crashed(tmp_path: Path, make_run) -> None:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     make_run(tmp_path, "dead", status="running", pid=proc.pid,
@@ -74,7 +74,7 @@ def test_a_run_whose_process_is_gone_is_crashed(tmp_path: Path) -> None:
     assert view.summary.last["train"]["loss"] == 0.4  # last metrics intact
 
 
-def test_a_live_process_keeps_the_run_running(tmp_path: Path) -> None:
+def test_a_live_process_keeps_the_run_running(tmp_path: Path, make_run) -> None:
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         make_run(tmp_path, "live", status="running", pid=proc.pid)
@@ -99,7 +99,7 @@ def test_status_only_moves_forward_and_terminal_is_final(tmp_path: Path) -> None
     assert rd.update(status="failed")["status"] == "completed"
 
 
-def test_lookup_by_prefix_name_and_latest(tmp_path: Path) -> None:
+def test_lookup_by_prefix_name_and_latest(tmp_path: Path, make_run) -> None:
     make_run(tmp_path, "20261127-010000-dpo", name="alpha", created="2026-11-27T01:00:00+00:00")
     make_run(tmp_path, "20261127-020000-sft", name="beta", created="2026-11-27T02:00:00+00:00")
     store = RunStore(tmp_path)
@@ -112,7 +112,7 @@ def test_lookup_by_prefix_name_and_latest(tmp_path: Path) -> None:
         store.get("zzz")
 
 
-def test_concurrent_listers_keep_one_entry_per_run(tmp_path: Path) -> None:
+def test_concurrent_listers_keep_one_entry_per_run(tmp_path: Path, make_run) -> None:
     for i in range(8):
         make_run(tmp_path, f"r{i}")
     code = (f"from engine.runs.store import RunStore; s = RunStore({str(tmp_path)!r})\n"
@@ -124,7 +124,7 @@ def test_concurrent_listers_keep_one_entry_per_run(tmp_path: Path) -> None:
     assert sorted(ids) == [f"r{i}" for i in range(8)]
 
 
-def test_refresh_reads_only_new_event_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refresh_reads_only_new_event_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_run) -> None:
     rd = make_run(tmp_path, "a", status="running", pid=os.getpid(),
                   events=[("metric", {"step": i, "split": "train", "values": {"loss": 1.0}}) for i in range(2000)])
     store = RunStore(tmp_path)

@@ -9,7 +9,7 @@ import pytest
 
 from engine.verdict.healthcheck import check
 
-TRACES = Path(__file__).parent / "traces"
+TRACES = Path(__file__).resolve().parents[2] / "traces"
 
 # trace file -> the alerts (rule, first step) the rules must raise on it, exactly; {} for healthy runs.
 EXPECTED: dict[str, set[tuple[str, int]]] = {

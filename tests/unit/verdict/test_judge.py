@@ -7,8 +7,6 @@ import pytest
 from engine.recipe.schema import ChatJudge
 from engine.verdict.judge import ChatJudgeClient, JudgeError, Tally, by_score, combine, tally
 
-from fake_judge import always_first, fake_judge, prefers_longer
-
 
 def test_tally_counts_ties_half_and_leaves_unjudged_out() -> None:
     t = tally(["policy", "policy", "tie", "reference", None])
@@ -44,7 +42,7 @@ def _cfg(url: str, **kw) -> ChatJudge:
     return ChatJudge(kind="openai", url=url, model="judge-1", **kw)
 
 
-def test_chat_judge_asks_both_orders_and_reads_the_verdict() -> None:
+def test_chat_judge_asks_both_orders_and_reads_the_verdict(fake_judge, prefers_longer) -> None:
     with fake_judge(prefers_longer) as fake:
         client = ChatJudgeClient(_cfg(fake["url"]))
         assert client.judge("q", policy="a long helpful answer", reference="short") == "policy"
@@ -56,13 +54,13 @@ def test_chat_judge_asks_both_orders_and_reads_the_verdict() -> None:
     assert "Answer A:\na long helpful answer" in first and "Answer A:\nshort" in second
 
 
-def test_position_biased_judge_gives_ties_not_wins() -> None:
+def test_position_biased_judge_gives_ties_not_wins(always_first, fake_judge) -> None:
     with fake_judge(always_first) as fake:
         client = ChatJudgeClient(_cfg(fake["url"]))
         assert [client.judge("q", "x" * n, "y") for n in (1, 5, 9)] == ["tie"] * 3
 
 
-def test_api_key_comes_from_the_named_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_key_comes_from_the_named_environment_variable(monkeypatch: pytest.MonkeyPatch, fake_judge) -> None:
     monkeypatch.setenv("REINS_TEST_JUDGE_KEY", "sk-test-123")
     with fake_judge() as fake:
         ChatJudgeClient(_cfg(fake["url"], api_key_env="REINS_TEST_JUDGE_KEY")).judge("q", "aa", "a")
@@ -73,7 +71,7 @@ def test_api_key_comes_from_the_named_environment_variable(monkeypatch: pytest.M
         ChatJudgeClient(_cfg("http://127.0.0.1:9/v1", api_key_env="REINS_TEST_JUDGE_KEY"))
 
 
-def test_unreachable_and_failing_judges_are_named_errors() -> None:
+def test_unreachable_and_failing_judges_are_named_errors(fake_judge) -> None:
     with fake_judge() as fake:
         url = fake["url"]
     with pytest.raises(JudgeError, match=r"could not be reached"):  # the server is gone: connection refused
