@@ -16,7 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.estimate.memory import Estimate
-from engine.formatting import fmt, hms, key_metrics
+from engine.formatting import fmt, hms
+from engine.recipe.methods import key_metrics
 from engine.runs.events import TERMINAL_STATUSES
 from engine.runs.rundir import elapsed_s
 from engine.runs.store import RunView

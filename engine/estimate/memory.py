@@ -9,10 +9,11 @@ from typing import Any
 from engine.errors import ModelNotFoundError, ReinsError
 from engine.estimate import catalogue
 from engine.estimate.arch import Arch
-from engine.recipe.schema import PREFERENCE_METHODS, Recipe
+from engine.recipe.methods import METHODS
+from engine.recipe.schema import Recipe
 
-__all__ = ["Arch", "Setup", "Term", "Estimate", "estimate", "estimate_setup", "setup_from_recipe", "suggest",
-           "detect_gpu_memory_gib", "architecture_config", "METHODS", "STRATEGIES", "TERM_HELP", "EstimateError"]
+__all__ = ["Arch", "Setup", "Term", "Estimate", "estimate", "estimate_setup", "setup_from_recipe",
+           "detect_gpu_memory_gib", "architecture_config", "STRATEGIES", "TERM_HELP", "EstimateError"]
 
 GIB = 1024**3
 CUDA_CONTEXT_BYTES = int(0.5 * GIB)  # CUDA context, kernels and cuBLAS workspace: outside torch's allocator
@@ -20,33 +21,6 @@ FRAGMENTATION = 0.10  # allocator slack on the short-lived tensors (activations,
 STRATEGIES = ("ddp", "zero1", "zero2", "zero3", "fsdp")
 OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "adamw_8bit", "paged_adamw_8bit", "paged_adamw_32bit", "sgd")
 
-
-@dataclass(frozen=True)
-class MethodProfile:
-    """What a training method holds in memory beyond the policy being trained."""
-
-    sequences_per_example: int  # forward passes per micro-batch example (DPO: chosen + rejected)
-    reference: bool  # a frozen reference policy (dropped by LoRA's adapter toggle or precomputed log-probs)
-    reward_model: bool = False  # a frozen reward model of the policy's architecture
-    value_model: bool = False  # a separately trained value model (TRL trains it fully, even with LoRA)
-    generates: bool = False  # on-policy sampling: a KV cache for prompt + response
-    lm_logits: bool = True  # False for a reward model (a scalar head instead of vocab-sized logits)
-    logit_bytes_extra: str = "ce"  # "ce": fp32 upcast + log-softmax (cross-entropy); "logps": per-row log-softmax
-
-
-METHODS: dict[str, MethodProfile] = {
-    "sft": MethodProfile(1, reference=False),
-    "dpo": MethodProfile(2, reference=True, logit_bytes_extra="logps"),
-    "kto": MethodProfile(2, reference=True, logit_bytes_extra="logps"),  # completion + mismatched KL completion
-    "orpo": MethodProfile(2, reference=False, logit_bytes_extra="logps"),
-    "simpo": MethodProfile(2, reference=False, logit_bytes_extra="logps"),
-    "cpo": MethodProfile(2, reference=False, logit_bytes_extra="logps"),
-    "rm": MethodProfile(2, reference=False, lm_logits=False),
-    "ppo": MethodProfile(1, reference=True, reward_model=True, value_model=True, generates=True,
-                         logit_bytes_extra="logps"),
-    "grpo": MethodProfile(1, reference=False, generates=True, logit_bytes_extra="logps"),  # TRL default beta=0
-    "rloo": MethodProfile(1, reference=True, generates=True, logit_bytes_extra="logps"),  # TRL default beta=0.05
-}
 
 TERM_HELP: dict[str, str] = {
     "weights": "Base weights on each GPU: block linears × (2 B bf16 | 1 B + row scales int8 | 0.5 B + quant "
@@ -152,6 +126,7 @@ def setup_from_recipe(recipe: Recipe, **options: Any) -> Setup:
         optimizer=t.optimizer,
         gradient_checkpointing=t.gradient_checkpointing,
         precompute_ref_log_probs=bool(getattr(m, "precompute_ref_log_probs", False)),
+        reference=METHODS[m.name].needs_reference(m),
         gpus=resolve_num_processes(recipe) * recipe.distributed.num_machines,
         strategy=recipe.distributed.strategy,
         offload=recipe.distributed.offload,
@@ -251,7 +226,7 @@ def _linear_weight_bytes(arch: Arch, quant: str, double_quant: bool, wb: int) ->
 def estimate_setup(arch: Arch, s: Setup, gpu_memory_gib: float | None = None) -> Estimate:
     """Peak memory per GPU for training `s` on `arch`, term by term."""
     s.check()
-    prof = METHODS[s.method]
+    spec = METHODS[s.method]
     lora = s.lora_r is not None
     wb, cb, n_gpu = s.weight_bytes, s.compute_bytes, s.gpus
     shard_w = n_gpu if s.strategy in ("zero3", "fsdp") else 1
@@ -297,9 +272,9 @@ def estimate_setup(arch: Arch, s: Setup, gpu_memory_gib: float | None = None) ->
         optim = 0
 
     # -- activations
-    seqs = s.micro_batch * prof.sequences_per_example
+    seqs = s.micro_batch * spec.sequences_per_example
     length = response = s.max_length
-    if prof.generates:
+    if spec.generates:
         prompt = s.prompt_length or s.max_length // 2
         response = s.response_length or max(1, s.max_length - prompt)
         length = prompt + response
@@ -325,7 +300,7 @@ def estimate_setup(arch: Arch, s: Setup, gpu_memory_gib: float | None = None) ->
     a_formula += f"; tokens = {seqs} seqs × {length}"
     if attn_eager:
         a_formula += " + eager attention scores"
-    if prof.generates:
+    if spec.generates:
         kv_cache = 2 * arch.layers * kv * cb * tokens
         if kv_cache > act:
             a_formula = f"generation KV cache 2·L·kv·{cb} B × {tokens} tokens (larger than training activations)"
@@ -333,7 +308,7 @@ def estimate_setup(arch: Arch, s: Setup, gpu_memory_gib: float | None = None) ->
 
     # -- logits
     logit_tokens = seqs * response  # generation methods score the sampled tokens only
-    if not prof.lm_logits:
+    if spec.logits == "scalar":
         logits = seqs * length * 4 * 3  # a scalar head per token
         l_formula = "scalar reward head: negligible"
     elif s.liger:
@@ -342,16 +317,16 @@ def estimate_setup(arch: Arch, s: Setup, gpu_memory_gib: float | None = None) ->
         logits = chunk * arch.vocab * (4 + cb) + logit_tokens * h * 4
         l_formula = f"Liger fused linear cross-entropy: chunk of {chunk} rows × V={arch.vocab:,} × {4 + cb} B"
     else:
-        per = (cb + 4 + 4) if prof.logit_bytes_extra == "ce" else 4 * cb
+        per = (cb + 4 + 4) if spec.logits == "ce" else 4 * cb
         logits = logit_tokens * arch.vocab * per
-        what = "16-bit logits + fp32 upcast + fp32 log-softmax" if prof.logit_bytes_extra == "ce" \
+        what = "16-bit logits + fp32 upcast + fp32 log-softmax" if spec.logits == "ce" \
             else "logits, per-row log-softmax and their gradients"
         l_formula = f"{logit_tokens:,} tokens × V={arch.vocab:,} × {per} B ({what})"
 
     # -- extra models
     extra = 0.0
     notes = []
-    needs_ref = prof.reference if s.reference is None else s.reference
+    needs_ref = spec.reference if s.reference is None else s.reference
     if needs_ref:
         if s.precompute_ref_log_probs:
             notes.append("reference: log-probs precomputed before training (no model held)")
@@ -360,11 +335,11 @@ def estimate_setup(arch: Arch, s: Setup, gpu_memory_gib: float | None = None) ->
         else:
             extra += base_weights / shard_w
             notes.append(f"frozen reference {base_weights / shard_w / GIB:.2f} GiB")
-    if prof.reward_model:
+    if spec.reward_model_in_memory:
         rm = (arch.params - (0 if arch.tied else arch.vocab * h)) * cb / shard_w
         extra += rm
         notes.append(f"frozen reward model {rm / GIB:.2f} GiB")
-    if prof.value_model:
+    if spec.value_model:
         vp = arch.params - (0 if arch.tied else arch.vocab * h)
         value = vp * cb / shard_w + vp * cb / shard_g + vp * 2 * cb / shard_o
         extra += value
@@ -398,60 +373,10 @@ def estimate(recipe: Recipe, config: dict[str, Any], gpu_memory_gib: float | Non
     setup = setup_from_recipe(recipe, **options)
     est = estimate_setup(arch, setup, gpu_memory_gib)
     if with_suggestions and gpu_memory_gib and est.verdict != "fits":
+        from engine.estimate.suggest import suggest  # it re-estimates through this module: imported when needed
+
         est.suggestions = suggest(arch, setup, est.total_bytes, gpu_memory_gib)
     return est
-
-
-def _candidates(s: Setup) -> list[tuple[str, Setup, list[str], list[str]]]:
-    """(label, changed setup, --set overrides, CLI flags) for each memory-saving change that applies."""
-    out: list[tuple[str, Setup, list[str], list[str]]] = []
-    if not s.gradient_checkpointing:
-        out.append(("gradient checkpointing", replace(s, gradient_checkpointing=True),
-                    ["train.gradient_checkpointing=true"], []))
-    if s.lora_r is None:
-        out.append(("LoRA r=16 instead of full fine-tuning", replace(s, lora_r=16, lora_dropout=0.05),
-                    ["lora.r=16"], []))
-    if s.quantization != "4bit":
-        r = s.lora_r or 16
-        out.append(("4-bit base weights (QLoRA)", replace(s, quantization="4bit", lora_r=r),
-                    ["model.quantization=4bit"] + ([] if s.lora_r else [f"lora.r={r}"]), []))
-    if s.optimizer in ("adamw_torch", "adamw_torch_fused", "paged_adamw_32bit"):
-        out.append(("8-bit AdamW", replace(s, optimizer="adamw_8bit"), ["train.optimizer=adamw_8bit"], []))
-    prof = METHODS[s.method]
-    if (prof.reference if s.reference is None else s.reference) and s.lora_r is None \
-            and not s.precompute_ref_log_probs and s.method in PREFERENCE_METHODS:
-        out.append(("precompute reference log-probs", replace(s, precompute_ref_log_probs=True),
-                    ["method.precompute_ref_log_probs=true"], []))
-    if not s.liger:
-        out.append(("Liger kernels", replace(s, liger=True), [], ["--liger"]))
-    if s.micro_batch > 1:
-        out.append((f"batch_size {s.micro_batch // 2} with grad_accum ×2", replace(s, micro_batch=s.micro_batch // 2),
-                    [f"train.batch_size={s.micro_batch // 2}", "train.grad_accum=<double it>"], []))
-    if s.gpus > 1 and s.strategy not in ("zero3", "fsdp"):
-        out.append(("ZeRO-3 sharding across the GPUs", replace(s, strategy="zero3"), [], ["--strategy zero3"]))
-    return out
-
-
-def suggest(arch: Arch, setup: Setup, baseline: int, gpu_memory_gib: float | None = None,
-            top: int = 2) -> list[dict[str, Any]]:
-    """The changes that save the most memory (those that make it fit first), each with its saving and how to ask."""
-    results = []
-    for label, changed, sets, flags in _candidates(setup):
-        total = estimate_setup(arch, changed).total_bytes
-        saved = baseline - total
-        if saved <= 0:
-            continue
-        fits = bool(gpu_memory_gib) and verdict_for(total / GIB, gpu_memory_gib) == "fits"
-        results.append({"change": label, "saves_gib": round(saved / GIB, 2), "total_gib": round(total / GIB, 2),
-                        "fits": fits, "set": sets, "flags": flags})
-    results.sort(key=lambda r: (not r["fits"], -r["saves_gib"]))
-    return results[:top]
-
-
-def suggest_for_recipe(recipe: Recipe, config: dict[str, Any], baseline: int,
-                       gpu_memory_gib: float | None = None) -> list[dict[str, Any]]:
-    """`suggest` for a recipe and a config.json (what a failed run's OOM message quotes)."""
-    return suggest(Arch.from_config(config), setup_from_recipe(recipe), baseline, gpu_memory_gib)
 
 
 def architecture_config(ref: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, model_validator
 from engine.errors import RecipeError
 from engine.launching.launcher import make_run_id
 from engine.recipe.loading import format_error, read_yaml
-from engine.recipe.schema import Section
+from engine.recipe.section import Section
 from engine.runs.events import TERMINAL_STATUSES
 from engine.runs.rundir import now_iso, write_json_atomic
 

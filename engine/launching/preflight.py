@@ -7,10 +7,10 @@ from pathlib import Path
 
 from engine.errors import ReinsError
 from engine.recipe.data import load_records, rename_fields, required_fields
+from engine.recipe.methods import METHODS
 from engine.recipe.model_refs import resolve_model
-from engine.recipe.schema import ONLINE_METHODS, PREFERENCE_METHODS, Recipe
+from engine.recipe.schema import Recipe
 
-BETA_METHODS = frozenset({"dpo", "kto", "cpo"})  # SimPO's and ORPO's β live on other scales
 LR_RANGE = (1e-6, 1e-4)
 LORA_LR_FACTOR = 5  # adapters train well at ~5× a full fine-tune's rate
 BETA_RANGE = (0.05, 1.0)
@@ -60,6 +60,7 @@ def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[st
     """Plain-language warnings about the recipe; an empty list when nothing looks off."""
     out: list[str] = []
     m, t = recipe.method, recipe.train
+    spec = METHODS[m.name]
     low, high = LR_RANGE
     if recipe.lora is not None:
         high *= LORA_LR_FACTOR
@@ -68,9 +69,15 @@ def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[st
         out.append(f"train.learning_rate={t.learning_rate:g} is outside the usual [{low:g}, {high:g}] for {kind}; "
                    "too high often shows as chosen rewards falling, too low as margins that never grow.")
     beta = getattr(m, "beta", None)
-    if m.name in BETA_METHODS and beta is not None and not BETA_RANGE[0] <= beta <= BETA_RANGE[1]:
+    if spec.beta_scale and beta is not None and not BETA_RANGE[0] <= beta <= BETA_RANGE[1]:
         out.append(f"method.beta={beta:g} is outside the usual [{BETA_RANGE[0]:g}, {BETA_RANGE[1]:g}]: a small β lets "
                    "the policy drift far from the reference, a large one barely moves it.")
+    for name in spec.unused_train:
+        if name in t.model_fields_set:  # said in the recipe or an override, yet TRL would never see it
+            config = spec.trl_config.partition(":")[2]
+            out.append(f"train.{name} does not apply to {m.name}: TRL's {config} has no such field "
+                       f"({spec.unused_train_note}); Reins uses it only for the memory estimate and the "
+                       "post-training evaluation.")
     if recipe.distributed.strategy != "ddp":
         from engine.launching.distributed import visible_gpus
 
@@ -85,11 +92,11 @@ def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[st
     if resolved.is_adapter:
         base = resolved.adapter_config().get("base_model_name_or_path")
         model_dir = Path(base) if base else model_dir
-    if m.name in PREFERENCE_METHODS | ONLINE_METHODS | {"kto"} and m.name != "rm":
+    if spec.aligns:
         if has_chat_template(resolved.path) is False and has_chat_template(model_dir) is False:
             out.append(f"{recipe.model.name} has no chat template, so it has probably not been through SFT; "
                        "preference methods work best on an instruction-tuned model (run `sft` first).")
-    lengths = token_lengths(recipe, model_dir) if m.name not in ONLINE_METHODS else None
+    lengths = token_lengths(recipe, model_dir) if not spec.generates else None
     if lengths:
         over = sum(1 for n in lengths if n > t.max_length) / len(lengths)
         p95 = sorted(lengths)[int(0.95 * (len(lengths) - 1))]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ReinsError
+from engine.recipe.methods import method_spec
 from engine.runs.events import EventWriter
 from engine.runs.rundir import RunDir, record_alive
 from engine.runs.store import RunView
@@ -68,9 +69,11 @@ def plan_resume(view: RunView) -> ResumePlan:
     if status == "completed":
         raise ResumeRefusedError(f"Run {view.id} already completed; there is nothing to resume. Start a new run "
                                  "from its recipe instead.")
-    if view.record.get("method") == "ppo":
-        raise ResumeRefusedError(f"Run {view.id} is a PPO run: TRL 1.12's PPOTrainer cannot resume from a checkpoint. "
-                                 "Start a new run from the newest checkpoint folder with --set model.name=<folder>.")
+    spec = method_spec(view.record.get("method"))
+    if spec is not None and not spec.resumable:
+        raise ResumeRefusedError(f"Run {view.id} is a {spec.name.upper()} run: TRL cannot resume its trainer from a "
+                                 "checkpoint. Start a new run from the newest checkpoint folder with "
+                                 "--set model.name=<folder>.")
     found = checkpoints(view.dir)
     if not found:
         raise NoCheckpointError(

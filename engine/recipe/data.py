@@ -9,7 +9,8 @@ from typing import Any
 
 from engine.errors import DataError
 from engine.recipe.loading import looks_like_path
-from engine.recipe.schema import ONLINE_METHODS, PREFERENCE_METHODS, Recipe
+from engine.recipe.methods import METHODS
+from engine.recipe.schema import Recipe
 
 MAX_REPORTED = 8
 ROLES = {"system", "user", "assistant", "tool"}
@@ -127,19 +128,7 @@ def rename_fields(rows: list[dict[str, Any]], fields: dict[str, str]) -> list[di
 
 def required_fields(method: str, rows: list[dict[str, Any]]) -> list[str]:
     """Columns the method needs, given what the first row looks like."""
-    first = rows[0] if rows else {}
-    if method in PREFERENCE_METHODS or (method == "kto" and "chosen" in first and "label" not in first):
-        # KTO takes pairs too: TRL unpairs them into one thumbs-up and one thumbs-down example.
-        return ["prompt", "chosen", "rejected"] if "prompt" in first else ["chosen", "rejected"]
-    if method == "kto":
-        return ["prompt", "completion", "label"]
-    if method in ONLINE_METHODS:
-        return ["prompt"]
-    if rows and "messages" in rows[0]:
-        return ["messages"]
-    if rows and "text" in rows[0] and "completion" not in rows[0]:
-        return ["text"]
-    return ["prompt", "completion"]
+    return METHODS[method].required_fields(rows[0] if rows else None)
 
 
 def _content_problem(value: Any) -> str | None:
@@ -179,7 +168,7 @@ def check_rows(rows: list[dict[str, Any]], method: str, where: str) -> list[str]
             issue = _content_problem(row[f])
             if issue:
                 problems.append(f"{where}, row {n}, field `{f}`: {issue}")
-        if method in PREFERENCE_METHODS and row.get("chosen") is not None and row.get("chosen") == row.get("rejected"):
+        if METHODS[method].preference and row.get("chosen") is not None and row.get("chosen") == row.get("rejected"):
             problems.append(f"{where}, row {n}: `chosen` and `rejected` are identical")
     return problems
 

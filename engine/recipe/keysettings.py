@@ -5,32 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-# Per method, the `method.*` fields a practitioner compares runs by (in reading order).
-METHOD_KEYS: dict[str, tuple[str, ...]] = {
-    "sft": ("packing",),
-    "dpo": ("beta", "loss_type"),
-    "kto": ("beta", "desirable_weight", "undesirable_weight"),
-    "orpo": ("beta",),
-    "cpo": ("beta", "loss_type", "cpo_alpha"),
-    "simpo": ("beta", "simpo_gamma"),
-    "rm": ("center_rewards_coefficient",),
-    "ppo": ("kl_coef",),
-    "grpo": ("beta", "num_generations"),
-    "rloo": ("beta", "num_generations"),
-}
+from engine.recipe.defaults import LORA_RANK
+from engine.recipe.methods import method_spec
 
 
 def key_settings(recipe: Mapping[str, Any]) -> dict[str, Any]:
     """The key settings of a recipe given as plain data (a validated recipe's dump or its YAML): the method's own
     keys, then `lr`, `lora_r` (None = full fine-tuning) and `quantization` when the model is quantized."""
     method = recipe.get("method") or {}
-    out: dict[str, Any] = {k: method[k] for k in METHOD_KEYS.get(str(method.get("name")), ())
-                           if method.get(k) is not None}
+    spec = method_spec(str(method.get("name")))
+    out: dict[str, Any] = {k: method[k] for k in (spec.key_settings if spec else ()) if method.get(k) is not None}
     train = recipe.get("train") or {}
     if train.get("learning_rate") is not None:
         out["lr"] = train["learning_rate"]
     lora = recipe.get("lora", {})  # absent: the schema's default adapter; null: LoRA off
-    out["lora_r"] = lora.get("r", 16) if isinstance(lora, Mapping) else None
+    out["lora_r"] = lora.get("r", LORA_RANK) if isinstance(lora, Mapping) else None
     quantization = (recipe.get("model") or {}).get("quantization")
     if quantization and quantization != "none":
         out["quantization"] = quantization

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ValidationError
 
 from engine.errors import RecipeError
 from engine.paths import BUNDLED_RECIPES
-from engine.recipe.schema import METHOD_CLASSES, METHOD_NAMES, Recipe, Section
+from engine.recipe.methods import METHOD_NAMES, method_spec
+from engine.recipe.schema import Recipe
+from engine.recipe.section import Section
 
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
 
@@ -184,7 +186,8 @@ def _model_at(loc: tuple[Any, ...], method: str | None = None) -> type[Section] 
 
 
 def _method_class(name: str | None) -> type[Section] | None:
-    return METHOD_CLASSES.get(name or "")
+    spec = method_spec(name)
+    return spec.schema if spec else None
 
 
 def _section_type(annotation: Any) -> type[BaseModel] | None:

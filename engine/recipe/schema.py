@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-
-class Section(BaseModel):
-    """Base of every recipe section: unknown keys are errors, docstrings of fields are the help text."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True)
+from engine.recipe.defaults import LORA_ALPHA, LORA_DROPOUT, LORA_RANK
+from engine.recipe.method_settings import GRPOMethod
+from engine.recipe.methods import METHODS
+from engine.recipe.section import Section
 
 
 class ModelSection(Section):
@@ -32,11 +31,11 @@ class ModelSection(Section):
 class LoraSection(Section):
     """Low-rank adapters (PEFT). Set the whole section to `null` for full fine-tuning."""
 
-    r: int = Field(16, gt=0, le=1024)
+    r: int = Field(LORA_RANK, gt=0, le=1024)
     """Adapter rank: trainable parameters grow linearly with it. 8–64 is usual."""
-    alpha: float = Field(32, gt=0)
+    alpha: float = Field(LORA_ALPHA, gt=0)
     """Scaling numerator: the adapter update is multiplied by alpha / r. Commonly 2 × r."""
-    dropout: float = Field(0.05, ge=0, lt=1)
+    dropout: float = Field(LORA_DROPOUT, ge=0, lt=1)
     """Dropout applied to the adapter input during training."""
     target_modules: Literal["all-linear"] | list[str] = "all-linear"
     """Which linear layers get adapters: `all-linear`, or module names such as `[q_proj, v_proj]`."""
@@ -139,198 +138,8 @@ class DistributedSection(Section):
         return self
 
 
-class SFTMethod(Section):
-    """Supervised fine-tuning on prompt/completion or chat data."""
-
-    name: Literal["sft"]
-    """Training method."""
-    completion_only_loss: bool = True
-    """Train only on the completion tokens, not the prompt."""
-    packing: bool = False
-    """Pack several short examples into one sequence of `max_length` (faster, changes attention spans)."""
-
-
-DPO_LOSS_TYPES = (
-    "sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard",
-    "aot", "aot_unpaired", "apo_zero", "apo_down", "discopop", "sigmoid_norm",
-)
-
-
-class DPOMethod(Section):
-    """Direct Preference Optimisation and its loss variants (IPO, hinge, robust, …) on preference pairs."""
-
-    name: Literal["dpo"]
-    """Training method."""
-    beta: float = Field(0.1, gt=0)
-    """Strength of the pull towards the reference model (τ for IPO). Lower = the policy may move further."""
-    loss_type: Literal[DPO_LOSS_TYPES] = "sigmoid"  # type: ignore[valid-type]
-    """Preference loss: `sigmoid` (DPO), `ipo`, `hinge`, `robust`, `exo_pair`, `nca_pair`, `bco_pair`,
-    `sppo_hard`, `aot`, `aot_unpaired`, `apo_zero`, `apo_down`, `discopop`, `sigmoid_norm`."""
-    label_smoothing: float = Field(0.0, ge=0, lt=0.5)
-    """Probability a preference label is flipped: used by `robust` (try 0.1) and `exo_pair` (try 1e-3)."""
-    discopop_tau: float = Field(0.05, gt=0)
-    """Temperature of the DiscoPOP loss (only for `loss_type: discopop`)."""
-    precompute_ref_log_probs: bool = False
-    """Compute the reference log-probs once before training, so the reference model needs no memory during it."""
-
-    @model_validator(mode="after")
-    def _smoothing_only_where_used(self) -> DPOMethod:
-        if self.label_smoothing and self.loss_type not in ("robust", "exo_pair"):
-            raise ValueError(
-                f"label_smoothing is only used by loss_type robust or exo_pair (got loss_type {self.loss_type})"
-            )
-        return self
-
-
-class RMMethod(Section):
-    """Reward model: a scalar head on the base model trained on preference pairs (stage 2 of classic RLHF)."""
-
-    name: Literal["rm"]
-    """Training method."""
-    center_rewards_coefficient: float | None = Field(None, ge=0)
-    """Push the mean reward towards 0 (try 0.01) so scores stay comparable across prompts."""
-
-
-class KTOMethod(Section):
-    """Kahneman-Tversky Optimisation: learns from unpaired thumbs-up/thumbs-down examples."""
-
-    name: Literal["kto"]
-    """Training method."""
-    beta: float = Field(0.1, gt=0)
-    """Strength of the pull towards the reference model."""
-    desirable_weight: float = Field(1.0, gt=0)
-    """Loss weight of desirable (thumbs-up) examples; raise it when they are rarer than undesirable ones."""
-    undesirable_weight: float = Field(1.0, gt=0)
-    """Loss weight of undesirable (thumbs-down) examples."""
-    loss_type: Literal["kto", "apo_zero_unpaired"] = "kto"
-    """`kto`, or `apo_zero_unpaired` (anchored preference optimisation without the KL term)."""
-
-
-class ORPOMethod(Section):
-    """Odds-Ratio Preference Optimisation: SFT and preference learning in one stage, no reference model."""
-
-    name: Literal["orpo"]
-    """Training method."""
-    beta: float = Field(0.1, gt=0)
-    """λ: weight of the odds-ratio (preference) term relative to the SFT loss."""
-
-
-class _ContrastiveMethod(Section):
-    """Shared settings of CPO and SimPO (trl.experimental.cpo): reference-free preference losses."""
-
-    loss_type: Literal["sigmoid", "hinge", "ipo", "simpo", "alphapo"] = "sigmoid"
-    """Preference loss: `simpo` for SimPO; `sigmoid`, `hinge` or `ipo` for CPO; `alphapo` for AlphaPO."""
-    beta: float = Field(0.1, gt=0)
-    """Reward scale (SimPO's paper uses 2.0–2.5)."""
-    simpo_gamma: float = Field(0.5, ge=0)
-    """SimPO's target reward margin (γ)."""
-    cpo_alpha: float = Field(1.0, ge=0)
-    """Weight of the behaviour-cloning (NLL) term; 0 gives pure SimPO."""
-    label_smoothing: float = Field(0.0, ge=0, lt=0.5)
-    """Probability a preference label is flipped (robust variant)."""
-
-
-class CPOMethod(_ContrastiveMethod):
-    """Contrastive Preference Optimisation: DPO-like loss without a reference model, plus an NLL term."""
-
-    name: Literal["cpo"]
-    """Training method."""
-
-
-class SimPOMethod(_ContrastiveMethod):
-    """SimPO: length-normalised, reference-free preference optimisation with a target margin."""
-
-    name: Literal["simpo"]
-    """Training method."""
-    loss_type: Literal["sigmoid", "hinge", "ipo", "simpo", "alphapo"] = "simpo"
-    """Preference loss (`simpo` for SimPO)."""
-    beta: float = Field(2.0, gt=0)
-    """Reward scale (the SimPO paper uses 2.0–2.5)."""
-    cpo_alpha: float = Field(0.0, ge=0)
-    """Weight of the NLL term; 0 = pure SimPO."""
-
-
-class _OnlineMethod(Section):
-    """Shared settings of online RL methods that generate completions and score them with a reward model."""
-
-    reward_model: str = Field(..., min_length=1)
-    """The reward model: `run:<run_id>` of an `rm` run, or a local folder with a sequence-classification model."""
-    temperature: float = Field(0.7, gt=0)
-    """Sampling temperature when generating completions."""
-
-
-class PPOMethod(_OnlineMethod):
-    """Proximal Policy Optimisation with policy, frozen reference, reward model and value model (classic RLHF)."""
-
-    name: Literal["ppo"]
-    """Training method."""
-    value_model: str | None = None
-    """Initial value model (`run:<id>` or folder); defaults to the reward model."""
-    kl_coef: float = Field(0.05, ge=0)
-    """β: weight of the KL penalty that keeps the policy near the reference."""
-    kl_estimator: Literal["k1", "k3"] = "k1"
-    """KL estimator: `k1` (unbiased, can be negative) or `k3` (lower variance, always positive)."""
-    cliprange: float = Field(0.2, gt=0)
-    """PPO policy clip range."""
-    cliprange_value: float = Field(0.2, gt=0)
-    """Clip range of the value function."""
-    vf_coef: float = Field(0.1, gt=0)
-    """Weight of the value loss."""
-    gamma: float = Field(1.0, gt=0, le=1)
-    """Discount factor."""
-    lam: float = Field(0.95, gt=0, le=1)
-    """GAE λ."""
-    response_length: int = Field(53, gt=0)
-    """Tokens generated per prompt."""
-    missing_eos_penalty: float | None = Field(1.0, ge=0)
-    """Subtracted from the score of completions that never emit EOS (discourages rambling)."""
-    num_ppo_epochs: int = Field(4, gt=0)
-    """Optimisation epochs over each batch of rollouts."""
-    num_mini_batches: int = Field(1, gt=0)
-    """Minibatches per PPO epoch."""
-    whiten_rewards: bool = False
-    """Normalise rewards per batch."""
-
-
-class GRPOMethod(_OnlineMethod):
-    """Group Relative Policy Optimisation: several completions per prompt, advantages relative to the group."""
-
-    name: Literal["grpo"]
-    """Training method."""
-    beta: float = Field(0.0, ge=0)
-    """KL weight; 0 (TRL's default) loads no reference model."""
-    num_generations: int = Field(4, gt=1)
-    """Completions sampled per prompt (the group). The batch size must be a multiple of it."""
-    max_completion_length: int = Field(64, gt=0)
-    """Tokens generated per completion."""
-    temperature: float = Field(1.0, gt=0)
-    """Sampling temperature."""
-
-
-class RLOOMethod(GRPOMethod):
-    """REINFORCE Leave-One-Out: like GRPO, each completion's baseline is the mean of the others."""
-
-    name: Literal["rloo"]  # type: ignore[assignment]
-    """Training method."""
-    beta: float = Field(0.05, ge=0)
-    """KL weight (TRL's default 0.05 keeps a reference model)."""
-
-
-Method = Annotated[
-    SFTMethod | DPOMethod | RMMethod | KTOMethod | ORPOMethod | CPOMethod | SimPOMethod | PPOMethod | GRPOMethod
-    | RLOOMethod,
-    Field(discriminator="name"),
-]
-
-METHOD_CLASSES: dict[str, type[Section]] = {
-    "sft": SFTMethod, "rm": RMMethod, "dpo": DPOMethod, "kto": KTOMethod, "orpo": ORPOMethod, "cpo": CPOMethod,
-    "simpo": SimPOMethod, "ppo": PPOMethod, "grpo": GRPOMethod, "rloo": RLOOMethod,
-}
-METHOD_NAMES: tuple[str, ...] = tuple(METHOD_CLASSES)
-# Methods trained on (prompt, chosen, rejected) pairs: one forward holds both sequences.
-PREFERENCE_METHODS: frozenset[str] = frozenset({"dpo", "orpo", "cpo", "simpo", "rm"})
-# Methods that generate from prompts and score completions with a reward model.
-ONLINE_METHODS: frozenset[str] = frozenset({"ppo", "grpo", "rloo"})
+# One discriminated union of every registered method's settings, picked by `method.name`.
+Method = Annotated[Union[tuple(spec.schema for spec in METHODS.values())], Field(discriminator="name")]  # noqa: UP007
 
 
 class AlertsSection(Section):

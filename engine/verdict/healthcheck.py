@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ReinsError
-from engine.recipe.schema import PREFERENCE_METHODS, Recipe
+from engine.recipe.methods import METHODS
+from engine.recipe.schema import Recipe
 from engine.verdict.rules import Alert, Monitor, as_float
 
 # Totals the HF Trainer logs once at the end: not curves.
@@ -50,7 +51,7 @@ def monitor_for(recipe: Recipe | None, max_steps: int | None = None) -> Monitor:
         return Monitor(max_steps=max_steps)
     method = recipe.method.name
     pairs = recipe.train.batch_size * recipe.train.grad_accum * recipe.distributed.num_processes
-    seqs = pairs * (2 if method in PREFERENCE_METHODS else 1)
+    seqs = pairs * (2 if METHODS[method].preference else 1)
     return Monitor(recipe.alerts, method=method, max_steps=max_steps or recipe.train.max_steps,
                    sequences_per_step=seqs, beta=getattr(recipe.method, "beta", None))
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.errors import ReinsError
 from engine.formatting import fmt
+from engine.recipe.methods import method_spec
 from engine.runs.events import read_all
 from engine.runs.rundir import write_json_atomic
 from engine.verdict.healthcheck import monitor_for, recipe_of
@@ -227,7 +228,8 @@ def sample_repetition(samples: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def missing_parts(rep: Report, method: str | None) -> list[str]:
     """What this report lacks and why, so an absent section never reads as a clean bill of health."""
-    if method == "rm":
+    spec = method_spec(method)
+    if spec is not None and not spec.post_eval:
         return []  # a reward model is judged by its held-out accuracy; it generates nothing
     if not rep.evaluation:
         return ["post-training evaluation (generations, pair log-probs, perplexity, win rate): the run has no "

@@ -8,16 +8,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.recipe.methods import methods_where
 from engine.recipe.schema import AlertsSection
 
 # Methods whose `loss` is ~0 by design (advantage-weighted) or absent: a flat loss says nothing there.
-RL_METHODS = frozenset({"ppo", "grpo", "rloo"})
+RL_METHODS = methods_where(generates=True)
 # Keys only RL trainers log: they identify a run from another tool whose method we are not told.
 RL_KEYS = ("objective/kl", "objective/scores", "completions/mean_length", "reward_std", "loss/value_avg")
 KL_KEYS = ("objective/kl", "kl")
 SCORE_KEYS = ("objective/scores", "reward", "objective/rlhf_reward")
 # Preference methods without a reference model: their rewards/* are not log-prob shifts from a reference.
-REFERENCE_FREE = frozenset({"orpo", "cpo", "simpo"})
+REFERENCE_FREE = methods_where(data="pairs", reference=False, task="causal")
 DEFAULT_BETA = 0.1  # TRL's DPOConfig.beta default, assumed for runs from other tools that do not say
 
 

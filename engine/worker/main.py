@@ -18,6 +18,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 from engine.recipe.loading import read_yaml, validate  # noqa: E402
+from engine.recipe.methods import METHODS  # noqa: E402
 from engine.runs.events import EventWriter  # noqa: E402
 from engine.runs.rundir import RunDir, now_iso, process_start_ticks  # noqa: E402
 from engine.worker.failure import DiskReserve, describe_failure, record_failure  # noqa: E402
@@ -87,23 +88,24 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
     from engine.worker.datasets import build_datasets
     from engine.worker.faults import injected_faults
     from engine.worker.loading import load_model
-    from engine.worker.trainers import BUILDERS, MAIN_TASK, ONLINE, BuildContext
+    from engine.worker.trainers import BuildContext, builder_for
 
     set_seed(recipe.train.seed)
     t_load = time.perf_counter()
     runs_root = rd.path.parent
     method = recipe.method.name
-    model, tokenizer, model_dir = load_model(recipe, runs_root, task=MAIN_TASK.get(method, "causal"))
+    spec = METHODS[method]
+    model, tokenizer, model_dir = load_model(recipe, runs_root, task=spec.task)
     train_ds, eval_ds, counts = build_datasets(recipe, tokenizer)
     # The few held-out rows the post-training evaluation reads (its prompts and pairs), not the whole split.
     wanted = max(recipe.report.samples, recipe.report.pairs)
     held_out = list(eval_ds.select(range(min(len(eval_ds), wanted)))) if eval_ds is not None else []
-    if method in ONLINE:
+    if spec.generates:
         eval_ds = None  # online methods are judged by their rollouts' scores, not an offline eval loop
     callback = EventsCallback(writer, stop)
     callback.attach_health(recipe)  # red-flag rules on every metric event (alert events, optional stop)
     callbacks = [callback, *injected_faults(writer)]  # injected_faults: test-only, [] unless REINS_TEST_FAULT
-    trainer = BUILDERS[method](BuildContext(recipe, model, tokenizer, train_ds, eval_ds, rd.checkpoints, callbacks,
+    trainer = builder_for(method)(BuildContext(recipe, model, tokenizer, train_ds, eval_ds, rd.checkpoints, callbacks,
                                             runs_root))
     setup_s = time.perf_counter() - t_load
     if is_main_process():
@@ -117,7 +119,7 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
     checkpoint = resume_checkpoint(rd)  # None for a fresh run; set by `reins resume`
     if checkpoint is None:
         trainer.train()
-    elif method == "ppo":  # TRL 1.12's PPOTrainer has its own loop and no resume_from_checkpoint
+    elif not spec.resumable:  # e.g. TRL 1.12's PPOTrainer: its own loop, no resume_from_checkpoint
         raise RuntimeError("PPO runs cannot be resumed (TRL 1.12's PPOTrainer has no checkpoint resume); "
                            "start a new run from the checkpoint with --set model.name=<checkpoint folder>")
     else:
@@ -145,7 +147,7 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
 def _can_evaluate(recipe, trainer) -> bool:  # noqa: ANN001
     """The post-training evaluation needs the whole policy on this process: not for a reward model, not when
     ZeRO-3 or FSDP shards the weights across ranks."""
-    if not recipe.report.enabled or recipe.method.name == "rm":
+    if not recipe.report.enabled or not METHODS[recipe.method.name].post_eval:
         return False
     world = int(getattr(getattr(trainer, "accelerator", None), "num_processes", 1))
     if world > 1 and recipe.distributed.strategy in ("zero3", "fsdp"):

@@ -1,7 +1,8 @@
-"""One builder per method: recipe → TRL config + trainer. Adding a method means adding a builder here."""
+"""One builder per method: recipe → TRL config + trainer (engine.recipe.methods names each method's builder)."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -11,6 +12,7 @@ import torch
 from peft import LoraConfig
 from transformers import PreTrainedTokenizerBase, TrainerCallback
 
+from engine.recipe.methods import METHODS
 from engine.recipe.schema import Recipe
 
 
@@ -86,10 +88,21 @@ class BuildContext:
     runs_root: Path | None = None
 
     def config(self, cls: type, **method_args: Any) -> Any:
-        """A TRL config from the shared arguments plus the method's own, keeping only fields `cls` has."""
+        """A TRL config from the shared arguments plus the method's own. A method setting that reaches no field of
+        `cls` is an error (a silently dropped setting would train something else than the recipe says); shared
+        arguments the method's spec declares unused (`unused_train`, e.g. max_length for GRPO) are left out."""
         known = {f.name for f in fields(cls)}
-        merged = {**common_args(self.recipe, self.output_dir, self.eval is not None), **method_args}
-        return cls(**{k: v for k, v in merged.items() if k in known})
+        unknown = sorted(set(method_args) - known)
+        if unknown:
+            raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)}: the {self.recipe.method.name} builder "
+                            "passes a setting TRL would ignore")
+        shared = common_args(self.recipe, self.output_dir, self.eval is not None)
+        skipped = set(METHODS[self.recipe.method.name].unused_train)
+        dropped = sorted(set(shared) - known - skipped)
+        if dropped:
+            raise TypeError(f"{cls.__name__} has no field {', '.join(dropped)}: declare it in the method's "
+                            "`unused_train` (engine.recipe.methods) or stop passing it")
+        return cls(**{k: v for k, v in {**shared, **method_args}.items() if k in known})
 
 
 def build_sft(c: BuildContext) -> Any:
@@ -213,11 +226,9 @@ def _prompt_ids(tokenizer: PreTrainedTokenizerBase, prompt: Any) -> list[int]:
 
 
 Builder = Callable[[BuildContext], Any]
-BUILDERS: dict[str, Builder] = {
-    "sft": build_sft, "dpo": build_dpo, "rm": build_rm, "kto": build_kto, "orpo": build_orpo, "cpo": build_cpo,
-    "simpo": build_cpo, "ppo": build_ppo, "grpo": build_grpo, "rloo": build_rloo,
-}
-# The main model of each method: a causal LM, except the reward model's scalar classifier.
-MAIN_TASK: dict[str, str] = {"rm": "seq-cls"}
-# Methods that generate online: they score with a reward model and skip the offline eval loop.
-ONLINE = frozenset({"ppo", "grpo", "rloo"})
+
+
+def builder_for(method: str) -> Builder:
+    """The builder the method registry names for `method` ("module:function")."""
+    module, _, name = METHODS[method].builder.partition(":")
+    return getattr(importlib.import_module(module), name)

@@ -100,7 +100,7 @@ class CompareScreen(Screen[None]):
         metrics = self.query_one("#compare-metrics", DataTable)
         metrics.clear(columns=True)
         metrics.add_columns("metric", *self.labels)
-        from engine.formatting import key_metrics
+        from engine.recipe.methods import key_metrics
 
         method = views[0].record.get("method") if views else None
         keys = [k for k in key_metrics(method) if any(k in v.summary.last.get("train", {}) for v in views)]

@@ -290,7 +290,7 @@ class RunScreen(Screen[None]):
         self.query_one(SamplesPane).show(samples, evaluation)
 
     def _metrics(self) -> None:
-        from engine.formatting import key_metrics
+        from engine.recipe.methods import key_metrics
 
         table = self.query_one("#metrics-table", DataTable)
         table.clear()

@@ -85,7 +85,8 @@ def test_verdict_and_suggestions() -> None:
 # ---- method-aware estimate over the catalogue (issue 4)
 
 from engine.estimate.catalogue import CATALOGUE  # noqa: E402
-from engine.estimate.memory import GIB, EstimateError, Setup, estimate_setup, suggest  # noqa: E402
+from engine.estimate.memory import GIB, EstimateError, Setup, estimate_setup  # noqa: E402
+from engine.estimate.suggest import suggest  # noqa: E402
 
 L8B = Arch.from_config(CATALOGUE["llama-3.1-8b"].config)
 

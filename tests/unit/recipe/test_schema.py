@@ -10,7 +10,10 @@ import yaml
 from engine.errors import RecipeError
 from engine.paths import BUNDLED_RECIPES
 from engine.recipe.loading import bundled_recipes, find_recipe, load_recipe, validate
-from engine.recipe.schema import DPO_LOSS_TYPES, METHOD_NAMES, Recipe, Section
+from engine.recipe.method_settings import DPO_LOSS_TYPES
+from engine.recipe.methods import METHOD_NAMES, METHODS
+from engine.recipe.schema import Recipe
+from engine.recipe.section import Section
 
 MIN = {"data": {"train": "x.jsonl"}, "method": {"name": "dpo"}}
 
@@ -27,7 +30,6 @@ def test_every_field_has_a_description() -> None:
         for name, field in model.model_fields.items():
             yield model.__name__, name, field
     from engine.recipe.schema import (
-        METHOD_CLASSES,
         DataSection,
         DistributedSection,
         LoraSection,
@@ -36,7 +38,7 @@ def test_every_field_has_a_description() -> None:
     )
 
     for cls in (Recipe, ModelSection, LoraSection, DataSection, TrainSection, DistributedSection,
-                *METHOD_CLASSES.values()):
+                *(spec.schema for spec in METHODS.values())):
         for owner, name, field in walk(cls):
             assert field.description, f"{owner}.{name} has no description"
 
