@@ -10,7 +10,8 @@ from typing import Any
 from engine.errors import ReinsError
 from engine.recipe.methods import METHODS
 from engine.recipe.schema import Recipe
-from engine.verdict.rules import Alert, Monitor, as_float
+from engine.verdict.history import Alert, as_float
+from engine.verdict.monitor import Monitor
 
 # Totals the HF Trainer logs once at the end: not curves.
 TRL_TOTAL_KEYS = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos",

@@ -1,150 +1,30 @@
-"""Red-flag rules over a run's metric history (pure functions) and a monitor that raises each alert once per episode."""
+"""The red-flag rules: pure functions of a run's metric history, each returning an alert or None."""
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
 from engine.recipe.methods import methods_where
 from engine.recipe.schema import AlertsSection
+from engine.verdict.history import (
+    Alert,
+    History,
+    evidence,
+    head_median,
+    kendall_tau,
+    robust_z,
+    rounded,
+    span,
+    tail_median,
+)
 
-# Methods whose `loss` is ~0 by design (advantage-weighted) or absent: a flat loss says nothing there.
-RL_METHODS = methods_where(generates=True)
-# Keys only RL trainers log: they identify a run from another tool whose method we are not told.
-RL_KEYS = ("objective/kl", "objective/scores", "completions/mean_length", "reward_std", "loss/value_avg")
 KL_KEYS = ("objective/kl", "kl")
 SCORE_KEYS = ("objective/scores", "reward", "objective/rlhf_reward")
 # Preference methods without a reference model: their rewards/* are not log-prob shifts from a reference.
 REFERENCE_FREE = methods_where(data="pairs", reference=False, task="causal")
 DEFAULT_BETA = 0.1  # TRL's DPOConfig.beta default, assumed for runs from other tools that do not say
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One red flag: which rule, how bad, what it means and what to try, and the numbers behind it."""
-
-    rule: str
-    severity: str  # "warning" | "error"
-    step: int
-    message: str
-    evidence: dict[str, Any]
-
-    def to_event(self) -> dict[str, Any]:
-        """The fields of an `alert` event (the writer adds `t` and `kind`)."""
-        return {"step": self.step, "rule": self.rule, "severity": self.severity, "message": self.message,
-                "evidence": self.evidence}
-
-
-def as_float(value: Any) -> float | None:
-    """A metric value as a float; events store NaN/inf as the strings "nan"/"inf"/"-inf"."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-@dataclass
-class History:
-    """The metric history of one run: per split and metric, the (step, value) points in the order logged."""
-
-    method: str | None = None
-    max_steps: int | None = None
-    sequences_per_step: int | None = None  # sequences per optimiser step (pairs × 2 for preference methods)
-    beta: float | None = None  # DPO-family beta: turns rewards/* back into nats
-    series: dict[str, dict[str, list[tuple[int, float]]]] = field(default_factory=lambda: {"train": {}, "eval": {}})
-
-    def add(self, event: dict[str, Any]) -> None:
-        """Record a `metric` event (others are ignored, except a status event's `max_steps`)."""
-        if event.get("kind") == "status" and event.get("max_steps"):
-            self.max_steps = int(event["max_steps"])
-        if event.get("kind") != "metric":
-            return
-        split = event.get("split", "train")
-        step = int(event.get("step") or 0)
-        bucket = self.series.setdefault(split, {})
-        for key, raw in (event.get("values") or {}).items():
-            value = as_float(raw)
-            if value is not None:
-                bucket.setdefault(key, []).append((step, value))
-
-    def points(self, metric: str, split: str = "train", finite: bool = True) -> list[tuple[int, float]]:
-        pts = self.series.get(split, {}).get(metric, [])
-        return [p for p in pts if math.isfinite(p[1])] if finite else list(pts)
-
-    def has(self, metric: str, split: str = "train") -> bool:
-        return bool(self.series.get(split, {}).get(metric))
-
-    def first_of(self, keys: Iterable[str], split: str = "train") -> str | None:
-        return next((k for k in keys if self.has(k, split)), None)
-
-    @property
-    def rl_like(self) -> bool:
-        return (self.method or "") in RL_METHODS or any(self.has(k) for k in RL_KEYS)
-
-    def tokens_per_sequence(self) -> float | None:
-        """Mean tokens per sequence (prompt included), from the growth of `num_tokens`, when the batch is known."""
-        pts = self.points("num_tokens")
-        if not self.sequences_per_step or len(pts) < 2:
-            return None
-        (s0, n0), (s1, n1) = pts[0], pts[-1]
-        if s1 <= s0 or n1 <= n0:
-            return None
-        return (n1 - n0) / (s1 - s0) / self.sequences_per_step
-
-
-# ---------- statistics helpers (windows of logged points, robust to single noisy values) ----------
-
-def kendall_tau(values: list[float]) -> float:
-    """Kendall's tau of the values against their order: +1 always rising, -1 always falling, ~0 no trend."""
-    n = len(values)
-    if n < 2:
-        return 0.0
-    score = 0
-    for i in range(n):
-        for j in range(i + 1, n):
-            score += (values[j] > values[i]) - (values[j] < values[i])
-    return score / (n * (n - 1) / 2)
-
-
-def head_median(values: list[float], k: int) -> float:
-    """Median of the first `k` values: where a series started, robust to one odd batch."""
-    return statistics.median(values[:k])
-
-
-def tail_median(values: list[float], k: int) -> float:
-    """Median of the last `k` values: where a series is now."""
-    return statistics.median(values[-k:])
-
-
-def span(cfg: AlertsSection) -> int:
-    """Points summarised by a start or end level: half a window, at least 3."""
-    return max(3, cfg.window // 2)
-
-
-def robust_z(value: float, baseline: list[float]) -> float:
-    """How many robust standard deviations (1.4826 × MAD) `value` lies above the baseline's median."""
-    med = statistics.median(baseline)
-    mad = statistics.median(abs(v - med) for v in baseline) * 1.4826
-    scale = max(mad, 0.05 * abs(med), 1e-12)  # a near-constant baseline must not make every wiggle a spike
-    return (value - med) / scale
-
-
-def _r(x: float) -> float | str:
-    return round(x, 4) if math.isfinite(x) else str(x)
-
-
-def evidence(metric: str, pts: list[tuple[int, float]], split: str = "train", **extra: Any) -> dict[str, Any]:
-    return {"metric": metric, "split": split, "steps": [s for s, _ in pts], "values": [_r(v) for _, v in pts],
-            **{k: (_r(v) if isinstance(v, float) else v) for k, v in extra.items()}}
 
 
 Rule = Callable[[History, AlertsSection], "Alert | None"]
@@ -352,7 +232,7 @@ def eval_margin_divergence(h: History, cfg: AlertsSection) -> Alert | None:
                  "rate) or eval data from a different distribution. Try fewer steps, a lower learning rate, or more "
                  "varied training pairs.",
                  {"train": evidence("rewards/margins", [p for p in train if p[0] <= step][-cfg.window:]),
-                  "eval": evidence("rewards/margins", evals, "eval"), "gap": _r(gap)})
+                  "eval": evidence("rewards/margins", evals, "eval"), "gap": rounded(gap)})
 
 
 # ---------- PPO / GRPO / RLOO ----------
@@ -463,45 +343,3 @@ RULES: dict[str, Rule] = {
 }
 
 
-def evaluate(history: History, cfg: AlertsSection | None = None) -> list[Alert]:
-    """Every rule's verdict on the history as it stands now (the conditions that hold at its last point)."""
-    cfg = cfg or AlertsSection()
-    found = (rule(history, cfg) for rule in RULES.values())
-    return [a for a in found if a is not None]
-
-
-class Monitor:
-    """Feeds metric events to the rules; returns each alert once per episode (re-armed after a quiet window)."""
-
-    def __init__(self, cfg: AlertsSection | None = None, method: str | None = None, max_steps: int | None = None,
-                 sequences_per_step: int | None = None, beta: float | None = None) -> None:
-        self.cfg = cfg or AlertsSection()
-        self.history = History(method=method, max_steps=max_steps, sequences_per_step=sequences_per_step, beta=beta)
-        self.quiet: dict[str, int] = {}  # rule key -> metric events seen since it last held (absent: not active)
-        self.alerts: list[Alert] = []
-
-    def update(self, event: dict[str, Any]) -> list[Alert]:
-        """Take one event; return the alerts that start a new episode with it."""
-        self.history.add(event)
-        if event.get("kind") != "metric" or not self.cfg.enabled:
-            return []
-        new: list[Alert] = []
-        holding = {a.rule: a for a in evaluate(self.history, self.cfg)}
-        for rule in list(self.quiet):
-            if rule not in holding:
-                self.quiet[rule] += 1
-                if self.quiet[rule] >= self.cfg.window:  # quiet long enough: the episode is over
-                    del self.quiet[rule]
-        for rule, alert in holding.items():
-            if rule not in self.quiet:
-                new.append(alert)
-            self.quiet[rule] = 0
-        self.alerts.extend(new)
-        return new
-
-    def feed(self, events: Iterable[dict[str, Any]]) -> list[Alert]:
-        """Take many events; return every alert raised along the way."""
-        out: list[Alert] = []
-        for event in events:
-            out.extend(self.update(event))
-        return out

@@ -55,7 +55,7 @@ class EventsCallback(TrainerCallback):
         self._mark: tuple[float, int, float | None] | None = None  # (time, step, num_tokens) at the last log
         self.step_times: list[float] = []
         self.ranks: list[dict[str, Any]] = []
-        self.health: Any = None  # engine.verdict.rules.Monitor when the recipe's alerts are enabled
+        self.health: Any = None  # engine.verdict.monitor.Monitor when the recipe's alerts are enabled
         self.stop_on_error = False
         self.stop_reason: str | None = None
 

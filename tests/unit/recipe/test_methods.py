@@ -81,7 +81,8 @@ def test_required_data_fields_follow_the_data_shape(method: str, first: dict, fi
 
 
 def test_derived_tables() -> None:
-    from engine.verdict.rules import REFERENCE_FREE, RL_METHODS
+    from engine.verdict.history import RL_METHODS
+    from engine.verdict.rules import REFERENCE_FREE
 
     assert RL_METHODS == {"ppo", "grpo", "rloo"} == methods_where(generates=True)
     assert REFERENCE_FREE == {"orpo", "cpo", "simpo"}

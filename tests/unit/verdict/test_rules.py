@@ -9,7 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from engine.recipe.schema import AlertsSection, Recipe
-from engine.verdict.rules import RULES, History, Monitor, as_float, evaluate, kendall_tau, robust_z
+from engine.verdict.history import History, as_float, kendall_tau, robust_z
+from engine.verdict.monitor import Monitor, evaluate
+from engine.verdict.rules import RULES
 
 
 def metric(step: int, values: dict, split: str = "train") -> dict:
