@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from engine.paths import runs_dir as _runs_dir
 from engine.recipe.loading import LoadedRecipe, RecipeInfo, bundled_recipes, load_recipe
 from engine.runs import events as ev
 from engine.runs.events import TERMINAL_STATUSES, Summary
-from engine.runs.rundir import pid_alive
+from engine.runs.process import signal_run
 from engine.runs.store import RunStore, RunView
 
 __all__ = [
@@ -68,20 +67,9 @@ def stop_run(ref: str, runs_dir: Path | str | None = None, wait_s: float = 120.0
     run = get_run(ref, runs_dir)
     if run.status in TERMINAL_STATUSES:
         return run
-    rec = run.record
-    # The launcher leads the run's process group; signalling the group reaches the worker under it.
-    sent = False
-    if pid_alive(rec.get("pid"), rec.get("pid_start")):
-        try:
-            os.killpg(rec["pid"], signal.SIGTERM)
-            sent = True
-        except ProcessLookupError:
-            pass
-    if not sent and pid_alive(rec.get("worker_pid"), rec.get("worker_pid_start")):
-        try:
-            os.kill(rec["worker_pid"], signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+    # The launcher leads the run's process group: signalling the group reaches the worker under it, also while the
+    # worker is still loading and has not recorded its own pid.
+    signal_run(run.record, signal.SIGTERM)
     return wait_for(run.id, runs_dir, timeout_s=wait_s)
 
 

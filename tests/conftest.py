@@ -129,7 +129,8 @@ def make_run() -> Callable[..., Any]:
     """make_run(root, run_id, status=…, pid=…, name=…, created=…, events=[(kind, fields), …]): a run directory as
     the launcher leaves it, without training."""
     from engine.runs.events import EventWriter
-    from engine.runs.rundir import RunDir, process_start_ticks
+    from engine.runs.process import process_start_ticks
+    from engine.runs.rundir import RunDir
 
     def make(root: Path, run_id: str, status: str = "completed", pid: int | None = None, name: str | None = None,
              created: str = "2026-11-27T00:00:00+00:00", events: list[tuple[str, dict]] | None = None) -> RunDir:

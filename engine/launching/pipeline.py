@@ -180,7 +180,7 @@ def drive(path: Path, record_path: Path, runs_root: Path) -> int:
 
 def wait(record_path: Path, poll_s: float = 1.0, on_change: Any = None) -> dict[str, Any]:
     """Follow a pipeline record until it ends (or its driver dies without finishing: `crashed`)."""
-    from engine.runs.rundir import pid_alive
+    from engine.runs.process import pid_alive
 
     last = None
     while True:

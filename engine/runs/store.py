@@ -17,7 +17,8 @@ from tinydb.storages import Storage
 
 from engine.errors import RunNotFoundError
 from engine.runs.events import TERMINAL_STATUSES, Summary, summarize
-from engine.runs.rundir import RunDir, current_umask, record_alive
+from engine.runs.process import record_alive
+from engine.runs.rundir import RunDir, current_umask
 from engine.runs.salvage import is_run_dir, salvage_record
 
 INDEX_VERSION = 1

@@ -17,8 +17,8 @@ RESERVE_BYTES = 256 * 1024  # enough for the `failed` event and run.json once th
 class DiskReserve:
     """A small ballast file in the run folder, deleted when the disk fills so the failure can still be recorded."""
 
-    def __init__(self, folder: Path) -> None:
-        self.path = Path(folder) / ".disk-reserve"
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
         try:
             with open(self.path, "wb") as fh:
                 fh.write(b"\0" * RESERVE_BYTES)
