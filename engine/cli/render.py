@@ -91,7 +91,7 @@ def run_detail(view: RunView) -> Group:
         lines.append(Text(f"trained adapter/model: {final['artifacts']['final']}", style="green"))
     verdict = _report_verdict(view)
     if verdict:
-        lines.append(Text(f"verdict: {verdict}  (report: {view.dir.path / 'report.md'})"))
+        lines.append(Text(f"verdict: {verdict}  (report: {view.dir.report_md})"))
     return Group(*lines)
 
 
@@ -99,7 +99,7 @@ def _report_verdict(view: RunView) -> str | None:
     import json
 
     try:
-        return json.loads((view.dir.path / "report.json").read_text()).get("verdict")
+        return json.loads(view.dir.report_json.read_text()).get("verdict")
     except (OSError, ValueError, AttributeError):
         return None
 
