@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from engine.errors import RecipeError
-from engine.estimate.memory import detect_gpu_memory_gib, estimate
+from engine.estimate.memory import check_gpu_memory, detect_gpu_memory_gib, estimate
 from engine.launching import distributed
 from engine.launching.preflight import preflight_warnings
 from engine.launching.secrets import launch_warnings, redact, worker_env
@@ -117,6 +117,7 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
     root = runs_dir or default_runs_dir()
     if run_id is not None and not RUN_ID_PATTERN.fullmatch(run_id):
         raise RecipeError(f"--run-id {run_id!r} must be letters, digits, '.', '_' or '-' (at most 128, no '/').")
+    check_gpu_memory(gpu_memory_gib)
     loaded, inputs = prepare(recipe, overrides, root)
     r = loaded.recipe
     if run_id is not None and r.distributed.machine_rank > 0:

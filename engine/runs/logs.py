@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,3 +53,16 @@ def read_new(path: Path, offset: int) -> tuple[str, int]:
     except FileNotFoundError:
         return "", offset
     return data.decode("utf-8", "replace"), offset + len(data)
+
+
+def follow(path: Path, offset: int, ended: Callable[[], bool], poll_s: float = 0.5) -> Iterator[str]:
+    """Yield the text appended to `path` from `offset` on, until nothing new comes and `ended()` says the writer
+    is gone (checked only when idle, so the last output is never cut off)."""
+    while True:
+        text, offset = read_new(path, offset)
+        if text:
+            yield text
+        elif ended():
+            return
+        else:
+            time.sleep(poll_s)

@@ -78,6 +78,11 @@ class RunView:
     def status(self) -> str:
         return derive_status(self.record, self.summary)
 
+    @property
+    def ended(self) -> bool:
+        """Whether the run has reached a terminal status (completed, failed, stopped or crashed)."""
+        return self.status in TERMINAL_STATUSES
+
     def to_dict(self) -> dict[str, Any]:
         s = self.summary
         return {

@@ -381,3 +381,20 @@ def evaluation_summary(values: dict[str, Any]) -> str:
         parts.append(f"{values['samples']} samples")
     parts += [f"{k} failed: {v}" for k, v in (values.get("errors") or {}).items()]
     return "; ".join(parts) or "nothing measured"
+
+
+@dataclass(frozen=True)
+class WrittenReport:
+    """A report as written into its run directory: the figures, the Markdown text and where both files are."""
+
+    report: Report
+    markdown: str
+    json_path: Path
+    markdown_path: Path
+
+
+def write_report_files(run_dir: Path) -> WrittenReport:
+    """`write_report`, also saying where the files went and what report.md says."""
+    rd = RunDir(run_dir)
+    rep = write_report(rd.path)
+    return WrittenReport(rep, markdown(rep), rd.report_json, rd.report_md)
