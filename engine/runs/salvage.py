@@ -34,8 +34,8 @@ def is_run_dir(path: Path) -> bool:
 def salvage_record(rd: RunDir) -> dict[str, Any]:
     """A stand-in for run.json built from recipe.yaml and events.jsonl, marked `damaged`. Nothing is written."""
     problem = "missing" if not rd.run_json.exists() else "unreadable"
-    record: dict[str, Any] = {"id": rd.id, "name": rd.id,
-                              "damaged": f"run.json is {problem}; listed from recipe.yaml and events.jsonl"}
+    damaged = f"{rd.run_json.name} is {problem}; listed from {rd.recipe.name} and {rd.events.name}"
+    record: dict[str, Any] = {"id": rd.id, "name": rd.id, "damaged": damaged}
     try:
         text = rd.recipe.read_text()
         raw = yaml.safe_load(text) or {}
