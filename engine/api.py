@@ -6,7 +6,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.estimate.catalogue import ArchitectureInfo, architectures
 from engine.estimate.memory import Estimate, architecture_config, check_gpu_memory, detect_gpu_memory_gib
@@ -27,6 +27,9 @@ from engine.runs.rundir import RunDir
 from engine.runs.store import RunStore, RunView
 from engine.verdict.healthcheck import HealthResult
 from engine.verdict.report import WrittenReport
+
+if TYPE_CHECKING:
+    from engine.launching.resume import ResumePlan
 
 __all__ = [
     "launch", "list_recipes", "list_pipelines", "find_pipeline", "validate_recipe", "recipe_warnings",
@@ -115,6 +118,7 @@ def wait_for_pipeline(pipeline_id: str, runs_dir: Path | str | None = None, poll
 # ---------- runs ----------
 
 def store(runs_dir: Path | str | None = None) -> RunStore:
+    """The run store under `runs_dir` (default: $REINS_RUNS_DIR, else ./runs)."""
     return RunStore(_runs_dir(runs_dir))
 
 
@@ -134,8 +138,9 @@ def run_details(run: str | RunView, runs_dir: Path | str | None = None) -> RunDe
 
 
 def stop_run(ref: str, runs_dir: Path | str | None = None, wait_s: float = 120.0) -> RunView:
-    """Ask a run to stop (SIGTERM: the worker saves a checkpoint and ends `stopped`); wait up to `wait_s` and
-    return the run as it then is: ended (its final status), or still stopping when `wait_s` ran out."""
+    """Stop a run and wait up to `wait_s`: returns it as it ended, or still stopping if the time ran out.
+
+    SIGTERM goes to the run's process group: the worker saves a checkpoint and ends `stopped`."""
     run = get_run(ref, runs_dir)
     if run.status in TERMINAL_STATUSES:
         return run
@@ -184,7 +189,7 @@ def follow_log(ref: str, offset: int, runs_dir: Path | str | None = None, poll_s
                         poll_s)
 
 
-def plan_resume(ref: str, runs_dir: Path | str | None = None):  # noqa: ANN201 - ResumePlan, imported lazily
+def plan_resume(ref: str, runs_dir: Path | str | None = None) -> ResumePlan:
     """What resuming `ref` would do (checkpoint, step, steps left). Raises ReinsError if it cannot be resumed."""
     from engine.launching.resume import plan_resume as _plan
 
@@ -226,8 +231,10 @@ def write_report(ref: str, runs_dir: Path | str | None = None) -> WrittenReport:
 def rejudge_samples(ref: str, judge_url: str | None = None, judge_model: str | None = None,
                     judge_key_env: str | None = None, judge_run: str | None = None,
                     runs_dir: Path | str | None = None) -> dict[str, Any]:
-    """Judge a finished run's stored samples again, with a chat endpoint (`judge_url` + `judge_model`) or a reward
-    model (`judge_run`: `run:<id>` or a folder, scored in a worker process). Returns the win/tie/loss tally."""
+    """Judge a finished run's stored samples again and return the win/tie/loss tally.
+
+    The judge is a chat endpoint (`judge_url` + `judge_model`, asked from this process) or a reward model
+    (`judge_run`: `run:<id>` or a folder, loaded and run in a worker process, so this one never imports torch)."""
     from engine.verdict.rejudge import judge_config, rejudge
 
     rd = _report_dir(ref, runs_dir)
