@@ -2,32 +2,60 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.estimate.memory import Estimate, architecture_config, detect_gpu_memory_gib
+from engine.estimate.catalogue import ArchitectureInfo, architectures
+from engine.estimate.memory import Estimate, architecture_config, check_gpu_memory, detect_gpu_memory_gib
 from engine.estimate.memory import estimate as _estimate
+from engine.launching import pipeline as _pipeline
 from engine.launching.launcher import launch, prepare
+from engine.launching.pipeline import PipelineInfo, StartedPipeline
 from engine.paths import runs_dir as _runs_dir
 from engine.recipe.loading import LoadedRecipe, RecipeInfo, bundled_recipes, load_recipe
 from engine.runs import events as ev
+from engine.runs import logs as _logs
+from engine.runs.details import RunDetails
+from engine.runs.details import run_details as _run_details
 from engine.runs.events import TERMINAL_STATUSES, Summary
-from engine.runs.rundir import pid_alive
+from engine.runs.logs import LogTail
+from engine.runs.process import signal_run
+from engine.runs.rundir import RunDir
 from engine.runs.store import RunStore, RunView
+from engine.verdict.healthcheck import HealthResult
+from engine.verdict.report import WrittenReport
+
+if TYPE_CHECKING:
+    from engine.launching.resume import ResumePlan
 
 __all__ = [
-    "launch", "list_recipes", "validate_recipe", "estimate_recipe", "list_runs", "get_run", "stop_run",
-    "wait_for", "plan_resume", "resume_run", "RunView", "Estimate",
+    "launch", "list_recipes", "list_pipelines", "find_pipeline", "validate_recipe", "recipe_warnings",
+    "estimate_recipe", "list_architectures", "slurm_script", "start_pipeline", "wait_for_pipeline", "list_runs",
+    "get_run", "run_details", "stop_run", "wait_for", "read_log", "follow_log", "plan_resume", "resume_run",
+    "check_health", "write_report", "rejudge_samples",
+    "RunView", "RunDetails", "Estimate", "LogTail", "PipelineInfo", "StartedPipeline", "ArchitectureInfo",
+    "HealthResult", "WrittenReport",
 ]
 
+
+# ---------- recipes ----------
 
 def list_recipes() -> list[RecipeInfo]:
     """The bundled recipes, with a one-line description each."""
     return bundled_recipes()
+
+
+def list_pipelines() -> list[PipelineInfo]:
+    """The bundled pipelines (`pipelines/<name>`), with a one-line description and their stages each."""
+    return _pipeline.pipeline_infos()
+
+
+def find_pipeline(ref: str) -> Path | None:
+    """The pipeline file `ref` names (a path or `pipelines/<name>`), or None when it names a recipe."""
+    return _pipeline.find_pipeline(ref)
 
 
 def validate_recipe(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (),
@@ -38,18 +66,59 @@ def validate_recipe(recipe: str | Path, overrides: list[str] | tuple[str, ...] =
     return load_recipe(recipe, overrides)
 
 
+def recipe_warnings(loaded: LoadedRecipe, runs_dir: Path | str | None = None) -> list[str]:
+    """Settings of a valid recipe that are legal but usually a mistake (learning rate, β, truncation, …)."""
+    from engine.launching.preflight import preflight_warnings
+
+    return preflight_warnings(loaded.recipe, Path(runs_dir) if runs_dir else None)
+
+
+# ---------- estimates ----------
+
 def estimate_recipe(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (),
                     gpu_memory_gib: float | None = None, model: str | None = None, **options: Any) -> Estimate:
     """The VRAM estimate for a recipe, against `gpu_memory_gib` or the detected GPU.
 
     `model` replaces the recipe's model for the estimate (a catalogue name such as `llama-3.1-8b`, a folder or a
     cached hub id); `options` are estimate settings the recipe has no field for (liger, gpus, strategy, …)."""
+    check_gpu_memory(gpu_memory_gib)  # before `or`: a 0 must be refused, not replaced by the detected GPU
     loaded = load_recipe(recipe, overrides)
     config = architecture_config(model or loaded.recipe.model.name)
     return _estimate(loaded.recipe, config, gpu_memory_gib or detect_gpu_memory_gib(), **options)
 
 
+def list_architectures() -> list[ArchitectureInfo]:
+    """The built-in catalogue of architectures an estimate needs no download for, with their sizes."""
+    return architectures()
+
+
+# ---------- launching ----------
+
+def slurm_script(recipe: str, overrides: list[str] | tuple[str, ...] = (), *, nodes: int, gpus_per_node: int,
+                 time_limit: str = "04:00:00", partition: str | None = None, port: int = 29500,
+                 runs_dir: Path | str | None = None, output: Path | None = None) -> str:
+    """An sbatch script that runs `recipe` on `nodes` machines; also written (executable) to `output` if given."""
+    from engine.launching.slurm import SlurmJob, export_script
+
+    job = SlurmJob(nodes=nodes, gpus_per_node=gpus_per_node, time=time_limit, partition=partition, port=port)
+    return export_script(recipe, list(overrides), job, _runs_dir(runs_dir), output)
+
+
+def start_pipeline(path: Path, name: str | None = None, runs_dir: Path | str | None = None) -> StartedPipeline:
+    """Check a pipeline and its first stage, then start its driver detached (it launches the stages in order)."""
+    return _pipeline.start(path, _runs_dir(runs_dir), name)
+
+
+def wait_for_pipeline(pipeline_id: str, runs_dir: Path | str | None = None, poll_s: float = 1.0,
+                      on_change: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Follow a pipeline until it ends, calling `on_change(record)` whenever a stage moves; returns the record."""
+    return _pipeline.wait(_pipeline.record_path(_runs_dir(runs_dir), pipeline_id), poll_s, on_change)
+
+
+# ---------- runs ----------
+
 def store(runs_dir: Path | str | None = None) -> RunStore:
+    """The run store under `runs_dir` (default: $REINS_RUNS_DIR, else ./runs)."""
     return RunStore(_runs_dir(runs_dir))
 
 
@@ -63,25 +132,21 @@ def get_run(ref: str, runs_dir: Path | str | None = None) -> RunView:
     return store(runs_dir).get(ref)
 
 
+def run_details(run: str | RunView, runs_dir: Path | str | None = None) -> RunDetails:
+    """One run (a reference, or a view already read) with its launch estimate and its report's verdict."""
+    return _run_details(run if isinstance(run, RunView) else get_run(run, runs_dir))
+
+
 def stop_run(ref: str, runs_dir: Path | str | None = None, wait_s: float = 120.0) -> RunView:
-    """Ask a run to stop (SIGTERM: the worker saves a checkpoint and ends `stopped`); wait up to `wait_s`."""
+    """Stop a run and wait up to `wait_s`: returns it as it ended, or still stopping if the time ran out.
+
+    SIGTERM goes to the run's process group: the worker saves a checkpoint and ends `stopped`."""
     run = get_run(ref, runs_dir)
     if run.status in TERMINAL_STATUSES:
         return run
-    rec = run.record
-    # The launcher leads the run's process group; signalling the group reaches the worker under it.
-    sent = False
-    if pid_alive(rec.get("pid"), rec.get("pid_start")):
-        try:
-            os.killpg(rec["pid"], signal.SIGTERM)
-            sent = True
-        except ProcessLookupError:
-            pass
-    if not sent and pid_alive(rec.get("worker_pid"), rec.get("worker_pid_start")):
-        try:
-            os.kill(rec["worker_pid"], signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+    # The launcher leads the run's process group: signalling the group reaches the worker under it, also while the
+    # worker is still loading and has not recorded its own pid.
+    signal_run(run.record, signal.SIGTERM)
     return wait_for(run.id, runs_dir, timeout_s=wait_s)
 
 
@@ -112,7 +177,19 @@ def wait_for(ref: str, runs_dir: Path | str | None = None, timeout_s: float | No
             time.sleep(poll_s)
 
 
-def plan_resume(ref: str, runs_dir: Path | str | None = None):  # noqa: ANN201 - ResumePlan, imported lazily
+def read_log(ref: str, lines: int = 50, runs_dir: Path | str | None = None) -> LogTail:
+    """The last `lines` lines of a run's worker log (stdout/stderr), read from the end of the file."""
+    return get_run(ref, runs_dir).dir.log_tail(lines)
+
+
+def follow_log(ref: str, offset: int, runs_dir: Path | str | None = None, poll_s: float = 0.5) -> Iterator[str]:
+    """The text a run's worker log gains after byte `offset` (e.g. `read_log(...).end`), until the run has ended."""
+    view = get_run(ref, runs_dir)
+    return _logs.follow(view.dir.stdout, offset, lambda: get_run(view.id, runs_dir).status in TERMINAL_STATUSES,
+                        poll_s)
+
+
+def plan_resume(ref: str, runs_dir: Path | str | None = None) -> ResumePlan:
     """What resuming `ref` would do (checkpoint, step, steps left). Raises ReinsError if it cannot be resumed."""
     from engine.launching.resume import plan_resume as _plan
 
@@ -127,3 +204,39 @@ def resume_run(ref: str, runs_dir: Path | str | None = None) -> RunView:
     view = get_run(ref, runs_dir)
     resume(view, _plan(view))
     return get_run(view.id, runs_dir)
+
+
+# ---------- verdicts ----------
+
+def check_health(target: str, runs_dir: Path | str | None = None) -> HealthResult:
+    """The red-flag rules over a run (id/prefix/name or folder), an events.jsonl or a TRL trainer_state.json."""
+    from engine.verdict.healthcheck import check
+
+    return check(target, runs_dir)
+
+
+def _report_dir(ref: str, runs_dir: Path | str | None) -> RunDir:
+    """A run folder given as a path (it holds events), else the run `ref` names in the store."""
+    given = RunDir(Path(ref))
+    return given if given.events.is_file() else get_run(ref, runs_dir).dir
+
+
+def write_report(ref: str, runs_dir: Path | str | None = None) -> WrittenReport:
+    """Write report.json and report.md into a run's folder (a run reference or a run directory)."""
+    from engine.verdict.report import write_report_files
+
+    return write_report_files(_report_dir(ref, runs_dir).path)
+
+
+def rejudge_samples(ref: str, judge_url: str | None = None, judge_model: str | None = None,
+                    judge_key_env: str | None = None, judge_run: str | None = None,
+                    runs_dir: Path | str | None = None) -> dict[str, Any]:
+    """Judge a finished run's stored samples again and return the win/tie/loss tally.
+
+    The judge is a chat endpoint (`judge_url` + `judge_model`, asked from this process) or a reward model
+    (`judge_run`: `run:<id>` or a folder, loaded and run in a worker process, so this one never imports torch)."""
+    from engine.verdict.rejudge import judge_config, rejudge
+
+    rd = _report_dir(ref, runs_dir)
+    cfg = judge_config(judge_url, judge_model, judge_key_env, judge_run)
+    return rejudge(rd.path, cfg, _runs_dir(runs_dir) if judge_run else None)

@@ -33,3 +33,7 @@ class ModelNotFoundError(ReinsError):
 
 class RunNotFoundError(ReinsError):
     """No run with that id (or prefix) exists in the run store."""
+
+
+class OptionError(ReinsError):
+    """Options that contradict each other or are malformed (the CLI shows these with its usage line)."""

@@ -129,7 +129,8 @@ def make_run() -> Callable[..., Any]:
     """make_run(root, run_id, status=…, pid=…, name=…, created=…, events=[(kind, fields), …]): a run directory as
     the launcher leaves it, without training."""
     from engine.runs.events import EventWriter
-    from engine.runs.rundir import RunDir, process_start_ticks
+    from engine.runs.process import process_start_ticks
+    from engine.runs.rundir import RunDir
 
     def make(root: Path, run_id: str, status: str = "completed", pid: int | None = None, name: str | None = None,
              created: str = "2026-11-27T00:00:00+00:00", events: list[tuple[str, dict]] | None = None) -> RunDir:
@@ -170,6 +171,40 @@ def reins() -> Callable[..., subprocess.CompletedProcess]:
             timeout: float = 600) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, cwd=REPO,
                               env={**_cli_env(runs), **(env or {})}, timeout=timeout)
+
+    return run
+
+
+# Runs the CLI as `python -m engine` does, and at exit writes which training libraries the process imported.
+_IMPORT_PROBE = """
+import atexit, json, os, runpy, sys
+def _probe():
+    heavy = {"torch", "transformers", "trl", "peft"}
+    with open(os.environ["REINS_TEST_IMPORTS_OUT"], "w") as fh:
+        json.dump(sorted(heavy & {m.split(".")[0] for m in sys.modules}), fh)
+atexit.register(_probe)
+sys.argv = ["reins", *sys.argv[1:]]
+runpy.run_module("engine", run_name="__main__", alter_sys=True)
+"""
+
+
+ImportProbe = Callable[..., tuple[subprocess.CompletedProcess, list[str]]]
+
+
+@pytest.fixture(scope="session")
+def reins_imports(tmp_path_factory: pytest.TempPathFactory) -> ImportProbe:
+    """reins_imports(*args, runs=None, env=None, timeout=600): the real CLI in a fresh interpreter, and which of
+    torch/transformers/trl/peft that interpreter had imported when it exited."""
+    probes = tmp_path_factory.mktemp("import-probes")
+
+    def run(*args: str, runs: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 600) -> tuple[subprocess.CompletedProcess, list[str]]:
+        out = probes / f"{time.monotonic_ns()}.json"
+        res = subprocess.run([sys.executable, "-c", _IMPORT_PROBE, *args], capture_output=True, text=True, cwd=REPO,
+                             env={**_cli_env(runs), **(env or {}), "REINS_TEST_IMPORTS_OUT": str(out)},
+                             timeout=timeout)
+        assert out.is_file(), f"the CLI exited without running its atexit hooks: {res.stderr[-2000:]}"
+        return res, json.loads(out.read_text())
 
     return run
 

@@ -18,6 +18,7 @@ from rich.text import Text
 from engine.estimate.memory import Estimate
 from engine.formatting import fmt, hms
 from engine.recipe.methods import key_metrics
+from engine.runs.details import RunDetails
 from engine.runs.events import TERMINAL_STATUSES
 from engine.runs.rundir import elapsed_s
 from engine.runs.store import RunView
@@ -65,7 +66,8 @@ def metrics_table(view: RunView) -> Table:
     return table
 
 
-def run_detail(view: RunView) -> Group:
+def run_detail(details: RunDetails) -> Group:
+    view = details.view
     rec, s = view.record, view.summary
     head = Text.assemble((view.id, "bold"), "  ", status_text(view.status))
     lines = [
@@ -82,7 +84,7 @@ def run_detail(view: RunView) -> Group:
     lines.append(metrics_table(view))
     final = s.final or {}
     peak = final.get("peak_mem_gb") or final.get("peak_rss_gb") or s.system.get("peak_mem_gb")
-    est = _estimate_total(view)
+    est = details.estimate_total_gib
     if peak or est:
         what = "GPU peak reserved" if "peak_mem_gb" in final or "peak_mem_gb" in s.system else "process peak RSS"
         shown = [f"estimated {est:.2f} GiB"] if est else []
@@ -90,31 +92,9 @@ def run_detail(view: RunView) -> Group:
         lines.append(Text("memory: " + " · ".join(shown), style="dim"))
     if final.get("artifacts", {}).get("final"):
         lines.append(Text(f"trained adapter/model: {final['artifacts']['final']}", style="green"))
-    verdict = _report_verdict(view)
-    if verdict:
-        lines.append(Text(f"verdict: {verdict}  (report: {view.dir.path / 'report.md'})"))
+    if details.verdict:
+        lines.append(Text(f"verdict: {details.verdict}  (report: {details.report_md})"))
     return Group(*lines)
-
-
-def _report_verdict(view: RunView) -> str | None:
-    import json
-
-    try:
-        return json.loads((view.dir.path / "report.json").read_text()).get("verdict")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def _estimate_total(view: RunView) -> float | None:
-    import json
-
-    final = view.summary.final or {}
-    if final.get("estimate_total_gib"):
-        return float(final["estimate_total_gib"])  # recorded by the worker next to the measured peak
-    try:
-        return float(json.loads(view.dir.estimate.read_text())["total_gib"])
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 def estimate_table(est: Estimate, explain: bool = False) -> Group:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import ModelNotFoundError
+from engine.estimate.arch import Arch
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,20 @@ def lookup(ref: str) -> CatalogueEntry:
             f"Pass a local folder with config.json, or one of: {', '.join(CATALOGUE)}."
         )
     return entry
+
+
+@dataclass(frozen=True)
+class ArchitectureInfo:
+    """One catalogue row as `reins estimate --catalogue` lists it."""
+
+    name: str
+    params: int
+    hub_ids: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "params": self.params, "hub_ids": list(self.hub_ids)}
+
+
+def architectures() -> list[ArchitectureInfo]:
+    """Every catalogue architecture with its parameter count (computed from its config numbers)."""
+    return [ArchitectureInfo(e.name, Arch.from_config(e.config).params, list(e.hub_ids)) for e in CATALOGUE.values()]

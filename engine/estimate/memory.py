@@ -51,6 +51,13 @@ class EstimateError(ReinsError):
     """Inputs the estimate cannot work with (negative sizes, unknown method, optimiser or strategy)."""
 
 
+def check_gpu_memory(gib: float | None) -> None:
+    """Raise EstimateError for a GPU size no GPU has (zero, negative or not finite); None means "detect it"."""
+    if gib is not None and not (math.isfinite(gib) and gib > 0):
+        raise EstimateError(f"GPU memory must be a positive number of GiB (got {gib:g}): give the size of the GPU "
+                            "to judge against, e.g. --gpu-memory 24, or leave it out to use the detected GPU.")
+
+
 @dataclass(frozen=True)
 class Setup:
     """Everything about a training job that decides its memory (a recipe plus options it has no field for yet)."""
@@ -369,6 +376,7 @@ def estimate_setup(arch: Arch, s: Setup, gpu_memory_gib: float | None = None) ->
 def estimate(recipe: Recipe, config: dict[str, Any], gpu_memory_gib: float | None = None,
              with_suggestions: bool = True, **options: Any) -> Estimate:
     """Peak memory per GPU for training `recipe` on the architecture in `config` (options: see Setup)."""
+    check_gpu_memory(gpu_memory_gib)
     arch = Arch.from_config(config)
     setup = setup_from_recipe(recipe, **options)
     est = estimate_setup(arch, setup, gpu_memory_gib)

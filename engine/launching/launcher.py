@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from engine.errors import RecipeError
-from engine.estimate.memory import detect_gpu_memory_gib, estimate
+from engine.estimate.memory import check_gpu_memory, detect_gpu_memory_gib, estimate
 from engine.launching import distributed
 from engine.launching.preflight import preflight_warnings
 from engine.launching.secrets import launch_warnings, redact, worker_env
@@ -21,7 +21,8 @@ from engine.recipe.keysettings import key_settings
 from engine.recipe.loading import LoadedRecipe, dump_recipe, load_recipe
 from engine.recipe.model_refs import resolve_model
 from engine.runs.events import EventWriter
-from engine.runs.rundir import RunDir, now_iso, process_start_ticks, write_json_atomic
+from engine.runs.process import process_start_ticks
+from engine.runs.rundir import RunDir, now_iso, write_json_atomic
 from engine.runs.store import RunStore, RunView
 
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -116,6 +117,7 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
     root = runs_dir or default_runs_dir()
     if run_id is not None and not RUN_ID_PATTERN.fullmatch(run_id):
         raise RecipeError(f"--run-id {run_id!r} must be letters, digits, '.', '_' or '-' (at most 128, no '/').")
+    check_gpu_memory(gpu_memory_gib)
     loaded, inputs = prepare(recipe, overrides, root)
     r = loaded.recipe
     if run_id is not None and r.distributed.machine_rank > 0:
@@ -144,7 +146,7 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
     ))
     est = estimate(r, model.config(), gpu)
     write_json_atomic(rd.estimate, est.to_dict())
-    cmd = distributed.worker_command(rd.path, distributed.write_launch_files(r, rd.path))
+    cmd = distributed.worker_command(rd.path, distributed.write_launch_files(r, rd))
     rd.update(
         id=rd.id, name=display, method=r.method.name, model=r.model.name, recipe_source=str(loaded.source),
         overrides=[redact(o) for o in loaded.overrides], created=now_iso(), host=socket.gethostname(),
@@ -201,7 +203,6 @@ def _join_as_secondary(r, path: Path, root: Path, wait_s: float = 600.0) -> RunV
                               "with the same --run-id on the same shared --runs-dir?")
         time.sleep(1.0)
     k = r.distributed.machine_rank
-    config = rd.path / f"accelerate_config.rank{k}.yaml"
-    config.write_text(distributed.write_launch_files(r, rd.path, name=config.name).read_text())
-    _spawn(distributed.worker_command(rd.path, config), rd.path / f"stdout.rank{k}.log", rd.path)
+    config = distributed.write_launch_files(r, rd, config=rd.accelerate_config_rank(k))
+    _spawn(distributed.worker_command(rd.path, config), rd.stdout_rank(k), rd.path)
     return RunStore(root).get(rd.id)

@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from engine.runs.events import TERMINAL_STATUSES
 from engine.runs.rundir import now_iso, write_json_atomic
 
 STAGE_REF = re.compile(r"\{([a-z0-9_-]+)\}")
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # a pipeline id never leaves runs/pipelines/
 
 
 class Stage(Section):
@@ -61,6 +63,24 @@ class Pipeline(Section):
         return self
 
 
+@dataclass(frozen=True)
+class PipelineInfo:
+    """A bundled pipeline as `reins recipes` lists it: the name to type, its file, one line, its stage names."""
+
+    name: str
+    path: Path
+    description: str
+    stages: list[str]
+
+
+@dataclass(frozen=True)
+class StartedPipeline:
+    """A pipeline whose driver has started: its record (as first written) and the file that record lives in."""
+
+    record: dict[str, Any]
+    record_path: Path
+
+
 def is_pipeline(path: Path) -> bool:
     try:
         return path.is_file() and "stages" in (read_yaml(path) or {})
@@ -79,6 +99,12 @@ def bundled_pipelines() -> list[tuple[str, Path, Pipeline]]:
         except RecipeError:
             continue
     return found
+
+
+def pipeline_infos() -> list[PipelineInfo]:
+    """The bundled pipelines as `reins recipes` lists them (a file that does not load is left out)."""
+    return [PipelineInfo(name, path, pipe.description, [s.name for s in pipe.stages])
+            for name, path, pipe in bundled_pipelines()]
 
 
 def load_pipeline(path: Path) -> Pipeline:
@@ -108,8 +134,16 @@ def pipelines_dir(runs_root: Path) -> Path:
     return runs_root / "pipelines"
 
 
-def start(path: Path, runs_root: Path, name: str | None = None) -> dict[str, Any]:
-    """Validate the pipeline and its first stage, then start the driver detached. Returns the pipeline record."""
+def record_path(runs_root: Path, pipeline_id: str) -> Path:
+    """Where the record of pipeline `pipeline_id` lives. Raises RecipeError for an id that names no pipeline."""
+    path = pipelines_dir(runs_root) / f"{pipeline_id}.json"
+    if not SAFE_ID.fullmatch(pipeline_id) or not path.is_file():
+        raise RecipeError(f"No pipeline {pipeline_id!r} in {pipelines_dir(runs_root)}.")
+    return path
+
+
+def start(path: Path, runs_root: Path, name: str | None = None) -> StartedPipeline:
+    """Validate the pipeline and its first stage, then start the driver detached."""
     from engine.launching.launcher import prepare
 
     pipe = load_pipeline(path)
@@ -130,7 +164,7 @@ def start(path: Path, runs_root: Path, name: str | None = None) -> dict[str, Any
     log.close()
     record["pid"] = proc.pid
     write_json_atomic(record_path, record)
-    return record
+    return StartedPipeline(record, record_path)
 
 
 def read_record(record_path: Path) -> dict[str, Any]:
@@ -180,7 +214,7 @@ def drive(path: Path, record_path: Path, runs_root: Path) -> int:
 
 def wait(record_path: Path, poll_s: float = 1.0, on_change: Any = None) -> dict[str, Any]:
     """Follow a pipeline record until it ends (or its driver dies without finishing: `crashed`)."""
-    from engine.runs.rundir import pid_alive
+    from engine.runs.process import pid_alive
 
     last = None
     while True:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ReinsError
 from engine.recipe.methods import method_spec
 from engine.runs.events import EventWriter
-from engine.runs.rundir import RunDir, record_alive
+from engine.runs.process import record_alive
+from engine.runs.rundir import RunDir, checkpoint_state
 from engine.runs.store import RunView
-
-_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
 class NoCheckpointError(ReinsError):
@@ -53,11 +51,7 @@ class ResumePlan:
 
 def checkpoints(rd: RunDir) -> list[Path]:
     """The run's complete checkpoints (those with a trainer_state.json), oldest first by step."""
-    if not rd.checkpoints.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in rd.checkpoints.iterdir()
-             if (m := _CHECKPOINT.match(p.name)) and (p / "trainer_state.json").is_file()]
-    return [p for _, p in sorted(found)]
+    return rd.complete_checkpoints()
 
 
 def plan_resume(view: RunView) -> ResumePlan:
@@ -82,7 +76,7 @@ def plan_resume(view: RunView) -> ResumePlan:
             "(e.g. with --set train.save_steps=50) instead."
         )
     newest = found[-1]
-    state = json.loads((newest / "trainer_state.json").read_text())
+    state = json.loads(checkpoint_state(newest).read_text())
     return ResumePlan(
         run_id=view.id, checkpoint=newest, step=int(state.get("global_step", 0)),
         max_steps=state.get("max_steps") or None, attempt=len(view.record.get("attempts") or []) + 2,
@@ -103,9 +97,9 @@ def resume(view: RunView, plan: ResumePlan) -> int:
     with EventWriter(rd.events) as ev:
         ev.status("starting", attempt=plan.attempt, resume_from=relative, start_step=plan.step,
                   previous_status=plan.previous_status)
-    config = rd.path / distributed.ACCELERATE_CONFIG
+    config = rd.accelerate_config
     if not config.is_file():  # a run from before launch configs were written: write one now
-        config = distributed.write_launch_files(recipe, rd.path)
+        config = distributed.write_launch_files(recipe, rd)
     return start_worker(rd, distributed.worker_command(rd.path, config))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.errors import ReinsError
@@ -76,3 +76,16 @@ srun --nodes={job.nodes} --ntasks-per-node=1 bash -c 'exec "$0" run "$@" --run-i
   {q(reins)} {q(recipe)} {sets}
 """
     return "\n".join(header) + "\n" + body
+
+
+def export_script(recipe: str, overrides: list[str], job: SlurmJob, runs_dir: Path, output: Path | None = None) -> str:
+    """The sbatch script for `recipe` (checked here, not on the cluster), written executable to `output` if given."""
+    from engine.recipe.loading import load_recipe
+
+    loaded = load_recipe(recipe, overrides)
+    job = replace(job, job_name=f"reins-{loaded.name}")
+    text = sbatch_script(str(loaded.source), overrides, job, runs_dir)
+    if output is not None:
+        output.write_text(text)
+        output.chmod(0o755)
+    return text

@@ -6,7 +6,6 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,16 +143,6 @@ def tail(path: Path, n: int = 50, block: int = 64 * 1024) -> list[dict[str, Any]
         lines = lines[:-1]  # torn last line
     events, _ = _parse_lines(lines)
     return events[-n:]
-
-
-def follow(path: Path, poll_s: float = 0.5, offset: int = 0) -> Iterator[list[dict[str, Any]]]:
-    """Yield batches of new events forever (an empty batch on each idle poll, so callers can check liveness)."""
-    while True:
-        chunk = read_from(path, offset)
-        offset = chunk.offset
-        yield chunk.events
-        if not chunk.events:
-            time.sleep(poll_s)
 
 
 @dataclass

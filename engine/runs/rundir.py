@@ -1,9 +1,10 @@
-"""One run directory: its file layout, `run.json` (locked, atomic, status only moves forward) and process liveness."""
+"""One run directory: its file layout and `run.json` (locked, atomic, status only moves forward)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,15 +13,19 @@ from typing import Any
 from filelock import FileLock
 
 from engine.runs.events import STATUSES, TERMINAL_STATUSES
+from engine.runs.logs import LogTail, tail_lines
 
 # Per-attempt fields of run.json: `begin_attempt` moves them into `attempts` when a run is resumed.
 ATTEMPT_FIELDS = ("attempt", "status", "pid", "pid_start", "worker_pid", "worker_pid_start", "started", "ended",
                   "error", "resume_from", "resume_step")
 _ORDER = {s: i for i, s in enumerate(("created", "starting", "running"))}
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")  # the HF Trainer's checkpoint folders
+TRAINER_STATE = "trainer_state.json"  # the HF Trainer's state file inside each checkpoint
 
 
 class RunDir:
-    """Paths inside `runs/<run_id>/` (see DESIGN.md) and safe updates of `run.json`."""
+    """Paths inside `runs/<run_id>/` (see DESIGN.md) and safe updates of `run.json`. The one place that spells the
+    names of a run folder's files: everything else asks for them here."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -31,11 +36,43 @@ class RunDir:
 
     recipe = property(lambda self: self.path / "recipe.yaml")
     run_json = property(lambda self: self.path / "run.json")
+    run_lock = property(lambda self: self.path / ".run.json.lock")
     estimate = property(lambda self: self.path / "estimate.json")
     events = property(lambda self: self.path / "events.jsonl")
     stdout = property(lambda self: self.path / "stdout.log")
     checkpoints = property(lambda self: self.path / "checkpoints")
     final = property(lambda self: self.path / "final")
+    report_json = property(lambda self: self.path / "report.json")
+    report_md = property(lambda self: self.path / "report.md")
+    accelerate_config = property(lambda self: self.path / "accelerate_config.yaml")
+    deepspeed_config = property(lambda self: self.path / "deepspeed.json")
+    disk_reserve = property(lambda self: self.path / ".disk-reserve")  # ballast freed to record a disk-full failure
+    rejudge_log = property(lambda self: self.path / "rejudge.log")  # output of the reward-model judge's process
+
+    @property
+    def identity_files(self) -> tuple[Path, ...]:
+        """The files the launcher writes first: a folder holding one of them is a run (perhaps a damaged one)."""
+        return (self.run_json, self.recipe, self.events)
+
+    def accelerate_config_rank(self, machine_rank: int) -> Path:
+        """The accelerate config of one machine of a multi-node run (machine rank > 0)."""
+        return self.path / f"accelerate_config.rank{machine_rank}.yaml"
+
+    def stdout_rank(self, machine_rank: int) -> Path:
+        """The worker log of one machine of a multi-node run (machine rank > 0)."""
+        return self.path / f"stdout.rank{machine_rank}.log"
+
+    def complete_checkpoints(self) -> list[Path]:
+        """The run's complete checkpoints (those with a trainer_state.json), oldest first by step."""
+        if not self.checkpoints.is_dir():
+            return []
+        found = [(int(m.group(1)), p) for p in self.checkpoints.iterdir()
+                 if (m := _CHECKPOINT.match(p.name)) and checkpoint_state(p).is_file()]
+        return [p for _, p in sorted(found)]
+
+    def log_tail(self, lines: int = 50) -> LogTail:
+        """The last `lines` lines of the worker's log (stdout.log), reading only the end of the file."""
+        return tail_lines(self.stdout, lines)
 
     def read(self) -> dict[str, Any]:
         """run.json as a dict ({} if missing or unreadable: readers must cope)."""
@@ -48,12 +85,13 @@ class RunDir:
     def update(self, **changes: Any) -> dict[str, Any]:
         """Merge `changes` into run.json under a lock. Status never moves backwards and a terminal one is final,
         so the launcher and the worker can write in any order."""
-        with FileLock(str(self.path / ".run.json.lock"), timeout=30):
+        with FileLock(str(self.run_lock), timeout=30):
             data = self.read()
             new_status = changes.pop("status", None)
             data.update(changes)
             if new_status is not None:
-                assert new_status in STATUSES, new_status
+                if new_status not in STATUSES:
+                    raise ValueError(f"unknown run status {new_status!r} (expected one of {', '.join(STATUSES)})")
                 old = data.get("status")
                 if old not in TERMINAL_STATUSES and _ORDER.get(new_status, 99) >= _ORDER.get(old, -1):
                     data["status"] = new_status
@@ -63,7 +101,7 @@ class RunDir:
     def begin_attempt(self, outcome: str | None = None, **fields: Any) -> dict[str, Any]:
         """Start a new attempt of this run (resume): archive the last attempt's process and outcome fields into
         `attempts`, then set `fields` and status `starting` (the one place status may move backwards)."""
-        with FileLock(str(self.path / ".run.json.lock"), timeout=30):
+        with FileLock(str(self.run_lock), timeout=30):
             data = self.read()
             attempts = list(data.get("attempts") or [])
             last = {k: data.pop(k) for k in ATTEMPT_FIELDS if k in data}
@@ -74,6 +112,11 @@ class RunDir:
             data.update(fields, attempts=attempts, attempt=len(attempts) + 1, status="starting")
             write_json_atomic(self.run_json, data)
             return data
+
+
+def checkpoint_state(checkpoint: Path) -> Path:
+    """The trainer state file of one checkpoint folder (its step and max_steps)."""
+    return Path(checkpoint) / TRAINER_STATE
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -124,49 +167,3 @@ def elapsed_s(record: dict[str, Any], now: datetime | None) -> float | None:
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def process_start_ticks(pid: int) -> int | None:
-    """Start time of `pid` in clock ticks since boot (Linux), to tell a live run from a recycled pid."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may contain spaces: split after its closing parenthesis.
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return int(fields[19]) if len(fields) > 19 else None
-
-
-def pid_alive(pid: int | None, start_ticks: int | None = None) -> bool:
-    """True if `pid` runs and is the same process that was recorded (zombies count as dead)."""
-    if not pid:
-        return False
-    proc = Path(f"/proc/{pid}/stat")
-    if proc.parent.parent.exists() and Path("/proc/self").exists():
-        try:
-            stat = proc.read_text()
-        except OSError:
-            return False
-        state = stat[stat.rfind(")") + 2 :].split()[0]
-        if state in ("Z", "X"):
-            return False
-        return start_ticks is None or process_start_ticks(pid) == start_ticks
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def record_alive(record: dict[str, Any]) -> bool:
-    """Whether any process recorded for the run (the launcher or the worker) is still alive. Processes on another
-    host (a multi-node run read from shared storage) cannot be checked from here and count as alive."""
-    import socket
-
-    if record.get("host") and record["host"] != socket.gethostname():
-        return True
-    return pid_alive(record.get("pid"), record.get("pid_start")) or pid_alive(
-        record.get("worker_pid"), record.get("worker_pid_start")
-    )

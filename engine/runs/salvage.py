@@ -13,8 +13,6 @@ import yaml
 from engine.runs import events as ev
 from engine.runs.rundir import RunDir
 
-# A run folder is one the launcher made: it holds at least one of these (other folders under runs/ are ignored).
-RUN_FILES = ("run.json", "recipe.yaml", "events.jsonl")
 LAUNCH_GRACE_S = 60.0  # the launcher writes recipe.yaml before run.json: a young folder is a launch in progress
 _HEADER = re.compile(r"^# Resolved recipe of run (\S+) \(from (.+?)(?:, overrides: .*)?\)$")
 
@@ -23,9 +21,11 @@ def is_run_dir(path: Path) -> bool:
     """A folder to list: it has run.json, or (damaged) recipe.yaml/events.jsonl and is past the launch grace."""
     if not path.is_dir() or path.name.startswith("."):
         return False
-    if (path / "run.json").is_file():
+    rd = RunDir(path)
+    if rd.run_json.is_file():
         return True
-    if not any((path / f).is_file() for f in RUN_FILES):
+    # A run folder is one the launcher made: it holds at least one of its first files (other folders are ignored).
+    if not any(f.is_file() for f in rd.identity_files):
         return False
     mtime = _mtime(path)
     return mtime is None or time.time() - mtime >= LAUNCH_GRACE_S
@@ -34,8 +34,8 @@ def is_run_dir(path: Path) -> bool:
 def salvage_record(rd: RunDir) -> dict[str, Any]:
     """A stand-in for run.json built from recipe.yaml and events.jsonl, marked `damaged`. Nothing is written."""
     problem = "missing" if not rd.run_json.exists() else "unreadable"
-    record: dict[str, Any] = {"id": rd.id, "name": rd.id,
-                              "damaged": f"run.json is {problem}; listed from recipe.yaml and events.jsonl"}
+    damaged = f"{rd.run_json.name} is {problem}; listed from {rd.recipe.name} and {rd.events.name}"
+    record: dict[str, Any] = {"id": rd.id, "name": rd.id, "damaged": damaged}
     try:
         text = rd.recipe.read_text()
         raw = yaml.safe_load(text) or {}

@@ -17,7 +17,8 @@ from tinydb.storages import Storage
 
 from engine.errors import RunNotFoundError
 from engine.runs.events import TERMINAL_STATUSES, Summary, summarize
-from engine.runs.rundir import RunDir, current_umask, record_alive
+from engine.runs.process import record_alive
+from engine.runs.rundir import RunDir, current_umask
 from engine.runs.salvage import is_run_dir, salvage_record
 
 INDEX_VERSION = 1
@@ -76,6 +77,11 @@ class RunView:
     @property
     def status(self) -> str:
         return derive_status(self.record, self.summary)
+
+    @property
+    def ended(self) -> bool:
+        """Whether the run has reached a terminal status (completed, failed, stopped or crashed)."""
+        return self.status in TERMINAL_STATUSES
 
     def to_dict(self) -> dict[str, Any]:
         s = self.summary

@@ -10,6 +10,7 @@ from typing import Any
 from engine.errors import ReinsError
 from engine.recipe.methods import METHODS
 from engine.recipe.schema import Recipe
+from engine.runs.rundir import RunDir, checkpoint_state
 from engine.verdict.history import Alert, as_float
 from engine.verdict.monitor import Monitor
 
@@ -112,10 +113,12 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def recipe_of(run_dir: Path) -> Recipe | None:
+    """The resolved recipe a run folder holds, or None when it has none that validates."""
     from engine.recipe.loading import read_yaml, validate
 
+    path = RunDir(run_dir).recipe
     try:
-        return validate(read_yaml(run_dir / "recipe.yaml"), source=run_dir / "recipe.yaml")
+        return validate(read_yaml(path), source=path)
     except (ReinsError, OSError):
         return None  # an old or foreign run: judge with default thresholds
 
@@ -160,14 +163,15 @@ def check(target: str, runs_dir: Path | str | None = None) -> HealthResult:
     """Judge a run id/prefix/name, a run directory, an events file, or a TRL trainer_state.json / log_history."""
     path = Path(target)
     if path.is_dir():
-        if (path / "events.jsonl").is_file():
-            return check_events_file(path / "events.jsonl", recipe_of(path), "reins-run")
-        if (path / "trainer_state.json").is_file():
-            return check_trainer_state(path / "trainer_state.json", _read_json(path / "trainer_state.json"))
-        raise HealthInputError(f"{path} is a folder without events.jsonl or trainer_state.json.")
+        rd, state = RunDir(path), checkpoint_state(path)  # a Reins run, or a TRL output/checkpoint folder
+        if rd.events.is_file():
+            return check_events_file(rd.events, recipe_of(path), "reins-run")
+        if state.is_file():
+            return check_trainer_state(state, _read_json(state))
+        raise HealthInputError(f"{path} is a folder without {rd.events.name} or {state.name}.")
     if path.is_file():
         if path.suffix == ".jsonl":
-            recipe = recipe_of(path.parent) if (path.parent / "recipe.yaml").is_file() else None
+            recipe = recipe_of(path.parent) if RunDir(path.parent).recipe.is_file() else None
             return check_events_file(path, recipe)
         return check_trainer_state(path, _read_json(path))
     from engine import api

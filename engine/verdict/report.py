@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +11,7 @@ from engine.errors import ReinsError
 from engine.formatting import fmt
 from engine.recipe.methods import method_spec
 from engine.runs.events import read_all
-from engine.runs.rundir import write_json_atomic
+from engine.runs.rundir import RunDir, write_json_atomic
 from engine.verdict.healthcheck import monitor_for, recipe_of
 
 # What a preference report compares, in the order a reader wants it.
@@ -137,15 +136,11 @@ def qualify(verdict: str, logps: dict[str, Any], alerts: list[dict[str, Any]],
 
 def build_report(run_dir: Path) -> Report:
     """Read a run directory's events and recipe; nothing is trained or generated."""
-    events_path = run_dir / "events.jsonl"
-    events = read_all(events_path)
+    rd = RunDir(run_dir)
+    events = read_all(rd.events)
     if not events:
-        raise ReportError(f"{run_dir} has no readable events.jsonl: nothing to report on.")
-    record: dict[str, Any] = {}
-    try:
-        record = json.loads((run_dir / "run.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        pass
+        raise ReportError(f"{run_dir} has no readable {rd.events.name}: nothing to report on.")
+    record = rd.read()
     evals = [e for e in events if e.get("kind") == "metric" and e.get("split") == "eval"]
     train = [e for e in events if e.get("kind") == "metric" and e.get("split") == "train"]
     statuses = [e for e in events if e.get("kind") == "status"]
@@ -340,9 +335,10 @@ def markdown(rep: Report) -> str:
 
 def write_report(run_dir: Path) -> Report:
     """Build the report and write `report.json` + `report.md` into the run directory."""
-    rep = build_report(run_dir)
-    write_json_atomic(run_dir / "report.json", rep.to_dict())
-    (run_dir / "report.md").write_text(markdown(rep), encoding="utf-8")
+    rd = RunDir(run_dir)
+    rep = build_report(rd.path)
+    write_json_atomic(rd.report_json, rep.to_dict())
+    rd.report_md.write_text(markdown(rep), encoding="utf-8")
     return rep
 
 
@@ -387,3 +383,20 @@ def evaluation_summary(values: dict[str, Any]) -> str:
         parts.append(f"{values['samples']} samples")
     parts += [f"{k} failed: {v}" for k, v in (values.get("errors") or {}).items()]
     return "; ".join(parts) or "nothing measured"
+
+
+@dataclass(frozen=True)
+class WrittenReport:
+    """A report as written into its run directory: the figures, the Markdown text and where both files are."""
+
+    report: Report
+    markdown: str
+    json_path: Path
+    markdown_path: Path
+
+
+def write_report_files(run_dir: Path) -> WrittenReport:
+    """`write_report`, also saying where the files went and what report.md says."""
+    rd = RunDir(run_dir)
+    rep = write_report(rd.path)
+    return WrittenReport(rep, markdown(rep), rd.report_json, rd.report_md)

@@ -17,8 +17,8 @@ RESERVE_BYTES = 256 * 1024  # enough for the `failed` event and run.json once th
 class DiskReserve:
     """A small ballast file in the run folder, deleted when the disk fills so the failure can still be recorded."""
 
-    def __init__(self, folder: Path) -> None:
-        self.path = Path(folder) / ".disk-reserve"
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
         try:
             with open(self.path, "wb") as fh:
                 fh.write(b"\0" * RESERVE_BYTES)
@@ -63,7 +63,7 @@ def _oom_message(exc: BaseException, rd: RunDir, step: int) -> str:
         gpu = f" against a {est['gpu_memory_gib']:.1f} GiB GPU" if est.get("gpu_memory_gib") else ""
         verdict = f" (verdict: {est['verdict']})" if est.get("verdict") else ""
         parts.append(f"It was launched with an estimated peak of {est.get('total_gib', 0):.2f} GiB per GPU{gpu}"
-                     f"{verdict}; see estimate.json.")
+                     f"{verdict}; see {rd.estimate.name}.")
     suggestions = _suggestions(rd, est)
     if suggestions:
         parts.append("The estimator suggests: " + "; ".join(

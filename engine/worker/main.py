@@ -20,7 +20,8 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 from engine.recipe.loading import read_yaml, validate  # noqa: E402
 from engine.recipe.methods import METHODS  # noqa: E402
 from engine.runs.events import EventWriter  # noqa: E402
-from engine.runs.rundir import RunDir, now_iso, process_start_ticks  # noqa: E402
+from engine.runs.process import process_start_ticks  # noqa: E402
+from engine.runs.rundir import RunDir, now_iso  # noqa: E402
 from engine.worker.failure import DiskReserve, describe_failure, record_failure  # noqa: E402
 
 
@@ -45,7 +46,7 @@ def main(argv: list[str]) -> int:
     rd = RunDir(Path(argv[0]))
     main_proc = is_main_process()
     writer = EventWriter(rd.events) if main_proc else None
-    reserve = DiskReserve(rd.path) if main_proc else None
+    reserve = DiskReserve(rd.disk_reserve) if main_proc else None
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from engine.runs.events import EventWriter
-from engine.runs.rundir import RunDir, now_iso, process_start_ticks
+from engine.runs.process import process_start_ticks
+from engine.runs.rundir import RunDir, now_iso
 
 
 def main(argv: list[str]) -> int:

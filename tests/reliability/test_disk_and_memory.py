@@ -14,6 +14,7 @@ from engine.estimate.suggest import suggest_for_recipe
 from engine.recipe.loading import read_yaml, validate
 from engine.recipe.model_refs import resolve_model
 from engine.runs import events as ev
+from engine.runs.rundir import RunDir
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +42,7 @@ def test_cuda_oom_fails_naming_oom_the_estimate_and_the_suggestions(tmp_path: Pa
     assert f"estimated peak of {est['total_gib']:.2f} GiB" in error
     assert expected and all(s["change"] in error and all(f"--set {o}" in error for o in s["set"]) for s in expected)
     assert metric_steps(run_dir) == [1, 2]  # history before the OOM is intact
-    assert record(run_dir)["error"] == run["error"] and not (run_dir / ".disk-reserve").exists()
+    assert record(run_dir)["error"] == run["error"] and not RunDir(run_dir).disk_reserve.exists()
     print(f"\nOOM message: {error}")
 
 

@@ -12,7 +12,7 @@ import yaml
 
 from engine.paths import BUNDLED_RECIPES
 from engine.recipe.keysettings import key_settings
-from engine.runs.rundir import process_start_ticks
+from engine.runs.process import process_start_ticks
 
 T0 = 1_790_000_000.0  # fixed timestamps: snapshots never depend on the clock
 

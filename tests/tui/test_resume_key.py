@@ -34,7 +34,7 @@ def fake_start_worker(calls: list):
     """Stands in for the launcher's process start: records this test process as the new attempt's pid."""
 
     def start_worker(rd, cmd):  # noqa: ANN001, ANN202
-        from engine.runs.rundir import process_start_ticks
+        from engine.runs.process import process_start_ticks
 
         calls.append(cmd)
         rd.update(status="starting", pid=os.getpid(), pid_start=process_start_ticks(os.getpid()))

@@ -69,3 +69,21 @@ def test_tests_share_helpers_as_fixtures_not_imports() -> None:
             if isinstance(node, ast.Attribute) and node.attr == "insert" and ast.unparse(node.value) == "sys.path":
                 offenders.append(f"{path.relative_to(tests)} edits sys.path")
     assert offenders == []
+
+
+def test_cli_commands_go_through_the_api() -> None:
+    # The CLI parses and renders: its commands reach the engine only through engine.api (and engine.errors);
+    # the renderers in engine/cli are the one other engine code they use.
+    import ast
+
+    allowed = {"engine", "engine.api", "engine.errors"}
+    offenders = []
+    for path in sorted((ROOT / "engine" / "cli").glob("*.py")):
+        if path.name.startswith("render") or path.name == "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offenders += [f"{path.name} imports {n}" for n in names if n.split(".")[0] == "engine"
+                          and n not in allowed and n.split(".")[:2] != ["engine", "cli"]]
+    assert offenders == []

@@ -13,7 +13,8 @@ import pytest
 
 from engine.errors import RunNotFoundError
 from engine.runs.events import EventWriter
-from engine.runs.rundir import RunDir, pid_alive, process_start_ticks
+from engine.runs.process import pid_alive, process_start_ticks
+from engine.runs.rundir import RunDir
 from engine.runs.store import RunStore
 
 
@@ -97,6 +98,12 @@ def test_status_only_moves_forward_and_terminal_is_final(tmp_path: Path) -> None
     assert rd.update(status="starting")["status"] == "running"  # a late launcher write cannot undo `running`
     rd.update(status="completed")
     assert rd.update(status="failed")["status"] == "completed"
+
+
+def test_status_update_rejects_an_unknown_status(tmp_path: Path) -> None:
+    rd = RunDir(tmp_path)
+    with pytest.raises(ValueError, match="unknown run status 'finished'"):
+        rd.update(status="finished")
 
 
 def test_lookup_by_prefix_name_and_latest(tmp_path: Path, make_run) -> None:

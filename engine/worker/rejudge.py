@@ -1,0 +1,54 @@
+"""The reward-model judge's process: `python -m engine.worker.rejudge REQUEST_JSON` scores stored samples.
+
+The request (written by engine.verdict.reward_scoring) names the judged run, the reward model and the samples; the
+scores and winners go to the request's `output` file. Any failure ends with one `[reins] reward-model judge failed:`
+line and exit code 1."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+# Reins never downloads: make every hub lookup fail fast instead of hanging on a closed network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+from engine.runs.rundir import write_json_atomic  # noqa: E402
+from engine.verdict.reward_scoring import FAILURE_PREFIX  # noqa: E402
+
+
+def score(request: dict) -> list[dict]:
+    """Load the reward model the way the judged run loads models (dtype, quantization) and score every sample."""
+    from engine.verdict.healthcheck import recipe_of
+    from engine.worker.loading import load_model
+    from engine.worker.posteval import score_with_reward_model
+
+    recipe = recipe_of(Path(request["run_dir"]))
+    if recipe is None:
+        raise RuntimeError(f"{request['run_dir']} has no readable recipe.yaml")
+    runs_root = Path(request["runs_root"]) if request.get("runs_root") else None
+    model, tokenizer, _ = load_model(recipe, runs_root, ref=request["model"], task="seq-cls")
+    samples = request["samples"]
+    score_with_reward_model(model, tokenizer, samples, float(request.get("tie_margin") or 0.0))
+    return [{"scores": s["scores"], "winner": s["winner"]} for s in samples]
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m engine.worker.rejudge REQUEST_JSON", file=sys.stderr)
+        return 2
+    try:
+        request = json.loads(Path(argv[0]).read_text())
+        write_json_atomic(Path(request["output"]), score(request))
+    except BaseException as exc:  # noqa: BLE001 - whatever happened, say it in one line the caller can show
+        traceback.print_exc()
+        print(f"{FAILURE_PREFIX}{type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
