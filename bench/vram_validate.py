@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.estimate.catalogue import lookup  # noqa: E402
-from engine.estimate.memory import GIB, estimate  # noqa: E402
+from engine.estimate.fit import estimate  # noqa: E402
+from engine.estimate.memory import GIB  # noqa: E402
 from engine.recipe.schema import Recipe  # noqa: E402
 
 METHODS = ("sft", "dpo")

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.estimate.catalogue import ArchitectureInfo, architectures
-from engine.estimate.memory import Estimate, architecture_config, check_gpu_memory, detect_gpu_memory_gib
-from engine.estimate.memory import estimate as _estimate
+from engine.estimate.catalogue import ArchitectureInfo, architecture_config, architectures
+from engine.estimate.fit import estimate as _estimate
+from engine.estimate.memory import Estimate, check_gpu_memory, detect_gpu_memory_gib
 from engine.launching import pipeline as _pipeline
 from engine.launching.launcher import launch, prepare
 from engine.launching.pipeline import PipelineInfo, StartedPipeline
 from engine.paths import runs_dir as _runs_dir
 from engine.recipe.loading import LoadedRecipe, RecipeInfo, bundled_recipes, load_recipe
-from engine.runs import events as ev
 from engine.runs import logs as _logs
 from engine.runs.details import RunDetails
 from engine.runs.details import run_details as _run_details
-from engine.runs.events import TERMINAL_STATUSES, Summary
+from engine.runs.events import TERMINAL_STATUSES
+from engine.runs.follow import follow_run
 from engine.runs.logs import LogTail
 from engine.runs.process import signal_run
 from engine.runs.rundir import RunDir
@@ -154,27 +153,7 @@ def wait_for(ref: str, runs_dir: Path | str | None = None, timeout_s: float | No
              on_events: Callable[[list[dict[str, Any]], RunView], None] | None = None) -> RunView:
     """Follow a run's events until it reaches a terminal status (or the timeout), calling
     `on_events(new_events, view)` for each batch. Reads only the bytes added since the last poll."""
-    rd = get_run(ref, runs_dir).dir
-    summary = Summary()
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-
-    def poll() -> bool:
-        chunk = ev.read_from(rd.events, summary.offset)
-        summary.update(chunk)
-        if chunk.events and on_events:
-            on_events(chunk.events, RunView(rd, rd.read(), summary))
-        return bool(chunk.events)
-
-    while True:
-        got = poll()
-        view = RunView(rd, rd.read(), summary)
-        if view.status in TERMINAL_STATUSES:
-            poll()  # the worker may have written its last event just before its process ended
-            return RunView(rd, rd.read(), summary)
-        if deadline is not None and time.monotonic() > deadline:
-            return view
-        if not got:
-            time.sleep(poll_s)
+    return follow_run(get_run(ref, runs_dir).dir, timeout_s, poll_s, on_events)
 
 
 def read_log(ref: str, lines: int = 50, runs_dir: Path | str | None = None) -> LogTail:

@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.errors import ModelNotFoundError
 from engine.estimate.arch import Arch
+from engine.recipe.model_refs import resolve_model
 
 
 @dataclass(frozen=True)
@@ -125,3 +126,17 @@ class ArchitectureInfo:
 def architectures() -> list[ArchitectureInfo]:
     """Every catalogue architecture with its parameter count (computed from its config numbers)."""
     return [ArchitectureInfo(e.name, Arch.from_config(e.config).params, list(e.hub_ids)) for e in CATALOGUE.values()]
+
+
+def architecture_config(ref: str) -> dict[str, Any]:
+    """config.json of a model on this machine (folder, cached hub id, embedded alias), else the catalogue's copy."""
+    try:
+        return resolve_model(ref).config()
+    except ModelNotFoundError as exc:
+        entry = find(ref)
+        if entry is None:
+            raise ModelNotFoundError(
+                f"{exc.message} It is not in the built-in catalogue either; architectures Reins can estimate "
+                f"without a download: {', '.join(CATALOGUE)}."
+            ) from None
+        return dict(entry.config)

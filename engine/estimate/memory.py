@@ -6,14 +6,13 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from engine.errors import ModelNotFoundError, ReinsError
-from engine.estimate import catalogue
+from engine.errors import ReinsError
 from engine.estimate.arch import Arch
 from engine.recipe.methods import METHODS
 from engine.recipe.schema import Recipe
 
-__all__ = ["Arch", "Setup", "Term", "Estimate", "estimate", "estimate_setup", "setup_from_recipe",
-           "detect_gpu_memory_gib", "architecture_config", "STRATEGIES", "TERM_HELP", "EstimateError"]
+__all__ = ["Arch", "Setup", "Term", "Estimate", "estimate_setup", "setup_from_recipe", "detect_gpu_memory_gib",
+           "STRATEGIES", "TERM_HELP", "EstimateError"]
 
 GIB = 1024**3
 CUDA_CONTEXT_BYTES = int(0.5 * GIB)  # CUDA context, kernels and cuBLAS workspace: outside torch's allocator
@@ -371,36 +370,6 @@ def estimate_setup(arch: Arch, s: Setup, gpu_memory_gib: float | None = None) ->
                      "cuda_context_bytes": CUDA_CONTEXT_BYTES,
                      "note": "every sequence padded to max_length; all terms held at once (an upper bound)"},
     )
-
-
-def estimate(recipe: Recipe, config: dict[str, Any], gpu_memory_gib: float | None = None,
-             with_suggestions: bool = True, **options: Any) -> Estimate:
-    """Peak memory per GPU for training `recipe` on the architecture in `config` (options: see Setup)."""
-    check_gpu_memory(gpu_memory_gib)
-    arch = Arch.from_config(config)
-    setup = setup_from_recipe(recipe, **options)
-    est = estimate_setup(arch, setup, gpu_memory_gib)
-    if with_suggestions and gpu_memory_gib and est.verdict != "fits":
-        from engine.estimate.suggest import suggest  # it re-estimates through this module: imported when needed
-
-        est.suggestions = suggest(arch, setup, est.total_bytes, gpu_memory_gib)
-    return est
-
-
-def architecture_config(ref: str) -> dict[str, Any]:
-    """config.json of a model on this machine (folder, cached hub id, embedded alias), else the catalogue's copy."""
-    from engine.recipe.model_refs import resolve_model
-
-    try:
-        return resolve_model(ref).config()
-    except ModelNotFoundError as exc:
-        entry = catalogue.find(ref)
-        if entry is None:
-            raise ModelNotFoundError(
-                f"{exc.message} It is not in the built-in catalogue either; architectures Reins can estimate "
-                f"without a download: {', '.join(catalogue.CATALOGUE)}."
-            ) from None
-        return dict(entry.config)
 
 
 def detect_gpu_memory_gib() -> float | None:

@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from engine.errors import RecipeError
-from engine.estimate.memory import check_gpu_memory, detect_gpu_memory_gib, estimate
+from engine.estimate.fit import estimate
+from engine.estimate.memory import check_gpu_memory, detect_gpu_memory_gib
 from engine.launching import distributed
 from engine.launching.preflight import preflight_warnings
 from engine.launching.secrets import launch_warnings, redact, worker_env

@@ -19,11 +19,14 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from engine.errors import RecipeError
-from engine.launching.launcher import make_run_id
+from engine.errors import RecipeError, ReinsError
+from engine.launching.launcher import launch, make_run_id, prepare
+from engine.paths import BUNDLED_RECIPES
 from engine.recipe.loading import format_error, read_yaml
 from engine.recipe.section import Section
 from engine.runs.events import TERMINAL_STATUSES
+from engine.runs.follow import follow_run
+from engine.runs.process import pid_alive
 from engine.runs.rundir import now_iso, write_json_atomic
 
 STAGE_REF = re.compile(r"\{([a-z0-9_-]+)\}")
@@ -90,8 +93,6 @@ def is_pipeline(path: Path) -> bool:
 
 def bundled_pipelines() -> list[tuple[str, Path, Pipeline]]:
     """The bundled pipelines as (name to type, file, parsed pipeline)."""
-    from engine.paths import BUNDLED_RECIPES
-
     found = []
     for path in sorted((BUNDLED_RECIPES / "pipelines").glob("*.yaml")):
         try:
@@ -117,8 +118,6 @@ def load_pipeline(path: Path) -> Pipeline:
 def find_pipeline(ref: str) -> Path | None:
     """A pipeline file given as a path or as `pipelines/<name>` among the bundled recipes (a bare name is always
     a recipe: `dpo` is the DPO recipe, `pipelines/dpo` the SFT → DPO pipeline)."""
-    from engine.paths import BUNDLED_RECIPES
-
     for candidate in (Path(ref), BUNDLED_RECIPES / ref, BUNDLED_RECIPES / f"{ref}.yaml"):
         if candidate.suffix in (".yaml", ".yml") and is_pipeline(candidate):
             return candidate.resolve()
@@ -144,8 +143,6 @@ def record_path(runs_root: Path, pipeline_id: str) -> Path:
 
 def start(path: Path, runs_root: Path, name: str | None = None) -> StartedPipeline:
     """Validate the pipeline and its first stage, then start the driver detached."""
-    from engine.launching.launcher import prepare
-
     pipe = load_pipeline(path)
     first = pipe.stages[0]
     prepare(_recipe_ref(first, path.parent), first.set, runs_root)  # fail fast on a broken first stage
@@ -173,10 +170,6 @@ def read_record(record_path: Path) -> dict[str, Any]:
 
 def drive(path: Path, record_path: Path, runs_root: Path) -> int:
     """Run every stage in order (inside the detached driver process); 0 if all completed."""
-    from engine.api import wait_for
-    from engine.errors import ReinsError
-    from engine.launching.launcher import launch
-
     pipe = load_pipeline(path)
     record = read_record(record_path)
     record.update(status="running", driver_pid=os.getpid())
@@ -197,7 +190,7 @@ def drive(path: Path, record_path: Path, runs_root: Path) -> int:
         ids[stage.name] = view.id
         record["stages"][i].update(run_id=view.id, status="running")
         write_json_atomic(record_path, record)
-        final = wait_for(view.id, runs_root, poll_s=1.0)
+        final = follow_run(view.dir, poll_s=1.0)
         record["stages"][i]["status"] = final.status
         if final.status != "completed":
             record.update(status="failed", ended=now_iso(),
@@ -214,8 +207,6 @@ def drive(path: Path, record_path: Path, runs_root: Path) -> int:
 
 def wait(record_path: Path, poll_s: float = 1.0, on_change: Any = None) -> dict[str, Any]:
     """Follow a pipeline record until it ends (or its driver dies without finishing: `crashed`)."""
-    from engine.runs.process import pid_alive
-
     last = None
     while True:
         record = read_record(record_path)

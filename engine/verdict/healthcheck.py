@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ReinsError
+from engine.paths import runs_dir as default_runs_dir
 from engine.recipe.methods import METHODS
 from engine.recipe.schema import Recipe
 from engine.runs.rundir import RunDir, checkpoint_state
+from engine.runs.store import RunStore
 from engine.verdict.history import Alert, as_float
 from engine.verdict.monitor import Monitor
 
@@ -174,10 +176,8 @@ def check(target: str, runs_dir: Path | str | None = None) -> HealthResult:
             recipe = recipe_of(path.parent) if RunDir(path.parent).recipe.is_file() else None
             return check_events_file(path, recipe)
         return check_trainer_state(path, _read_json(path))
-    from engine import api
-
     try:
-        view = api.get_run(target, runs_dir)
+        view = RunStore(default_runs_dir(runs_dir)).get(target)
     except ReinsError:
         raise HealthInputError(f"{target!r} is neither a file, a folder, nor a run in the store; give a run id, a "
                                "run directory, an events.jsonl, or a TRL trainer_state.json.") from None

@@ -78,8 +78,7 @@ def _suggestions(rd: RunDir, est: dict[str, Any] | None) -> list[dict[str, Any]]
     if est and est.get("suggestions"):
         return est["suggestions"]
     try:  # the launch-time estimate fitted, so it kept no suggestions: ask the estimator now
-        from engine.estimate.memory import estimate
-        from engine.estimate.suggest import suggest_for_recipe
+        from engine.estimate.fit import estimate, suggest_for_recipe
         from engine.recipe.loading import read_yaml, validate
         from engine.recipe.model_refs import resolve_model
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.estimate.suggest import suggest_for_recipe
+from engine.estimate.fit import suggest_for_recipe
 from engine.recipe.loading import read_yaml, validate
 from engine.recipe.model_refs import resolve_model
 from engine.runs import events as ev

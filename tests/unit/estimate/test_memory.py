@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.estimate.memory import Arch, estimate
+from engine.estimate.fit import estimate
+from engine.estimate.memory import Arch
 from engine.recipe.loading import load_recipe
 from engine.recipe.model_refs import EMBEDDED_CONFIG
 
@@ -85,8 +86,8 @@ def test_verdict_and_suggestions() -> None:
 # ---- method-aware estimate over the catalogue (issue 4)
 
 from engine.estimate.catalogue import CATALOGUE  # noqa: E402
+from engine.estimate.fit import suggest  # noqa: E402
 from engine.estimate.memory import GIB, EstimateError, Setup, estimate_setup  # noqa: E402
-from engine.estimate.suggest import suggest  # noqa: E402
 
 L8B = Arch.from_config(CATALOGUE["llama-3.1-8b"].config)
 

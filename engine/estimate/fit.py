@@ -1,4 +1,4 @@
-"""What to change when a run will not fit: each memory-saving change re-estimated, the biggest savings first."""
+"""Will a recipe fit: its estimate against a GPU size, and the changes that would save the most when it does not."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ from dataclasses import replace
 from typing import Any
 
 from engine.estimate.arch import Arch
-from engine.estimate.memory import GIB, Setup, estimate_setup, setup_from_recipe, verdict_for
+from engine.estimate.memory import (
+    GIB,
+    Estimate,
+    Setup,
+    check_gpu_memory,
+    estimate_setup,
+    setup_from_recipe,
+    verdict_for,
+)
 from engine.recipe.defaults import LORA_DROPOUT, LORA_RANK
 from engine.recipe.methods import METHODS
 from engine.recipe.schema import Recipe
@@ -62,3 +70,15 @@ def suggest_for_recipe(recipe: Recipe, config: dict[str, Any], baseline: int,
                        gpu_memory_gib: float | None = None) -> list[dict[str, Any]]:
     """`suggest` for a recipe and a config.json (what a failed run's OOM message quotes)."""
     return suggest(Arch.from_config(config), setup_from_recipe(recipe), baseline, gpu_memory_gib)
+
+
+def estimate(recipe: Recipe, config: dict[str, Any], gpu_memory_gib: float | None = None,
+             with_suggestions: bool = True, **options: Any) -> Estimate:
+    """Peak memory per GPU for training `recipe` on the architecture in `config` (options: see Setup)."""
+    check_gpu_memory(gpu_memory_gib)
+    arch = Arch.from_config(config)
+    setup = setup_from_recipe(recipe, **options)
+    est = estimate_setup(arch, setup, gpu_memory_gib)
+    if with_suggestions and gpu_memory_gib and est.verdict != "fits":
+        est.suggestions = suggest(arch, setup, est.total_bytes, gpu_memory_gib)
+    return est
