@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine import events  # noqa: E402
+from engine.runs import events  # noqa: E402
 from engine.recipe.loading import load_recipe  # noqa: E402
 from engine.recipe.model_refs import resolve_model  # noqa: E402
 
