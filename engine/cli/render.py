@@ -50,7 +50,7 @@ def runs_table(views: list[RunView]) -> Table:
         status = status_text(v.status)
         if v.record.get("damaged"):
             status.append(" (damaged)", style="dim")
-        table.add_row(v.id, status, v.record.get("method", "?"), model, steps, *shown, _duration(v))
+        table.add_row(v.id, status, v.what, model, steps, *shown, _duration(v))
     return table
 
 

@@ -149,7 +149,8 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
     write_json_atomic(rd.estimate, est.to_dict())
     cmd = distributed.worker_command(rd.path, distributed.write_launch_files(r, rd))
     rd.update(
-        id=rd.id, name=display, method=r.method.name, model=r.model.name, recipe_source=str(loaded.source),
+        id=rd.id, kind="train", name=display, method=r.method.name, model=r.model.name,
+        recipe_source=str(loaded.source),
         overrides=[redact(o) for o in loaded.overrides], created=now_iso(), host=socket.gethostname(),
         argv=[shlex.quote(a) for a in cmd], status="created", inputs=inputs,
         settings=key_settings(r.model_dump(mode="json")),  # the Runs table's "key settings", without reading YAML

@@ -18,6 +18,9 @@ from engine.runs.logs import LogTail, tail_lines
 # Per-attempt fields of run.json: `begin_attempt` moves them into `attempts` when a run is resumed.
 ATTEMPT_FIELDS = ("attempt", "status", "pid", "pid_start", "worker_pid", "worker_pid_start", "started", "ended",
                   "error", "resume_from", "resume_step")
+# What a run does: train a policy (every run so far), generate data, or evaluate a finished run. run.json's `kind`;
+# runs written before it existed are training runs.
+RUN_KINDS = ("train", "generate", "evaluate")
 _ORDER = {s: i for i, s in enumerate(("created", "starting", "running"))}
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")  # the HF Trainer's checkpoint folders
 TRAINER_STATE = "trainer_state.json"  # the HF Trainer's state file inside each checkpoint

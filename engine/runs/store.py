@@ -18,7 +18,7 @@ from tinydb.storages import Storage
 from engine.errors import RunNotFoundError
 from engine.runs.events import TERMINAL_STATUSES, Summary, summarize
 from engine.runs.process import record_alive
-from engine.runs.rundir import RunDir, current_umask
+from engine.runs.rundir import RUN_KINDS, RunDir, current_umask
 from engine.runs.salvage import is_run_dir, salvage_record
 
 INDEX_VERSION = 1
@@ -79,6 +79,16 @@ class RunView:
         return derive_status(self.record, self.summary)
 
     @property
+    def kind(self) -> str:
+        """train, generate or evaluate (run.json's `kind`; older runs, which lack it, all trained)."""
+        return str(self.record.get("kind") or RUN_KINDS[0])
+
+    @property
+    def what(self) -> str:
+        """What the run does in one word for a listing: its method when it trains, else its kind."""
+        return str(self.record.get("method") or "?") if self.kind == RUN_KINDS[0] else self.kind
+
+    @property
     def ended(self) -> bool:
         """Whether the run has reached a terminal status (completed, failed, stopped or crashed)."""
         return self.status in TERMINAL_STATUSES
@@ -88,6 +98,7 @@ class RunView:
         return {
             **self.record,
             "id": self.id,
+            "kind": self.kind,
             "status": self.status,
             "path": str(self.dir.path),
             "step": s.step,

@@ -80,3 +80,18 @@ def test_estimate_a_catalogue_model_not_on_disk(reins) -> None:
     assert "extra models" in table.stdout and "Saved tensors per token" in " ".join(table.stdout.split())
     listed = json.loads(reins("estimate", "--catalogue", "--json").stdout)
     assert len(listed) >= 15 and {"llama-3.1-70b", "mistral-7b"} <= {e["name"] for e in listed}
+
+
+def test_runs_of_every_kind_are_listed(tmp_path: Path, make_run, reins) -> None:
+    # Runs that do not train (generated data, an evaluation of a finished run) sit in the same store: listing must
+    # show them, by kind, beside training runs and runs written before run.json had a `kind`.
+    from engine.runs.rundir import RUN_KINDS
+
+    make_run(tmp_path, "20261201-000000-old-dpo")  # no kind: a training run
+    for i, kind in enumerate(RUN_KINDS[1:], 1):
+        make_run(tmp_path, f"20261201-00000{i}-{kind}").update(kind=kind, method=None)
+    listed = {r["id"]: r["kind"] for r in json.loads(reins("ls", "--json", runs=tmp_path).stdout)}
+    assert listed == {"20261201-000000-old-dpo": "train", "20261201-000001-generate": "generate",
+                      "20261201-000002-evaluate": "evaluate"}
+    table = reins("ls", runs=tmp_path).stdout
+    assert "generate" in table and "evaluate" in table and "dpo" in table
