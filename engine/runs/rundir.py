@@ -27,8 +27,8 @@ TRAINER_STATE = "trainer_state.json"  # the HF Trainer's state file inside each 
 
 
 class RunDir:
-    """Paths inside `runs/<run_id>/` (see DESIGN.md) and safe updates of `run.json`. The one place that spells the
-    names of a run folder's files: everything else asks for them here."""
+    """Paths inside `runs/<run_id>/` (see docs/ARCHITECTURE.md) and safe updates of `run.json`. The one place that
+    spells the names of a run folder's files: everything else asks for them here."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

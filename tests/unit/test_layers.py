@@ -1,4 +1,5 @@
-"""The layer rules of DESIGN.md, checked in fresh interpreters: the TUI stays torch-free, the engine stays UI-free."""
+"""The layer rules of docs/ARCHITECTURE.md, checked in fresh interpreters: the TUI stays torch-free, the engine
+stays UI-free, the CLI goes through engine.api, and tests share helpers as fixtures."""
 
 from __future__ import annotations
 
