@@ -12,6 +12,8 @@ from typing import Any
 from textual.app import App
 from textual.binding import Binding
 
+from tui.styles import LIVE
+
 QUIT_NOTE = "Quitting closes this window only: runs keep training in the background. Reopen `reins` to reattach."
 
 
@@ -64,7 +66,6 @@ class ReinsApp(App[list[str]]):
         super().__init__()
         self.settings = settings
         self.start = start
-        self.live_ids: list[str] = []
         self.rows_cache: list[Any] | None = None  # the last Runs rows, so reopening Runs shows them at once
 
     def on_mount(self) -> None:
@@ -74,7 +75,7 @@ class ReinsApp(App[list[str]]):
 
     def _prefetch_runs(self) -> None:
         from engine import api
-        from tui.model import run_row
+        from tui.display.rows import run_row
 
         try:
             views = api.list_runs(self.settings.runs_dir)
@@ -119,7 +120,7 @@ class ReinsApp(App[list[str]]):
             views = api.list_runs(self.settings.runs_dir)
         except OSError:
             return []
-        return [v.id for v in views if v.status in ("created", "starting", "running")]
+        return [v.id for v in views if v.status in LIVE]
 
     def open_run(self, run_id: str) -> None:
         from tui.screens.run import RunScreen

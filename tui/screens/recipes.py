@@ -13,7 +13,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.model import STAGES, display_path, recipe_header, stage_of
+from tui.display.methods import STAGES, stage_of
+from tui.display.recipes import display_path, recipe_header
 
 
 class RecipesScreen(Screen[None]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual_plot import HiResMode, PlotWidget
 
-from tui.model import X_MISSING, Series
+from tui.display.series import X_MISSING, Series
 
 # Each overlaid key (or run, in Compare) gets a colour AND a texture, so the lines stay apart under NO_COLOR.
 STYLES = [("cyan", HiResMode.BRAILLE), ("magenta", HiResMode.QUADRANT), ("green", HiResMode.HALFBLOCK),
