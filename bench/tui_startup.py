@@ -76,7 +76,7 @@ async def open_runs(runs_dir: Path, expected: int, direct: bool = False, freeze:
     from the app's start (imports excluded), so the store is read and every row built while the user waits."""
     from textual.screen import Screen
 
-    import tui.model
+    import tui.display.rows
     from tui.app import freeze_heap, make_app
 
     # Screen refreshes are timed at the compositor: a callback registered on seeing rows fires only after the *next*
@@ -98,8 +98,8 @@ async def open_runs(runs_dir: Path, expected: int, direct: bool = False, freeze:
     try:
         if direct:
             # A fresh process has read no estimate.json or recipe.yaml yet.
-            tui.model._ESTIMATES.clear()
-            tui.model._SETTINGS.clear()
+            tui.display.rows._ESTIMATES.clear()
+            tui.display.rows._SETTINGS.clear()
             t0 = time.perf_counter()
             app = make_app(runs_dir=runs_dir, start="runs", now=None, refresh_s=3600)
             if freeze:

@@ -253,7 +253,7 @@ async def configure_dpo(pilot, app):  # noqa: ANN001, ANN201
 
 @pytest.mark.anyio
 async def test_lora_off_and_quantization_become_overrides(tmp_path: Path) -> None:
-    from tui.form import form_fields, override_text
+    from tui.display.form import form_fields, override_text
 
     app = make_app(runs_dir=tmp_path / "runs", now=None, start="recipes", gpu_memory_gib=8.0, refresh_s=60)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -16,8 +16,8 @@ from test_flows import settle  # noqa: E402
 from engine.recipe.keysettings import key_settings  # noqa: E402
 from engine.recipe.loading import load_recipe  # noqa: E402
 from tui.app import make_app  # noqa: E402
-from tui.form import form_fields, key_fields  # noqa: E402
-from tui.model import read_settings, settings_text  # noqa: E402
+from tui.display.form import form_fields, key_fields  # noqa: E402
+from tui.display.rows import read_settings, settings_text  # noqa: E402
 
 
 @pytest.mark.parametrize(("recipe", "expected"), [

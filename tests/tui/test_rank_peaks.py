@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from engine.runs.events import Summary
-from tui.model import rank_peaks
+from tui.display.progress import rank_peaks
 
 
 def view_with(final: dict | None) -> SimpleNamespace:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui.model import read_series
+from tui.display.series import read_series
 
 TRACES = Path(__file__).resolve().parents[1] / "traces"
 
