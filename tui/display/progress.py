@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.estimate.gpus import Gpu
+
 
 def progress(summary: Any) -> dict[str, Any]:
     """Step, fraction done, seconds per step, tokens per second and ETA, from the event summary only (no clock)."""
@@ -24,3 +26,9 @@ def rank_peaks(view: Any) -> list[tuple[int, float]]:
         if isinstance(peak, (int, float)):
             out.append((int(r.get("rank", len(out))), float(peak)))
     return out
+
+
+def gpu_line(gpus: list[Gpu]) -> str:
+    """`GPU0 37% 12.1/79.6 GiB` per GPU (no % where NVML has no utilisation), or '' without one."""
+    return " · ".join(f"GPU{g.index}{'' if g.util is None else f' {g.util}%'} {g.used_gib:.1f}/{g.total_gib:.1f} GiB"
+                      for g in gpus)

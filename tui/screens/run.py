@@ -15,11 +15,12 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static, TabbedContent, TabPane
 
+from engine.estimate.gpus import Gpu, read_gpus
 from engine.formatting import hms
 from tui.actions import confirm_resume, confirm_stop
 from tui.display.cells import fmt
 from tui.display.methods import charts_for
-from tui.display.progress import progress, rank_peaks
+from tui.display.progress import gpu_line, progress, rank_peaks
 from tui.display.rows import measured_peak, read_estimate
 from tui.display.series import Series, next_x
 from tui.follow import Follower, RunUpdated, log_tail
@@ -62,7 +63,7 @@ class RunScreen(Screen[None]):
         self.x_axis = "step"
         self.loaded = False
         self.estimate: dict[str, Any] | None = None
-        self.gpu: list[dict[str, Any]] | None = None
+        self.gpu: list[Gpu] | None = None
         self.has_gpu = True  # until NVML says otherwise
 
     def compose(self) -> ComposeResult:
@@ -148,12 +149,9 @@ class RunScreen(Screen[None]):
             self.run_worker(self._read_gpu, thread=True, exclusive=True, group="gpu")
 
     def _read_gpu(self) -> None:
-        from tui.gpu import gpu_stats
+        self.app.call_from_thread(self._show_gpu, read_gpus() or None)
 
-        stats = gpu_stats()
-        self.app.call_from_thread(self._show_gpu, stats)
-
-    def _show_gpu(self, stats: list[dict[str, Any]] | None) -> None:
+    def _show_gpu(self, stats: list[Gpu] | None) -> None:
         self.gpu, self.has_gpu = stats, stats is not None
         if stats is not None:
             self.refresh_view(charts=False)
@@ -218,8 +216,6 @@ class RunScreen(Screen[None]):
         if len(per_rank) > 1:  # imbalance between ranks shows here
             facts.append("per rank " + " / ".join(f"{rank}: {peak:.2f}" for rank, peak in per_rank) + " GiB")
         if self.gpu and self.status in LIVE:
-            from tui.gpu import gpu_line
-
             facts.append(gpu_line(self.gpu))
         n = len(self.series.alerts)
         if n:
