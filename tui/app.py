@@ -7,12 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
 
 from tui.styles import LIVE
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+    from textual.widget import AwaitMount
 
 QUIT_NOTE = "Quitting closes this window only: runs keep training in the background. Reopen `reins` to reattach."
 
@@ -51,7 +55,6 @@ class ReinsApp(App[list[str]]):
     TITLE = "Reins"
     COMMANDS = App.COMMANDS | {lambda: _commands()}
     MODES = {"recipes": lambda: _screen("recipes", "RecipesScreen"), "runs": lambda: _screen("runs", "RunsScreen")}
-    DEFAULT_MODE = "runs"
     BINDINGS = [
         Binding("1", "switch_mode('recipes')", "Recipes"),
         Binding("2", "switch_mode('runs')", "Runs"),
@@ -61,17 +64,25 @@ class ReinsApp(App[list[str]]):
     ]
 
     def __init__(self, settings: Settings, start: str | None = None) -> None:
-        if start == "recipes":
-            self.DEFAULT_MODE = "recipes"  # read by App.__init__ to pick the first screen
         super().__init__()
         self.settings = settings
         self.start = start
+        self.first_mode = "recipes" if start == "recipes" else "runs"
         self.rows_cache: list[Any] | None = None  # the last Runs rows, so reopening Runs shows them at once
+
+    def get_default_screen(self) -> Screen[Any]:
+        # The first screen is Textual's default screen, not its mode's: a mode's screen at start-up costs a CSS
+        # refresh and a second full layout before the app is ready (~70 ms). `switch_mode` maps its mode back to it.
+        return self.MODES[self.first_mode]()
+
+    def switch_mode(self, mode: str) -> AwaitMount:
+        return super().switch_mode(self.DEFAULT_MODE if mode == self.first_mode else mode)
 
     def on_mount(self) -> None:
         if self.start == "recipes":
-            # Read the store while the user looks at recipes: Runs then opens with its rows already there.
-            self.run_worker(self._prefetch_runs, thread=True, group="prefetch")
+            # Read the store while the user looks at recipes: Runs then opens with its rows already there. Started
+            # after the app's first refresh: its imports (the engine API, pydantic) hold the GIL start-up needs.
+            self.call_after_refresh(self.run_worker, self._prefetch_runs, thread=True, group="prefetch")
 
     def _prefetch_runs(self) -> None:
         from engine import api

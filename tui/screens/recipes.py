@@ -20,6 +20,9 @@ from tui.display.recipes import display_path, recipe_header
 class RecipesScreen(Screen[None]):
     """Pick a recipe; enter opens its Configure form."""
 
+    SUB_TITLE = "Recipes"
+    # Focused as it is composed, not in on_mount: a later focus change re-renders the footer and restyles the list.
+    AUTO_FOCUS = "#recipe-list"
     BINDINGS = [Binding("enter", "configure", "Configure", show=True)]
     PALETTE = [("Configure the highlighted recipe", "configure", "open its form with the VRAM panel")]
 
@@ -36,13 +39,13 @@ class RecipesScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "Recipes"
-        self.query_one(OptionList).focus()
-        self.load()
+        # After the app's next refresh (at start-up: once the app is up and painted): the thread reading recipes
+        # holds the GIL start-up needs.
+        self.app.call_after_refresh(self.load)
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
-        # Reading recipes imports the schema (pydantic): off the UI thread, so the first paint doesn't wait.
+        # Reading recipes imports the schema (pydantic): off the UI thread, so the UI stays responsive.
         from engine.recipe.loading import bundled_recipes
 
         app: Any = self.app
