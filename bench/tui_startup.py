@@ -35,9 +35,10 @@ if sys.argv[3] == "baseline":  # an empty Textual app: the floor Textual itself 
         def compose(self):
             yield Static("hello")
     app = Empty()
-else:
-    from tui.app import make_app
+else:  # what `reins` does before it runs the app (tui.app.main)
+    from tui.app import freeze_heap, make_app
     app = make_app(runs_dir=sys.argv[2], start="recipes", now=None)
+    freeze_heap()
 async def main():
     async with app.run_test(size=(120, 40)) as pilot:
         # call_after_refresh fires once the screen has been composed, laid out and painted.
