@@ -16,7 +16,6 @@ from tui.styles import LIVE
 
 if TYPE_CHECKING:
     from textual.screen import Screen
-    from textual.widget import AwaitMount
 
 QUIT_NOTE = "Quitting closes this window only: runs keep training in the background. Reopen `reins` to reattach."
 
@@ -64,25 +63,32 @@ class ReinsApp(App[list[str]]):
     ]
 
     def __init__(self, settings: Settings, start: str | None = None) -> None:
+        self.first_mode = "recipes" if start == "recipes" else "runs"
+        # The first screen is the default screen of a default mode named after it, not a MODES screen: Textual
+        # starts a MODES screen with a CSS refresh and a second full layout before the app is ready (~70 ms). Its
+        # mode joins MODES once the screen exists (on_mount), so 1 and 2 come back to this very screen. Both are
+        # read by App.__init__.
+        self.DEFAULT_MODE = self.first_mode
+        self.MODES = {mode: screen for mode, screen in ReinsApp.MODES.items() if mode != self.first_mode}
         super().__init__()
         self.settings = settings
         self.start = start
-        self.first_mode = "recipes" if start == "recipes" else "runs"
         self.rows_cache: list[Any] | None = None  # the last Runs rows, so reopening Runs shows them at once
+        self.prefetched = False
 
     def get_default_screen(self) -> Screen[Any]:
-        # The first screen is Textual's default screen, not its mode's: a mode's screen at start-up costs a CSS
-        # refresh and a second full layout before the app is ready (~70 ms). `switch_mode` maps its mode back to it.
-        return self.MODES[self.first_mode]()
-
-    def switch_mode(self, mode: str) -> AwaitMount:
-        return super().switch_mode(self.DEFAULT_MODE if mode == self.first_mode else mode)
+        return ReinsApp.MODES[self.first_mode]()
 
     def on_mount(self) -> None:
-        if self.start == "recipes":
-            # Read the store while the user looks at recipes: Runs then opens with its rows already there. Started
-            # after the app's first refresh: its imports (the engine API, pydantic) hold the GIL start-up needs.
-            self.call_after_refresh(self.run_worker, self._prefetch_runs, thread=True, group="prefetch")
+        self.add_mode(self.first_mode, ReinsApp.MODES[self.first_mode])
+
+    def prefetch_runs(self) -> None:
+        """Read the store in the background while the user looks at recipes, once: Runs then opens with its rows
+        already there. The Recipes screen asks once its own list is shown, so this thread competes neither with the
+        first paint nor with the read of the recipes."""
+        if self.start == "recipes" and not self.prefetched:
+            self.prefetched = True
+            self.run_worker(self._prefetch_runs, thread=True, group="prefetch")
 
     def _prefetch_runs(self) -> None:
         from engine import api

@@ -69,6 +69,7 @@ class RecipesScreen(Screen[None]):
         if first is not None:
             olist.highlighted = first
         olist.focus()
+        self.app.prefetch_runs()  # type: ignore[attr-defined]
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         info = self.infos.get(event.option.id or "")
