@@ -19,10 +19,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "tui"))
 
 # A child interpreter: imports the app, runs it headless and reports when the first screen has been painted.
 FIRST_PAINT = r"""
@@ -113,8 +113,8 @@ async def open_runs(runs_dir: Path, expected: int, direct: bool = False, freeze:
                 freeze_heap()
             async with app.run_test(size=(120, 40)) as pilot:
                 # The user looks at Recipes first; the app reads the store meanwhile (its prefetch), then `2`.
-                await pilot.pause()
-                await app.workers.wait_for_complete()
+                while app.rows_cache is None:
+                    await pilot.pause(0.05)
                 refreshes.clear()
                 t0 = time.perf_counter()
                 app.switch_mode("runs")
@@ -126,9 +126,19 @@ async def open_runs(runs_dir: Path, expected: int, direct: bool = False, freeze:
     return first - t0, every - t0
 
 
-def make_store(root: Path, n: int) -> None:
-    from fake_runs import write_run
+def tui_test_writers() -> Any:
+    """tests/tui/conftest.py as a module, for its run-directory writers (the tests are no package to import from)."""
+    import importlib.util
 
+    spec = importlib.util.spec_from_file_location("tui_test_fixtures", ROOT / "tests" / "tui" / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_store(root: Path, n: int) -> None:
+    write_run = tui_test_writers().write_run
     for i in range(n):
         write_run(root, f"20260921-{i // 3600:02d}{i // 60 % 60:02d}{i % 60:02d}-bench-{i}", steps=20,
                   alerts=i % 3, beta=0.1 + (i % 5) / 10)
