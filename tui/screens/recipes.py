@@ -21,7 +21,7 @@ class RecipesScreen(Screen[None]):
     """Pick a recipe; enter opens its Configure form."""
 
     SUB_TITLE = "Recipes"
-    # Focused as it is composed, not in on_mount: a later focus change re-renders the footer and restyles the list.
+    # Textual focuses the list as the screen is first shown: on_mount has nothing left to do before the first paint.
     AUTO_FOCUS = "#recipe-list"
     BINDINGS = [Binding("enter", "configure", "Configure", show=True)]
     PALETTE = [("Configure the highlighted recipe", "configure", "open its form with the VRAM panel")]
