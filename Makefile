@@ -39,7 +39,8 @@ lint: $(TEST_STAMP)
 bench: $(STAMP)
 	$(PY) bench/overhead.py
 
-bench-tui: $(STAMP)
+# Writes its run store with the TUI tests' writers (tests/tui/conftest.py, which needs pytest).
+bench-tui: $(TEST_STAMP)
 	$(PY) bench/tui_startup.py
 
 clean-venv:

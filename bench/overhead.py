@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.runs import events  # noqa: E402
 from engine.recipe.loading import load_recipe  # noqa: E402
 from engine.recipe.model_refs import resolve_model  # noqa: E402
+from engine.runs import events  # noqa: E402
 
 
 def run_plain(model_dir: Path, recipe, out: Path) -> tuple[float, float]:

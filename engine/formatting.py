@@ -11,10 +11,15 @@ def hms(seconds: float | None) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
-def fmt(value: object) -> str:
-    """A metric value in a short, readable form."""
+def fmt(value: object, digits: int = 4) -> str:
+    """A metric value in a short, readable form: `digits` decimals, or scientific notation when tiny or huge; '' for
+    no value, yes/no for a flag."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
             return f"{value:.2e}"
-        return f"{value:.4f}"
+        return f"{value:.{digits}f}"
     return str(value)

@@ -7,10 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
+
+from tui.styles import LIVE
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
 
 QUIT_NOTE = "Quitting closes this window only: runs keep training in the background. Reopen `reins` to reattach."
 
@@ -49,7 +54,6 @@ class ReinsApp(App[list[str]]):
     TITLE = "Reins"
     COMMANDS = App.COMMANDS | {lambda: _commands()}
     MODES = {"recipes": lambda: _screen("recipes", "RecipesScreen"), "runs": lambda: _screen("runs", "RunsScreen")}
-    DEFAULT_MODE = "runs"
     BINDINGS = [
         Binding("1", "switch_mode('recipes')", "Recipes"),
         Binding("2", "switch_mode('runs')", "Runs"),
@@ -59,22 +63,36 @@ class ReinsApp(App[list[str]]):
     ]
 
     def __init__(self, settings: Settings, start: str | None = None) -> None:
-        if start == "recipes":
-            self.DEFAULT_MODE = "recipes"  # read by App.__init__ to pick the first screen
+        self.first_mode = "recipes" if start == "recipes" else "runs"
+        # The first screen is the default screen of a default mode named after it, not a MODES screen: Textual
+        # starts a MODES screen with a CSS refresh and a second full layout before the app is ready (~70 ms). Its
+        # mode joins MODES once the screen exists (on_mount), so 1 and 2 come back to this very screen. Both are
+        # read by App.__init__.
+        self.DEFAULT_MODE = self.first_mode
+        self.MODES = {mode: screen for mode, screen in ReinsApp.MODES.items() if mode != self.first_mode}
         super().__init__()
         self.settings = settings
         self.start = start
-        self.live_ids: list[str] = []
         self.rows_cache: list[Any] | None = None  # the last Runs rows, so reopening Runs shows them at once
+        self.prefetched = False
+
+    def get_default_screen(self) -> Screen[Any]:
+        return ReinsApp.MODES[self.first_mode]()
 
     def on_mount(self) -> None:
-        if self.start == "recipes":
-            # Read the store while the user looks at recipes: Runs then opens with its rows already there.
+        self.add_mode(self.first_mode, ReinsApp.MODES[self.first_mode])
+
+    def prefetch_runs(self) -> None:
+        """Read the store in the background while the user looks at recipes, once: Runs then opens with its rows
+        already there. The Recipes screen asks once its own list is shown, so this thread competes neither with the
+        first paint nor with the read of the recipes."""
+        if self.start == "recipes" and not self.prefetched:
+            self.prefetched = True
             self.run_worker(self._prefetch_runs, thread=True, group="prefetch")
 
     def _prefetch_runs(self) -> None:
         from engine import api
-        from tui.model import run_row
+        from tui.display.rows import run_row
 
         try:
             views = api.list_runs(self.settings.runs_dir)
@@ -119,7 +137,7 @@ class ReinsApp(App[list[str]]):
             views = api.list_runs(self.settings.runs_dir)
         except OSError:
             return []
-        return [v.id for v in views if v.status in ("created", "starting", "running")]
+        return [v.id for v in views if v.status in LIVE]
 
     def open_run(self, run_id: str) -> None:
         from tui.screens.run import RunScreen

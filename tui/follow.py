@@ -1,4 +1,4 @@
-"""Following a run: a thread tails `events.jsonl` and posts coalesced messages, so a fast trainer can't flood the UI."""
+"""Following a run: its log's last lines, then a thread tailing `events.jsonl` that posts coalesced messages."""
 
 from __future__ import annotations
 
@@ -110,3 +110,20 @@ class Follower:
             # A burst (the file grew by a full chunk) is read again at once; otherwise wait for the next poll.
             if not got or self._stop.wait(0.05):
                 self._stop.wait(self.poll_s)
+
+
+def log_tail(path: Path, lines: int = 200, block: int = 64 * 1024) -> list[str]:
+    """The last lines of a log, reading only its end."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - block))
+            data = fh.read()
+    except OSError:
+        return []
+    text = data.decode("utf-8", "replace").replace("\r", "\n")
+    out = text.splitlines()
+    if size > block and out:
+        out = out[1:]
+    return out[-lines:]

@@ -374,16 +374,7 @@ def estimate_setup(arch: Arch, s: Setup, gpu_memory_gib: float | None = None) ->
 
 def detect_gpu_memory_gib() -> float | None:
     """Total memory of GPU 0 via NVML, or None without an NVIDIA GPU (never imports torch)."""
-    try:
-        import pynvml
-    except ImportError:
-        return None
-    try:
-        pynvml.nvmlInit()
-        try:
-            handle = pynvml.nvmlDeviceGetHandleByIndex(0)
-            return pynvml.nvmlDeviceGetMemoryInfo(handle).total / GIB
-        finally:
-            pynvml.nvmlShutdown()
-    except pynvml.NVMLError:
-        return None
+    from engine.estimate.gpus import read_gpus
+
+    gpus = read_gpus()
+    return gpus[0].total_gib if gpus else None

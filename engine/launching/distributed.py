@@ -22,18 +22,9 @@ ZERO_STAGES = {"zero1": 1, "zero2": 2, "zero3": 3}
 
 def visible_gpus() -> int:
     """GPUs on this machine via NVML (0 without an NVIDIA GPU); never imports torch."""
-    try:
-        import pynvml
-    except ImportError:
-        return 0
-    try:
-        pynvml.nvmlInit()
-        try:
-            return int(pynvml.nvmlDeviceGetCount())
-        finally:
-            pynvml.nvmlShutdown()
-    except pynvml.NVMLError:
-        return 0
+    from engine.estimate.gpus import gpu_count
+
+    return gpu_count()
 
 
 def resolve_num_processes(recipe: Recipe) -> int:

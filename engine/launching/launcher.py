@@ -123,8 +123,9 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
     r = loaded.recipe
     if run_id is not None and r.distributed.machine_rank > 0:
         return _join_as_secondary(r, root / run_id, root)
-    gpu = gpu_memory_gib or detect_gpu_memory_gib()
-    if r.model.quantization != "none" and detect_gpu_memory_gib() is None:
+    detected = detect_gpu_memory_gib()  # one NVML read per launch: the estimate's GPU size and the bitsandbytes check
+    gpu = gpu_memory_gib or detected
+    if r.model.quantization != "none" and detected is None:
         raise RecipeError(
             f"model.quantization={r.model.quantization} loads the weights with bitsandbytes, which needs an NVIDIA "
             "GPU, and none was found on this machine. Use --set model.quantization=none here, or run on a GPU."

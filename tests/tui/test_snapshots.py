@@ -6,16 +6,12 @@ the SVGs under tests/tui/__snapshots__/.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fake_runs import sample_events, write_events, write_store  # noqa: E402
-
-from tui.app import make_app  # noqa: E402
+from tui.app import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = [(80, 24), (120, 40)]
@@ -35,45 +31,45 @@ async def _settle(pilot) -> None:
     await pilot.pause(0.1)
 
 
-def _app(tmp_path: Path, start: str | None = "runs"):
+def _app(fake_runs: SimpleNamespace, tmp_path: Path, start: str | None = "runs"):  # noqa: ANN202
     runs = tmp_path / "runs"
-    write_store(runs)
+    fake_runs.write_store(runs)
     return make_app(runs_dir=runs, recipe_dirs=(), now=None, start=start, gpu_memory_gib=8.0, poll_s=0.05,
                     refresh_s=600)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_recipes(snap_compare, tmp_path: Path, size) -> None:
-    assert snap_compare(_app(tmp_path, "recipes"), terminal_size=size, run_before=_settle)
+def test_recipes(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
+    assert snap_compare(_app(fake_runs, tmp_path, "recipes"), terminal_size=size, run_before=_settle)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_configure(snap_compare, tmp_path: Path, size) -> None:
+def test_configure(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
     async def before(pilot) -> None:
         await _settle(pilot)
         pilot.app.open_configure(ROOT / "recipes" / "dpo.yaml")
         await _settle(pilot)
 
-    assert snap_compare(_app(tmp_path, "recipes"), terminal_size=size, run_before=before)
+    assert snap_compare(_app(fake_runs, tmp_path, "recipes"), terminal_size=size, run_before=before)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_runs(snap_compare, tmp_path: Path, size) -> None:
-    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=_settle)
+def test_runs(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
+    assert snap_compare(_app(fake_runs, tmp_path), terminal_size=size, run_before=_settle)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_run(snap_compare, tmp_path: Path, size) -> None:
+def test_run(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
     async def before(pilot) -> None:
         await _settle(pilot)
         pilot.app.open_run(RUN)
         await _settle(pilot)
 
-    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=before)
+    assert snap_compare(_app(fake_runs, tmp_path), terminal_size=size, run_before=before)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_run_alerts(snap_compare, tmp_path: Path, size) -> None:
+def test_run_alerts(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
     async def before(pilot) -> None:
         await _settle(pilot)
         pilot.app.open_run(RUN)
@@ -81,13 +77,13 @@ def test_run_alerts(snap_compare, tmp_path: Path, size) -> None:
         await pilot.press("a")
         await _settle(pilot)
 
-    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=before)
+    assert snap_compare(_app(fake_runs, tmp_path), terminal_size=size, run_before=before)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_run_samples(snap_compare, tmp_path: Path, size) -> None:
-    app = _app(tmp_path)
-    write_events(tmp_path / "runs" / RUN, sample_events(20), mode="a")
+def test_run_samples(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
+    app = _app(fake_runs, tmp_path)
+    fake_runs.write_events(tmp_path / "runs" / RUN, fake_runs.sample_events(20), mode="a")
 
     async def before(pilot) -> None:
         await _settle(pilot)
@@ -100,15 +96,15 @@ def test_run_samples(snap_compare, tmp_path: Path, size) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_compare(snap_compare, tmp_path: Path, size) -> None:
+def test_compare(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
     async def before(pilot) -> None:
         await _settle(pilot)
         pilot.app.open_compare(["20260921-100000-dpo-beta01", RUN, "20260921-120000-ipo"])
         await _settle(pilot)
 
-    assert snap_compare(_app(tmp_path), terminal_size=size, run_before=before)
+    assert snap_compare(_app(fake_runs, tmp_path), terminal_size=size, run_before=before)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_help(snap_compare, tmp_path: Path, size) -> None:
-    assert snap_compare(_app(tmp_path), terminal_size=size, press=["question_mark"], run_before=_settle)
+def test_help(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
+    assert snap_compare(_app(fake_runs, tmp_path), terminal_size=size, press=["question_mark"], run_before=_settle)

@@ -12,17 +12,11 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from tui.model import (
-    Series,
-    charts_for,
-    config_diff,
-    fmt,
-    measured_peak,
-    next_x,
-    read_estimate,
-    read_recipe,
-    read_series,
-)
+from tui.display.cells import fmt
+from tui.display.diff import config_diff, read_recipe
+from tui.display.methods import charts_for
+from tui.display.rows import measured_peak, read_estimate
+from tui.display.series import Series, next_x, read_series
 
 
 class CompareScreen(Screen[None]):
@@ -37,7 +31,6 @@ class CompareScreen(Screen[None]):
         self.run_ids = run_ids
         self.labels = [chr(ord("A") + i) if i < 26 else str(i) for i in range(len(run_ids))]
         self.series: list[Series] = []
-        self.views: list[Any] = []
         self.x_axis = "step"
         self.loaded = False
 
@@ -81,7 +74,7 @@ class CompareScreen(Screen[None]):
         app.call_from_thread(self.show, views, series, recipes)
 
     def show(self, views: list[Any], series: list[Series], recipes: list[dict[str, Any]]) -> None:
-        self.views, self.series = views, series
+        self.series = series
         runs = Text()
         for label, v in zip(self.labels, views, strict=True):
             runs.append(f"{label} ", style="bold reverse")

@@ -12,8 +12,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Collapsible, Footer, Header, Input, Label, Select, Static, Switch
 
-from tui.form import FieldSpec, display_value, field_for_problem, form_fields, override_text, value_at
-from tui.model import display_path
+from tui.display.form import FieldSpec, display_value, field_for_problem, form_fields, override_text, value_at
+from tui.display.recipes import display_path
 from tui.widgets.vram import VramPanel
 
 
@@ -44,9 +44,7 @@ class ConfigureScreen(Screen[None]):
         self.overrides: list[str] = []
         self.problems: list[str] = []
         self.estimate: dict[str, Any] | None = None
-        self.estimates = 0
         self.load_error: str | None = None
-        self.launched: Any = None
 
     # -- building the form -------------------------------------------------------------------------------
 
@@ -218,7 +216,6 @@ class ConfigureScreen(Screen[None]):
         if overrides != self.overrides:
             return  # a newer edit is being estimated
         self.problems, self.estimate = problems, est
-        self.estimates += 1
         keys = [s.key for s in self.specs]
         by_field: dict[str, list[str]] = {}
         general: list[str] = []
@@ -282,7 +279,6 @@ class ConfigureScreen(Screen[None]):
         self.notify(message, title="Launch refused", severity="error", timeout=10)
 
     def _launched(self, view: Any) -> None:
-        self.launched = view
         app: Any = self.app
         app.notify(f"Launched {view.id}: it runs detached, quitting the TUI won't stop it.")
         app.pop_screen()
@@ -290,6 +286,6 @@ class ConfigureScreen(Screen[None]):
 
 
 def _key_set(method: str | None) -> frozenset[str]:
-    from tui.form import key_fields
+    from tui.display.form import key_fields
 
     return frozenset(key_fields(method))

@@ -13,12 +13,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.model import STAGES, display_path, recipe_header, stage_of
+from tui.display.methods import STAGES, stage_of
+from tui.display.recipes import display_path, recipe_header
 
 
 class RecipesScreen(Screen[None]):
     """Pick a recipe; enter opens its Configure form."""
 
+    SUB_TITLE = "Recipes"
+    # Textual focuses the list as the screen is first shown: on_mount has nothing left to do before the first paint.
+    AUTO_FOCUS = "#recipe-list"
     BINDINGS = [Binding("enter", "configure", "Configure", show=True)]
     PALETTE = [("Configure the highlighted recipe", "configure", "open its form with the VRAM panel")]
 
@@ -35,13 +39,13 @@ class RecipesScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "Recipes"
-        self.query_one(OptionList).focus()
-        self.load()
+        # After the app's next refresh (at start-up: once the app is up and painted): the thread reading recipes
+        # holds the GIL start-up needs.
+        self.app.call_after_refresh(self.load)
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
-        # Reading recipes imports the schema (pydantic): off the UI thread, so the first paint doesn't wait.
+        # Reading recipes imports the schema (pydantic): off the UI thread, so the UI stays responsive.
         from engine.recipe.loading import bundled_recipes
 
         app: Any = self.app
@@ -65,6 +69,7 @@ class RecipesScreen(Screen[None]):
         if first is not None:
             olist.highlighted = first
         olist.focus()
+        self.app.prefetch_runs()  # type: ignore[attr-defined]
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         info = self.infos.get(event.option.id or "")

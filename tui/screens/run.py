@@ -9,54 +9,22 @@ from rich.console import Group
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, RichLog, Static, TabbedContent, TabPane
 
+from engine.estimate.gpus import Gpu, read_gpus
 from engine.formatting import hms
-from tui.follow import Follower, RunUpdated
-from tui.model import (
-    Series,
-    charts_for,
-    fmt,
-    log_tail,
-    measured_peak,
-    next_x,
-    progress,
-    rank_peaks,
-    read_estimate,
-)
-from tui.screens.runs import STATUS_STYLE
-
-LIVE = ("created", "starting", "running")
-
-
-def confirm_stop(app: App[Any], run_id: str) -> None:
-    """Ask, then send the stop request (SIGTERM: the worker saves a checkpoint and ends `stopped`)."""
-    from tui.screens.dialogs import ConfirmScreen
-
-    def done(ok: bool | None) -> None:
-        if ok:
-            _send_stop(app, run_id)
-
-    app.push_screen(ConfirmScreen("Stop this run?", f"{run_id}\n\nThe worker saves a checkpoint and ends as "
-                                  "`stopped` (resume later from the checkpoint).", yes="Stop it"), done)
-
-
-def _send_stop(app: App[Any], run_id: str) -> None:
-    from engine import api
-
-    def stop() -> None:
-        try:
-            api.stop_run(run_id, app.settings.runs_dir, wait_s=0)  # type: ignore[attr-defined]
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
-            app.call_from_thread(app.notify, f"Could not stop {run_id}: {exc}", severity="error")
-            return
-        app.call_from_thread(app.notify, f"Stop requested: {run_id} is saving a checkpoint.")
-
-    app.run_worker(stop, thread=True, group="stop")
+from tui.actions import confirm_resume, confirm_stop
+from tui.display.cells import fmt
+from tui.display.methods import charts_for
+from tui.display.progress import gpu_line, progress, rank_peaks
+from tui.display.rows import measured_peak, read_estimate
+from tui.display.series import Series, next_x
+from tui.follow import Follower, RunUpdated, log_tail
+from tui.styles import LIVE, STATUS_STYLE
 
 
 class RunScreen(Screen[None]):
@@ -94,9 +62,8 @@ class RunScreen(Screen[None]):
         self.follower: Follower | None = None
         self.x_axis = "step"
         self.loaded = False
-        self.updates = 0
         self.estimate: dict[str, Any] | None = None
-        self.gpu: list[dict[str, Any]] | None = None
+        self.gpu: list[Gpu] | None = None
         self.has_gpu = True  # until NVML says otherwise
 
     def compose(self) -> ComposeResult:
@@ -168,7 +135,6 @@ class RunScreen(Screen[None]):
             log = self.query_one(RichLog)
             for line in batch.log_lines:
                 log.write(line)
-        self.updates += 1
         self.loaded = True
         self.refresh_view()
 
@@ -183,12 +149,9 @@ class RunScreen(Screen[None]):
             self.run_worker(self._read_gpu, thread=True, exclusive=True, group="gpu")
 
     def _read_gpu(self) -> None:
-        from tui.gpu import gpu_stats
+        self.app.call_from_thread(self._show_gpu, read_gpus() or None)
 
-        stats = gpu_stats()
-        self.app.call_from_thread(self._show_gpu, stats)
-
-    def _show_gpu(self, stats: list[dict[str, Any]] | None) -> None:
+    def _show_gpu(self, stats: list[Gpu] | None) -> None:
         self.gpu, self.has_gpu = stats, stats is not None
         if stats is not None:
             self.refresh_view(charts=False)
@@ -253,8 +216,6 @@ class RunScreen(Screen[None]):
         if len(per_rank) > 1:  # imbalance between ranks shows here
             facts.append("per rank " + " / ".join(f"{rank}: {peak:.2f}" for rank, peak in per_rank) + " GiB")
         if self.gpu and self.status in LIVE:
-            from tui.gpu import gpu_line
-
             facts.append(gpu_line(self.gpu))
         n = len(self.series.alerts)
         if n:
@@ -317,8 +278,6 @@ class RunScreen(Screen[None]):
         self.refresh_view()
 
     def action_resume(self) -> None:
-        from tui.resume import confirm_resume
-
         confirm_resume(self.app, self.run_id, resumed=self._resumed)
 
     def _resumed(self, _run_id: str) -> None:

@@ -1,0 +1,1 @@
+"""The widgets screens are built of: metric charts, the runs table, the samples pane, the VRAM panel."""

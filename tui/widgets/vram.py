@@ -79,9 +79,7 @@ class VramPanel(Static):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(render_estimate(None), **kwargs)
-        self.estimate: dict[str, Any] | None = None
 
     def show(self, est: dict[str, Any] | None, error: str | None = None) -> None:
-        self.estimate = est if error is None else None
         width = max(10, (self.size.width or 36) - 2)
         self.update(render_estimate(est, width=min(width, 60), error=error))

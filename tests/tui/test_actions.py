@@ -1,26 +1,21 @@
-"""Pilot tests of resuming from the TUI: confirm → engine resume → the open Run screen follows the new attempt; refusals
-are said, not raised."""
+"""Pilot tests of stopping and resuming a run from the TUI: confirm → engine call → the open screens follow the run;
+refusals are said, not raised."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fake_runs import T0, dpo_values, metric, write_events, write_run  # noqa: E402
-from test_flows import settle, text_of, until  # noqa: E402
-
-from tui.app import make_app  # noqa: E402
+from tui.app import make_app
 
 RUN = "20260921-120000-stopped"
 
 
-def stopped_run_with_checkpoint(runs: Path) -> Path:
+def stopped_run_with_checkpoint(write_run, runs: Path) -> Path:  # noqa: ANN001
     """A run stopped at step 12 whose newest checkpoint is step 10 (steps 11-12 are logged again on resume)."""
     rd = write_run(runs, RUN, status="stopped", steps=12)
     ckpt = rd / "checkpoints" / "checkpoint-10"
@@ -30,7 +25,7 @@ def stopped_run_with_checkpoint(runs: Path) -> Path:
     return rd
 
 
-def fake_start_worker(calls: list):
+def fake_start_worker(calls: list):  # noqa: ANN201
     """Stands in for the launcher's process start: records this test process as the new attempt's pid."""
 
     def start_worker(rd, cmd):  # noqa: ANN001, ANN202
@@ -56,10 +51,11 @@ def capture_notes(app) -> list[str]:  # noqa: ANN001
 
 
 @pytest.mark.anyio
-async def test_resume_from_the_run_screen_continues_the_same_run(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_resume_from_the_run_screen_continues_the_same_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 fake_runs: SimpleNamespace, settle, until,
+                                                                 text_of) -> None:
     runs = tmp_path / "runs"
-    rd = stopped_run_with_checkpoint(runs)
+    rd = stopped_run_with_checkpoint(fake_runs.write_run, runs)
     calls: list = []
     monkeypatch.setattr("engine.launching.launcher.start_worker", fake_start_worker(calls))
     app = make_app(runs_dir=runs, now=None, start="runs", poll_s=0.05, refresh_s=60)
@@ -85,8 +81,8 @@ async def test_resume_from_the_run_screen_continues_the_same_run(tmp_path: Path,
         assert any(f"Resumed {RUN} as attempt 2" in n for n in notes)
 
         # The new attempt logs from step 11 again: the charts continue from the checkpoint, no step twice.
-        write_events(rd, [{"t": T0 + 100, "kind": "status", "status": "running", "max_steps": 20},
-                          *(metric(s, dpo_values(s)) for s in (11, 12, 13))], mode="a")
+        fake_runs.write_events(rd, [{"t": fake_runs.T0 + 100, "kind": "status", "status": "running", "max_steps": 20},
+                                    *(fake_runs.metric(s, fake_runs.dpo_values(s)) for s in (11, 12, 13))], mode="a")
         await until(pilot, app, lambda: run.summary.step == 13)
         steps = run.series.get("train", "loss")[0]
         assert steps == [float(s) for s in range(1, 14)]
@@ -102,9 +98,9 @@ async def test_resume_from_the_run_screen_continues_the_same_run(tmp_path: Path,
     (dict(live=True), "still running"),
 ])
 async def test_resume_refusals_are_said_on_screen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kwargs: dict,
-                                                  reason: str) -> None:
+                                                  reason: str, fake_runs: SimpleNamespace, settle, until) -> None:
     runs = tmp_path / "runs"
-    write_run(runs, RUN, **kwargs)
+    fake_runs.write_run(runs, RUN, **kwargs)
     calls: list = []
     monkeypatch.setattr("engine.launching.launcher.start_worker", fake_start_worker(calls))
     app = make_app(runs_dir=runs, now=None, start="runs", poll_s=0.05, refresh_s=60)
@@ -118,3 +114,34 @@ async def test_resume_refusals_are_said_on_screen(tmp_path: Path, monkeypatch: p
         assert type(app.screen).__name__ == "RunsScreen"  # no confirmation for a run that cannot be resumed
         assert any(reason in n for n in notes), notes
     assert calls == []
+
+
+@pytest.mark.anyio
+async def test_stop_asks_then_sends_the_stop_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     fake_runs: SimpleNamespace, settle, until, text_of) -> None:
+    runs = tmp_path / "runs"
+    fake_runs.write_run(runs, "20260921-160000-live", steps=3, live=True)
+    fake_runs.write_run(runs, "20260921-100000-done", steps=3)
+    stops: list = []
+    monkeypatch.setattr("engine.api.stop_run", lambda run_id, runs_dir, wait_s: stops.append((run_id, wait_s)))
+    app = make_app(runs_dir=runs, now=None, start="runs", poll_s=0.05, refresh_s=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        notes = capture_notes(app)
+        await until(pilot, app, lambda: app.screen.query_one("DataTable").row_count == 2)
+        table = app.screen.query_one("DataTable")
+        table.move_cursor(row=table.get_row_index("20260921-100000-done"))
+        await pilot.press("x")  # an ended run: said, nothing asked
+        await settle(pilot, app)
+        assert type(app.screen).__name__ == "RunsScreen" and "not running" in notes[-1]
+
+        table.move_cursor(row=table.get_row_index("20260921-160000-live"))
+        await pilot.press("x")
+        await until(pilot, app, lambda: type(app.screen).__name__ == "ConfirmScreen")
+        assert "20260921-160000-live" in text_of(app.screen.query_one("#confirm-message"))
+        await pilot.press("n")  # no: nothing sent
+        await settle(pilot, app)
+        assert stops == []
+        await pilot.press("x", "y")
+        await until(pilot, app, lambda: bool(stops))
+        assert stops == [("20260921-160000-live", 0)]
+        await until(pilot, app, lambda: any("Stop requested" in n for n in notes))

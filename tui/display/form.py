@@ -8,6 +8,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+from tui.display.methods import METHOD_EXTRA_KEYS
+
 # The settings most runs change, shown first; every other setting sits below under "All settings".
 KEY_FIELDS = (
     "model.name", "model.quantization", "lora.r", "lora.target_modules", "train.batch_size", "train.max_length",
@@ -15,14 +17,6 @@ KEY_FIELDS = (
     "distributed.num_processes",
 )
 SECTIONS = ("model", "lora", "train", "method", "data", "distributed")
-# Beyond β and loss type, what each method is tuned by (the Runs table's key settings, plus what an online method
-# needs to be told: its reward model and how long its generations are).
-ONLINE = ("method.reward_model", "method.temperature")
-METHOD_EXTRA_KEYS: dict[str, tuple[str, ...]] = {
-    "ppo": (*ONLINE, "method.response_length"),
-    "grpo": (*ONLINE, "method.max_completion_length"),
-    "rloo": (*ONLINE, "method.max_completion_length"),
-}
 
 
 def key_fields(method: str | None) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""Resuming a run from the TUI: the engine's plan as a confirmation, its refusal as a message, then the resume call."""
+"""What the user can do to a run from any screen: stop it or resume it, each after a confirmation."""
 
 from __future__ import annotations
 
@@ -6,6 +6,32 @@ from collections.abc import Callable
 from typing import Any
 
 from textual.app import App
+
+
+def confirm_stop(app: App[Any], run_id: str) -> None:
+    """Ask, then send the stop request (SIGTERM: the worker saves a checkpoint and ends `stopped`)."""
+    from tui.screens.dialogs import ConfirmScreen
+
+    def done(ok: bool | None) -> None:
+        if ok:
+            _send_stop(app, run_id)
+
+    app.push_screen(ConfirmScreen("Stop this run?", f"{run_id}\n\nThe worker saves a checkpoint and ends as "
+                                  "`stopped` (resume later from the checkpoint).", yes="Stop it"), done)
+
+
+def _send_stop(app: App[Any], run_id: str) -> None:
+    from engine import api
+
+    def stop() -> None:
+        try:
+            api.stop_run(run_id, app.settings.runs_dir, wait_s=0)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+            app.call_from_thread(app.notify, f"Could not stop {run_id}: {exc}", severity="error")
+            return
+        app.call_from_thread(app.notify, f"Stop requested: {run_id} is saving a checkpoint.")
+
+    app.run_worker(stop, thread=True, group="stop")
 
 
 def confirm_resume(app: App[Any], run_id: str, resumed: Callable[[str], None] | None = None) -> None:

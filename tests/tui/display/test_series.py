@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui.model import read_series
+from tui.display.series import read_series
 
-TRACES = Path(__file__).resolve().parents[1] / "traces"
+TRACES = Path(__file__).resolve().parents[2] / "traces"  # tests/traces
 
 
 def test_a_dpo_trace_can_be_plotted_against_tokens_seen() -> None:

@@ -1,13 +1,18 @@
-"""Run directories written by tests (no training): deterministic run.json, recipe.yaml, estimate.json, events."""
+"""Shared fixtures of the TUI tests: run directories as a launcher and worker would leave them, written without
+training (`fake_runs`), and waits on an app driven by the pilot (`settle`, `until`, `text_of`)."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 import yaml
 
 from engine.paths import BUNDLED_RECIPES
@@ -146,3 +151,55 @@ def write_store(root: Path) -> list[str]:
     for run_id, kwargs in ids:
         write_run(root, run_id, **kwargs)  # type: ignore[arg-type]
     return [i for i, _ in ids]
+
+
+@pytest.fixture
+def fake_runs() -> SimpleNamespace:
+    """The run-directory writers: `write_run`, `write_store`, `write_events`, and the events they are made of."""
+    return SimpleNamespace(T0=T0, write_run=write_run, write_store=write_store, write_events=write_events,
+                           metric=metric, dpo_values=dpo_values, alert_event=alert_event, sample_events=sample_events)
+
+
+def _text_of(widget: Any) -> str:
+    """The plain text a widget shows (whether it holds a string, Content or a rich renderable)."""
+    from rich.console import Console
+
+    visual = widget.render()
+    if hasattr(visual, "plain"):
+        return visual.plain
+    console = Console(width=200, file=io.StringIO(), record=True, color_system=None)
+    console.print(getattr(visual, "_renderable", visual))
+    return console.export_text()
+
+
+async def _settle(pilot: Any, app: Any, rounds: int = 3) -> None:
+    """Let workers finish and their results reach the screen."""
+    for _ in range(rounds):
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+    await pilot.pause(0.05)
+
+
+async def _until(pilot: Any, app: Any, predicate: Callable[[], Any], tries: int = 80) -> None:
+    """Wait (bounded) until the UI reaches a state; fails the test if it never does."""
+    for _ in range(tries):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+    assert predicate(), "the UI never reached the expected state"
+
+
+@pytest.fixture
+def text_of() -> Callable[[Any], str]:
+    return _text_of
+
+
+@pytest.fixture
+def settle() -> Callable[..., Any]:
+    return _settle
+
+
+@pytest.fixture
+def until() -> Callable[..., Any]:
+    return _until

@@ -1,0 +1,1 @@
+"""What the screens display, computed from engine data without any widget: rows, chart series, diffs, the form."""
