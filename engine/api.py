@@ -14,7 +14,8 @@ from engine.launching import pipeline as _pipeline
 from engine.launching.launcher import launch, prepare
 from engine.launching.pipeline import PipelineInfo, StartedPipeline
 from engine.paths import runs_dir as _runs_dir
-from engine.recipe.loading import LoadedRecipe, RecipeInfo, bundled_recipes, load_recipe
+from engine.recipe.bundled import RecipeInfo, bundled_recipes
+from engine.recipe.loading import LoadedRecipe, load_recipe
 from engine.runs import logs as _logs
 from engine.runs.details import RunDetails
 from engine.runs.details import run_details as _run_details
@@ -66,10 +67,11 @@ def validate_recipe(recipe: str | Path, overrides: list[str] | tuple[str, ...] =
 
 
 def recipe_warnings(loaded: LoadedRecipe, runs_dir: Path | str | None = None) -> list[str]:
-    """Settings of a valid recipe that are legal but usually a mistake (learning rate, β, truncation, …)."""
-    from engine.launching.preflight import preflight_warnings
+    """What to warn about before launching a valid recipe: model code it lets run here, and settings that are legal
+    but usually a mistake (learning rate, β, truncation, settings the method's trainer ignores, …)."""
+    from engine.launching.preflight import recipe_warnings as _warnings
 
-    return preflight_warnings(loaded.recipe, Path(runs_dir) if runs_dir else None)
+    return _warnings(loaded.recipe, Path(runs_dir) if runs_dir else None)
 
 
 # ---------- estimates ----------

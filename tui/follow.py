@@ -10,6 +10,9 @@ from typing import Any
 from textual.message import Message
 from textual.message_pump import MessagePump
 
+from engine.runs.logs import tail_lines
+from engine.runs.rundir import RunDir
+
 
 @dataclass
 class Batch:
@@ -62,15 +65,13 @@ class Follower:
         """Read what was appended since the last poll; True if anything new was queued."""
         from engine.runs.events import read_from
 
-        chunk = read_from(self.run_dir / "events.jsonl", self.offset, max_bytes=8 * 1024 * 1024)
+        chunk = read_from(RunDir(self.run_dir).events, self.offset, max_bytes=8 * 1024 * 1024)
         self.offset = chunk.offset
         lines = self._read_log()
         if not chunk.events and not lines:
             return False
         record = None
         if any(e.get("kind") == "status" for e in chunk.events):
-            from engine.runs.rundir import RunDir
-
             record = RunDir(self.run_dir).read()
         with self._lock:
             self._pending.events.extend(chunk.events)
@@ -80,7 +81,7 @@ class Follower:
         return True
 
     def _read_log(self) -> list[str]:
-        path = self.run_dir / "stdout.log"
+        path = RunDir(self.run_dir).stdout
         try:
             size = path.stat().st_size
         except OSError:
@@ -112,18 +113,8 @@ class Follower:
                 self._stop.wait(self.poll_s)
 
 
-def log_tail(path: Path, lines: int = 200, block: int = 64 * 1024) -> list[str]:
-    """The last lines of a log, reading only its end."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, 2)
-            size = fh.tell()
-            fh.seek(max(0, size - block))
-            data = fh.read()
-    except OSError:
-        return []
-    text = data.decode("utf-8", "replace").replace("\r", "\n")
-    out = text.splitlines()
-    if size > block and out:
-        out = out[1:]
-    return out[-lines:]
+def log_tail(path: Path, lines: int = 200) -> list[str]:
+    """The last lines of a log for the Log tab, reading only its end; carriage returns (progress bars redrawing a
+    line) start new lines, as a terminal would show them."""
+    tail = tail_lines(path, lines).lines
+    return [piece for line in tail for piece in line.replace("\r", "\n").splitlines()][-lines:]

@@ -15,8 +15,8 @@ from engine.errors import RecipeError
 from engine.estimate.fit import estimate
 from engine.estimate.memory import check_gpu_memory, detect_gpu_memory_gib
 from engine.launching import distributed
-from engine.launching.preflight import preflight_warnings
-from engine.launching.secrets import launch_warnings, redact, worker_env
+from engine.launching.preflight import recipe_warnings
+from engine.launching.secrets import redact, worker_env
 from engine.recipe.data import check_data
 from engine.recipe.keysettings import key_settings
 from engine.recipe.loading import LoadedRecipe, dump_recipe, load_recipe
@@ -157,7 +157,7 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
         settings=key_settings(r.model_dump(mode="json")),  # the Runs table's "key settings", without reading YAML
         parents=sorted({ref[len("run:"):] for ref in _model_refs(r) if ref.startswith("run:")}),
         **({"pipeline": pipeline} if pipeline else {}),
-        warnings=launch_warnings(r) + preflight_warnings(r, root),
+        warnings=recipe_warnings(r, root),
     )
     with EventWriter(rd.events) as ev:
         ev.status("created")

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from engine.errors import ReinsError
+from engine.launching.secrets import launch_warnings
 from engine.recipe.data import load_records, rename_fields, required_fields
 from engine.recipe.methods import METHODS
 from engine.recipe.model_refs import resolve_model
@@ -104,3 +105,9 @@ def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[st
             out.append(f"{over:.0%} of training rows are longer than train.max_length={t.max_length} tokens "
                        f"(95th percentile ≈ {p95}); they will be truncated — consider train.max_length={p95}.")
     return out
+
+
+def recipe_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[str]:
+    """Everything to warn about before a launch: what the recipe lets run on this machine (security), then the
+    settings that are legal but usually a mistake. `reins validate`, `reins run` and the TUI all show these."""
+    return launch_warnings(recipe) + preflight_warnings(recipe, runs_root)

@@ -14,21 +14,12 @@ from pydantic import BaseModel, ValidationError
 
 from engine.errors import RecipeError
 from engine.paths import BUNDLED_RECIPES
+from engine.recipe.bundled import bundled_recipes
 from engine.recipe.methods import METHOD_NAMES, method_spec
 from engine.recipe.schema import Recipe
 from engine.recipe.section import Section
 
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet")
-
-
-@dataclass(frozen=True)
-class RecipeInfo:
-    """A recipe file found on disk, with its one-line description."""
-
-    name: str
-    path: Path
-    method: str
-    description: str
 
 
 @dataclass(frozen=True)
@@ -42,22 +33,6 @@ class LoadedRecipe:
     @property
     def name(self) -> str:
         return self.source.stem
-
-
-def bundled_recipes(extra_dirs: tuple[Path, ...] = ()) -> list[RecipeInfo]:
-    """Every recipe in the bundled folder (and `extra_dirs`), sorted by name; unreadable files are skipped."""
-    infos: dict[str, RecipeInfo] = {}
-    for folder in (BUNDLED_RECIPES, *extra_dirs):
-        for path in sorted(folder.glob("*.yaml")):
-            try:
-                raw = yaml.safe_load(path.read_text()) or {}
-            except (OSError, yaml.YAMLError):
-                continue
-            if not isinstance(raw, dict):
-                continue
-            method = raw.get("method", {}).get("name", "?") if isinstance(raw.get("method"), dict) else "?"
-            infos.setdefault(path.stem, RecipeInfo(path.stem, path, str(method), str(raw.get("description", ""))))
-    return sorted(infos.values(), key=lambda i: i.name)
 
 
 def find_recipe(ref: str) -> Path:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from engine.runs.rundir import RunDir
+
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     """A nested mapping as dotted keys (`train.learning_rate`), lists kept whole."""
@@ -33,7 +35,7 @@ def read_recipe(run_path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load((run_path / "recipe.yaml").read_text())
+        data = yaml.safe_load(RunDir(run_path).recipe.read_text())
     except (OSError, yaml.YAMLError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -8,7 +8,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from tui.display.methods import METHOD_EXTRA_KEYS
+from engine.recipe.methods import method_spec
 
 # The settings most runs change, shown first; every other setting sits below under "All settings".
 KEY_FIELDS = (
@@ -20,10 +20,10 @@ SECTIONS = ("model", "lora", "train", "method", "data", "distributed")
 
 
 def key_fields(method: str | None) -> tuple[str, ...]:
-    """The settings shown first in the Configure form for `method`: the common ones, then the method's own."""
-    from engine.recipe.keysettings import METHOD_KEYS
-
-    own = [f"method.{k}" for k in METHOD_KEYS.get(method or "", ())] + list(METHOD_EXTRA_KEYS.get(method or "", ()))
+    """The settings shown first in the Configure form for `method`: the common ones, then the method's own (its key
+    settings, and what an online method must be told: its reward model and how long its generations are)."""
+    spec = method_spec(method)
+    own = [f"method.{k}" for k in (*spec.key_settings, *spec.form_settings)] if spec else []
     return tuple(dict.fromkeys((*KEY_FIELDS, *own)))
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.formatting import hms
-from engine.runs.rundir import elapsed_s
+from engine.recipe.methods import DEFAULT_HEADLINE, method_spec
+from engine.runs.rundir import RunDir, elapsed_s
 from tui.display.cells import fmt
-from tui.display.methods import HEADLINE
 
 _ESTIMATES: dict[Path, dict[str, Any]] = {}
 
@@ -21,7 +21,7 @@ def read_estimate(run_path: Path) -> dict[str, Any] | None:
     if run_path in _ESTIMATES:
         return _ESTIMATES[run_path]
     try:
-        data = json.loads((run_path / "estimate.json").read_text())
+        data = json.loads(RunDir(run_path).estimate.read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict):
@@ -65,7 +65,7 @@ def read_settings(view: Any) -> dict[str, Any]:
 
         try:
             # The C loader when PyYAML has it: ~0.3 ms a recipe, against ~3 ms in pure Python.
-            data = yaml.load((path / "recipe.yaml").read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            data = yaml.load(RunDir(path).recipe.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except (OSError, yaml.YAMLError):
             return {}
         _SETTINGS[path] = key_settings(data) if isinstance(data, dict) else {}
@@ -115,10 +115,11 @@ def duration(record: dict[str, Any], status: str, now: datetime | None) -> str:
 
 def run_row(view: Any, now: datetime | None = None) -> RunRow:
     rec, s = view.record, view.summary
-    method = str(rec.get("method", "?"))
+    method = view.what  # the method of a training run, else the run's kind (generate, evaluate)
     status = view.status
     last = s.last.get("train", {})
-    keys = HEADLINE.get(method, ("loss", "grad_norm"))
+    spec = method_spec(method)
+    keys = spec.headline if spec else DEFAULT_HEADLINE
     headline = tuple(fmt(last.get(k)) for k in keys)
     est = read_estimate(view.dir.path)
     peak = measured_peak(view)

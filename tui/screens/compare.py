@@ -12,9 +12,9 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from engine.recipe.methods import charts_for
 from tui.display.cells import fmt
 from tui.display.diff import config_diff, read_recipe
-from tui.display.methods import charts_for
 from tui.display.rows import measured_peak, read_estimate
 from tui.display.series import Series, next_x, read_series
 

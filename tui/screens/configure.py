@@ -191,9 +191,6 @@ class ConfigureScreen(Screen[None]):
     def _estimate(self, overrides: list[str], gpu: float | None) -> None:
         from engine import api
         from engine.errors import ReinsError
-        from engine.launching.preflight import preflight_warnings
-        from engine.launching.secrets import launch_warnings
-        from engine.recipe.loading import load_recipe
 
         app: Any = self.app
         problems: list[str] = []
@@ -201,8 +198,8 @@ class ConfigureScreen(Screen[None]):
         est = None
         error = None
         try:
-            recipe = load_recipe(self.recipe_path, overrides).recipe
-            warnings = launch_warnings(recipe) + preflight_warnings(recipe)
+            loaded = api.validate_recipe(self.recipe_path, overrides, check_files=False)
+            warnings = api.recipe_warnings(loaded, app.settings.runs_dir)
             est = api.estimate_recipe(self.recipe_path, overrides, gpu or app.settings.gpu_memory_gib).to_dict()
         except ReinsError as exc:
             problems = exc.problems or [exc.message]

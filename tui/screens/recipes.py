@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.display.methods import STAGES, stage_of
+from engine.recipe.methods import STAGES, stage_of
 from tui.display.recipes import display_path, recipe_header
 
 
@@ -46,7 +46,7 @@ class RecipesScreen(Screen[None]):
     @work(thread=True, exclusive=True)
     def load(self) -> None:
         # Reading recipes imports the schema (pydantic): off the UI thread, so the UI stays responsive.
-        from engine.recipe.loading import bundled_recipes
+        from engine.recipe.bundled import bundled_recipes
 
         app: Any = self.app
         infos = bundled_recipes(tuple(d for d in app.settings.recipe_dirs if d.is_dir()))
@@ -55,7 +55,7 @@ class RecipesScreen(Screen[None]):
     def show(self, infos: list[Any]) -> None:
         self.infos = {i.name: i for i in infos}
         options: list[Option | None] = []
-        order = [s for s, _ in STAGES] + ["Other"]
+        order = [*STAGES, "Other"]
         for stage in order:
             members = [i for i in infos if stage_of(i.method) == stage]
             if not members:

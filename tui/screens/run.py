@@ -17,9 +17,9 @@ from textual.widgets import DataTable, Footer, Header, RichLog, Static, TabbedCo
 
 from engine.estimate.gpus import Gpu, read_gpus
 from engine.formatting import hms
+from engine.recipe.methods import charts_for
 from tui.actions import confirm_resume, confirm_stop
 from tui.display.cells import fmt
-from tui.display.methods import charts_for
 from tui.display.progress import gpu_line, progress, rank_peaks
 from tui.display.rows import measured_peak, read_estimate
 from tui.display.series import Series, next_x

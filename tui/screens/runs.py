@@ -11,8 +11,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from engine.recipe.methods import method_spec
 from tui.actions import confirm_resume, confirm_stop
-from tui.display.methods import HEADLINE
 from tui.display.rows import RunRow, run_row
 from tui.styles import LIVE, STATUS_STYLE
 from tui.widgets.runtable import RunTable
@@ -174,8 +174,9 @@ class RunsScreen(Screen[None]):
         """Show `visible_rows()`: cells of changed runs are updated in place; a new order rebuilds the table in
         batches of FILL_CHUNK rows, one per paint, so the UI answers while a very large store fills in."""
         table = self.query_one(DataTable)
-        methods = {r.method for r in self.rows}
-        heads = HEADLINE.get(next(iter(methods)), ("margin", "acc")) if len(methods) == 1 else ("margin", "acc")
+        # One method in view: its own headline columns; several: neutral headings over each row's own figures.
+        spec = method_spec(next(iter(methods))) if len(methods := {r.method for r in self.rows}) == 1 else None
+        heads = spec.headline if spec else ("margin", "acc")
         for key, head in (("h0", heads[0]), ("h1", heads[1])):
             if str(table.columns[key].label) != _short(head):
                 table.columns[key].label = Text(_short(head))
@@ -319,4 +320,6 @@ class RunsScreen(Screen[None]):
 
 
 def _short(key: str) -> str:
-    return {"rewards/margins": "margin", "rewards/accuracies": "acc", "mean_token_accuracy": "acc"}.get(key, key)
+    """A metric's column heading: short names for the common ones, else the last part of its key."""
+    return {"rewards/margins": "margin", "rewards/accuracies": "acc", "mean_token_accuracy": "acc"}.get(
+        key, key.rsplit("/", 1)[-1])

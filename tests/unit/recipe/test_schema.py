@@ -9,7 +9,8 @@ import yaml
 
 from engine.errors import RecipeError
 from engine.paths import BUNDLED_RECIPES
-from engine.recipe.loading import bundled_recipes, find_recipe, load_recipe, validate
+from engine.recipe.bundled import bundled_recipes
+from engine.recipe.loading import find_recipe, load_recipe, validate
 from engine.recipe.method_settings import DPO_LOSS_TYPES
 from engine.recipe.methods import METHOD_NAMES, METHODS
 from engine.recipe.schema import Recipe
