@@ -20,11 +20,19 @@ if TYPE_CHECKING:
 QUIT_NOTE = "Quitting closes this window only: runs keep training in the background. Reopen `reins` to reattach."
 
 
-def _screen(module: str, name: str) -> Any:
+def _screen_class(module: str, name: str) -> Any:
     # Screens are imported when first shown, so start-up only pays for the first one.
     import importlib
 
-    return getattr(importlib.import_module(f"tui.screens.{module}"), name)()
+    return getattr(importlib.import_module(f"tui.screens.{module}"), name)
+
+
+def _screen(module: str, name: str) -> Any:
+    return _screen_class(module, name)()
+
+
+# The two modes' screens: (module in tui.screens, class).
+MODE_SCREENS = {"recipes": ("recipes", "RecipesScreen"), "runs": ("runs", "RunsScreen")}
 
 
 def _commands() -> Any:
@@ -53,7 +61,7 @@ class ReinsApp(App[list[str]]):
     CSS_PATH = "app.tcss"
     TITLE = "Reins"
     COMMANDS = App.COMMANDS | {lambda: _commands()}
-    MODES = {"recipes": lambda: _screen("recipes", "RecipesScreen"), "runs": lambda: _screen("runs", "RunsScreen")}
+    MODES = {mode: (lambda where=where: _screen(*where)) for mode, where in MODE_SCREENS.items()}
     BINDINGS = [
         Binding("1", "switch_mode('recipes')", "Recipes"),
         Binding("2", "switch_mode('runs')", "Runs"),
@@ -70,7 +78,11 @@ class ReinsApp(App[list[str]]):
         # read by App.__init__.
         self.DEFAULT_MODE = self.first_mode
         self.MODES = {mode: screen for mode, screen in ReinsApp.MODES.items() if mode != self.first_mode}
-        super().__init__()
+        # Each screen's own rules sit in its .tcss, read when it is first shown; a default screen is not shown that
+        # way, so the app reads the first screen's file with its own.
+        first = _screen_class(*MODE_SCREENS[self.first_mode])
+        own = [Path("screens") / first.CSS_PATH] if first.CSS_PATH else []
+        super().__init__(css_path=[self.CSS_PATH, *own])
         self.settings = settings
         self.start = start
         self.rows_cache: list[Any] | None = None  # the last Runs rows, so reopening Runs shows them at once

@@ -22,6 +22,8 @@ from tui.display.series import Series, next_x, read_series
 class CompareScreen(Screen[None]):
     """Runs compared; runs are labelled A, B, C… in every table and chart."""
 
+    CSS_PATH = "compare.tcss"
+
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("e", "toggle_x", "x axis")]
     PALETTE = [("Compare: x axis step / epoch / tokens", "toggle_x",
                 "align the overlaid charts by step, epoch or tokens seen")]

@@ -24,6 +24,8 @@ def _wid(key: str) -> str:
 class ConfigureScreen(Screen[None]):
     """Edit a recipe's settings as `--set` overrides; Launch makes the same call as `reins run`."""
 
+    CSS_PATH = "configure.tcss"
+
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("ctrl+l", "launch", "Launch", priority=True),

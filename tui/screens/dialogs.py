@@ -52,6 +52,8 @@ HELP = """\
 class HelpScreen(ModalScreen[None]):
     """The keys of every screen."""
 
+    CSS_PATH = "dialogs.tcss"
+
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
@@ -67,6 +69,8 @@ class HelpScreen(ModalScreen[None]):
 
 class ConfirmScreen(ModalScreen[bool]):
     """A question with a yes and a no; `y`/enter says yes, `n`/esc says no."""
+
+    CSS_PATH = "dialogs.tcss"
 
     BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
 

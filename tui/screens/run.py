@@ -30,6 +30,8 @@ from tui.styles import LIVE, STATUS_STYLE
 class RunScreen(Screen[None]):
     """One run, followed live by tailing its events.jsonl; reopening it shows the full history."""
 
+    CSS_PATH = "run.tcss"
+
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("g", "tab('charts')", "Charts"),

@@ -31,6 +31,8 @@ SORTS: list[tuple[str, Any]] = [
 class RunsScreen(Screen[None]):
     """The run store as a table, refreshed in the background while runs are live."""
 
+    CSS_PATH = "runs.tcss"
+
     # Focused as it is composed: a later focus change restyles the table and so repaints every visible cell.
     AUTO_FOCUS = "#runs-table"
     BINDINGS = [
