@@ -189,11 +189,13 @@ def resume_run(ref: str, runs_dir: Path | str | None = None) -> RunView:
 
 # ---------- verdicts ----------
 
-def check_health(target: str, runs_dir: Path | str | None = None) -> HealthResult:
-    """The red-flag rules over a run (id/prefix/name or folder), an events.jsonl or a TRL trainer_state.json."""
+def check_health(target: str, runs_dir: Path | str | None = None, method: str | None = None,
+                 beta: float | None = None) -> HealthResult:
+    """The red-flag rules over a run (id/prefix/name or folder), an events.jsonl or a TRL trainer_state.json; for a
+    log without a recipe, `method` and `beta` say what it does not (else inferred from its keys, and said so)."""
     from engine.verdict.healthcheck import check
 
-    return check(target, runs_dir)
+    return check(target, runs_dir, method, beta)
 
 
 def _report_dir(ref: str, runs_dir: Path | str | None) -> RunDir:

@@ -13,10 +13,11 @@ from engine.verdict.healthcheck import HealthResult
 def health_view(result: HealthResult) -> Group:
     """The alerts of one run for people: severity, rule, step, the message, and the last evidence points."""
     head = Text.assemble((result.source, "bold"), f"  ({result.kind}, {result.metric_events} metric events)")
+    assumed = [Text(f"assumed: {result.assumed}", style="dim")] if result.assumed else []
     if not result.alerts:
-        return Group(head, Text("no red flags", style="green"))
-    lines: list[Any] = [head, Text(f"{result.errors} error(s), {len(result.alerts) - result.errors} warning(s)",
-                                   style="red" if result.errors else "yellow")]
+        return Group(head, *assumed, Text("no red flags", style="green"))
+    count = f"{result.errors} error(s), {len(result.alerts) - result.errors} warning(s)"
+    lines: list[Any] = [head, *assumed, Text(count, style="red" if result.errors else "yellow")]
     for a in sorted(result.alerts, key=lambda a: (a.severity != "error", a.step)):
         style = "bold red" if a.severity == "error" else "bold yellow"
         lines.append(Text.assemble((f"{a.severity} ", style), (a.rule, "bold"), f"  at step {a.step}"))

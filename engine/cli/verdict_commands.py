@@ -15,9 +15,15 @@ from engine.errors import OptionError
 
 def health(target: str = typer.Argument(..., metavar="RUN_OR_FILE", help="Run id/prefix/name, a run directory, an "
                                         "events.jsonl, or a TRL trainer_state.json (or a list of its log_history)."),
+           method: str | None = typer.Option(None, "--method", help="For a log made without Reins: the method "
+                                             "that wrote it (dpo, orpo, kto, grpo, ppo, sft, …); default: inferred "
+                                             "from its keys."),
+           beta: float | None = typer.Option(None, "--beta", help="For a log made without Reins: its β (default: "
+                                             "TRL's 0.1 for the DPO family and KTO)."),
            runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
-    """Re-evaluate the red-flag rules over a run's metrics; exit 1 if any error-severity alert, 0 otherwise."""
-    result = api.check_health(target, runs_dir)
+    """Re-evaluate the red-flag rules over a run's metrics (the alerts the worker would raise, at the same steps); exit
+    1 if any error-severity alert, 0 otherwise."""
+    result = api.check_health(target, runs_dir, method, beta)
     if as_json:
         print_json(result.to_dict())
     else:

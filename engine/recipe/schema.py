@@ -154,21 +154,26 @@ class AlertsSection(Section):
     """Logged points a trend is judged over; an alert re-arms after this many quiet points."""
     trend_tau: float = Field(0.6, gt=0, le=1)
     """How consistent a trend must be to count: |Kendall tau| of the window's values against their order."""
-    overfit_accuracy: float = Field(0.98, gt=0, le=1)
-    """DPO family: `rewards/accuracies` above this early in training signals memorising the pairs."""
+    overfit_accuracy: float = Field(0.95, gt=0, le=1)
+    """DPO family: preference accuracy averaged over `overfit_points` logged points at or above this early in training
+    signals memorising the pairs (averaged: with a few pairs per batch one step reads 0.75 or 1.0)."""
     overfit_fraction: float = Field(0.1, gt=0, le=1)
-    """What counts as early: this fraction of the planned steps."""
+    """What counts as early: this fraction of the planned steps, and at least the first 2 × `overfit_points` logged
+    points (a 20-step run's first 10% is two steps, before the policy has moved at all)."""
     overfit_points: int = Field(3, ge=1)
-    """How many consecutive early logged points must all exceed `overfit_accuracy` (batches are small and noisy)."""
+    """How many consecutive logged accuracies are averaged (per-step accuracy of small batches is noisy)."""
     rejected_logps_floor: float = Field(-200.0, lt=0)
     """DPO family: `logps/rejected` below this (summed over a response) counts as collapsed rejection."""
     rejected_logps_floor_tokens: int = Field(128, gt=0)
     """Sequence length the floor is meant for; with longer sequences (known from `num_tokens`) the floor scales down."""
     rejected_logps_min_drop: float = Field(50.0, ge=0)
     """...and it must have fallen at least this many nats from where it started (long responses start low)."""
+    rejected_logps_collapse_ratio: float = Field(2.0, gt=1)
+    """Above the floor, rejection also counts as collapsed once its log-prob is this many times where it started
+    (and it fell at least `rejected_logps_min_drop` nats): the policy is pushing the rejected text down, fast."""
     chosen_reward_drop: float = Field(0.5, ge=0)
     """DPO family: `rewards/chosen` falling this far below its start, with a falling trend, raises an alert."""
-    margin_min_growth: float = Field(0.05, ge=0)
+    margin_min_growth: float = Field(0.01, ge=0)
     """DPO family: the mean `rewards/margins` must grow at least this much from one window to the next..."""
     margin_learned: float = Field(0.5, ge=0)
     """...unless it is already at least this large (a plateau after learning is fine)."""
@@ -181,7 +186,10 @@ class AlertsSection(Section):
     grad_spike_z: float = Field(6.0, gt=0)
     """Gradient-norm spike: robust z-score (median/MAD over the window) at or above this..."""
     grad_spike_ratio: float = Field(3.0, gt=1)
-    """...and at least this many times the window's median."""
+    """...and at least this many times the window's median..."""
+    grad_spike_history_ratio: float = Field(5.0, gt=1)
+    """...and at least this many times the largest gradient norm of the last 4 windows: RL grad norms are bimodal
+    (~0 on batches whose groups all scored alike, normal on the others), so a jump back to normal is no spike."""
     loss_flat_tolerance: float = Field(1e-4, ge=0)
     """Loss flat: (max − min) / |mean| over the window at or below this (not checked for PPO, GRPO, RLOO)."""
     kl_max: float = Field(10.0, gt=0)
@@ -189,6 +197,16 @@ class AlertsSection(Section):
     score rises at the same time)."""
     kl_min: float = Field(-0.1, le=0)
     """PPO/GRPO/RLOO: median KL below this (a true KL is never negative) raises an alert."""
+    kl_start_max: float = Field(0.1, gt=0)
+    """GRPO/RLOO: median KL of the first logged points above this means the reference is not the policy training
+    started from (before any update, the two are the same model and the KL is 0)."""
+    zero_std_fraction: float = Field(0.8, gt=0, le=1)
+    """GRPO/RLOO: a median `frac_reward_zero_std` over the window at or above this (every completion of a group scored
+    alike, so its advantages are 0) means most batches carry no learning signal."""
+    flat_gain: float = Field(0.25, ge=0)
+    """A series counts as flat over a long stretch when its last quarter's mean has moved (up for a PPO/GRPO/RLOO
+    reward, down for a loss) by less than this many standard deviations of all its values from its first quarter's;
+    judged from half of the planned steps (or 2 epochs) on, since both are often flat before they move."""
     value_loss_growth: float = Field(3.0, gt=1)
     """PPO: value loss trending up to this many times its starting level counts as diverging."""
     min_response_tokens: float = Field(1.0, ge=0)

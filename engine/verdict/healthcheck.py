@@ -13,16 +13,9 @@ from engine.recipe.methods import METHODS
 from engine.recipe.schema import Recipe
 from engine.runs.rundir import RunDir, checkpoint_state
 from engine.runs.store import RunStore
-from engine.verdict.history import Alert, as_float
+from engine.verdict.foreign import HealthInputError, foreign_monitor, log_history_to_events
+from engine.verdict.history import Alert
 from engine.verdict.monitor import Monitor
-
-# Totals the HF Trainer logs once at the end: not curves.
-TRL_TOTAL_KEYS = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos",
-                  "train_tokens_per_second", "runtime", "samples_per_second", "steps_per_second"}
-
-
-class HealthInputError(ReinsError):
-    """The file or run given to `reins health` cannot be read as metric history."""
 
 
 @dataclass
@@ -33,6 +26,7 @@ class HealthResult:
     kind: str  # "reins-run" | "reins-events" | "trl-trainer-state" | "trl-log-history"
     metric_events: int
     alerts: list[Alert] = field(default_factory=list)
+    assumed: str = ""  # what a log from another tool did not say and was assumed (method, β), for the reader
 
     @property
     def errors(self) -> int:
@@ -45,7 +39,7 @@ class HealthResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "kind": self.kind, "metric_events": self.metric_events,
-                "errors": self.errors, "warnings": len(self.alerts) - self.errors,
+                "assumed": self.assumed, "errors": self.errors, "warnings": len(self.alerts) - self.errors,
                 "alerts": [a.to_event() for a in self.alerts]}
 
 
@@ -58,30 +52,6 @@ def monitor_for(recipe: Recipe | None, max_steps: int | None = None) -> Monitor:
     seqs = pairs * (2 if METHODS[method].preference else 1)
     return Monitor(recipe.alerts, method=method, max_steps=max_steps or recipe.train.max_steps,
                    sequences_per_step=seqs, beta=getattr(recipe.method, "beta", None))
-
-
-def log_history_to_events(log_history: list[Any]) -> list[dict[str, Any]]:
-    """TRL/transformers `log_history` dicts → Reins metric events (train and eval splits, TRL's own keys)."""
-    events: list[dict[str, Any]] = []
-    for i, entry in enumerate(log_history):
-        if not isinstance(entry, dict):
-            raise HealthInputError(f"log_history entry {i} is not an object (got {type(entry).__name__}).")
-        step = entry.get("step", 0)
-        train: dict[str, Any] = {}
-        evals: dict[str, Any] = {}
-        for key, value in entry.items():
-            if key in ("step", "epoch") or as_float(value) is None:
-                continue  # text, lists, booleans: not a curve
-            if key.startswith("eval_"):
-                if key[5:] not in TRL_TOTAL_KEYS:
-                    evals[key[5:]] = value
-            elif key not in TRL_TOTAL_KEYS:
-                train[key] = value
-        for split, values in (("train", train), ("eval", evals)):
-            if values:
-                events.append({"kind": "metric", "step": step, "epoch": entry.get("epoch"), "split": split,
-                               "values": values})
-    return events
 
 
 def _read_json(path: Path) -> Any:
@@ -125,61 +95,68 @@ def recipe_of(run_dir: Path) -> Recipe | None:
         return None  # an old or foreign run: judge with default thresholds
 
 
-def _finish(source: Path | str, kind: str, events: list[dict[str, Any]], monitor: Monitor) -> HealthResult:
+def _finish(source: Path | str, kind: str, events: list[dict[str, Any]], monitor: Monitor,
+            assumed: str = "") -> HealthResult:
     metrics = [e for e in events if e.get("kind") == "metric"]
     if not metrics:
         raise HealthInputError(f"{source} holds no metric history to judge (no metric events or log_history "
                                "entries with numbers).")
-    monitor.feed(events)
-    return HealthResult(str(source), kind, len(metrics), list(monitor.alerts))
+    monitor.feed(events)  # event by event, as the worker's monitor would have: the same alerts at the same steps
+    return HealthResult(str(source), kind, len(metrics), list(monitor.alerts), assumed)
 
 
-def check_trainer_state(path: Path, data: Any) -> HealthResult:
-    """A TRL `trainer_state.json` (an object with `log_history`) or a bare list of log_history dicts."""
+def check_trainer_state(path: Path, data: Any, method: str | None = None, beta: float | None = None) -> HealthResult:
+    """A TRL `trainer_state.json` (an object with `log_history`) or a bare list of log_history dicts; the method and
+    β are taken from the caller, else inferred from the keys."""
     if isinstance(data, dict):
         if not isinstance(data.get("log_history"), list):
             raise HealthInputError(f"{path} is a JSON object without a `log_history` list: not a TRL "
                                    "trainer_state.json.")
         events = log_history_to_events(data["log_history"])
-        monitor = Monitor(max_steps=data.get("max_steps") or None)
-        batch = data.get("train_batch_size")
-        monitor.history.sequences_per_step = None if not batch else int(batch) * (
-            2 if any("rewards/margins" in e["values"] for e in events) else 1)
-        return _finish(path, "trl-trainer-state", events, monitor)
+        monitor, assumed = foreign_monitor(events, data.get("max_steps") or None, data.get("train_batch_size"),
+                                           method, beta)
+        return _finish(path, "trl-trainer-state", events, monitor, assumed)
     if isinstance(data, list):
-        return _finish(path, "trl-log-history", log_history_to_events(data), Monitor())
+        events = log_history_to_events(data)
+        return _finish(path, "trl-log-history", events, *foreign_monitor(events, method=method, beta=beta))
     raise HealthInputError(f"{path} holds a JSON {type(data).__name__}; expected a trainer_state.json object or a "
                            "list of log_history entries.")
 
 
-def check_events_file(path: Path, recipe: Recipe | None = None, kind: str = "reins-events") -> HealthResult:
-    """A Reins `events.jsonl`, or a JSONL file of TRL log_history entries (one dict per line)."""
+def check_events_file(path: Path, recipe: Recipe | None = None, kind: str = "reins-events",
+                      method: str | None = None, beta: float | None = None) -> HealthResult:
+    """A Reins `events.jsonl` (judged with its run's recipe when there is one), or a JSONL file of TRL log_history
+    entries (one dict per line)."""
     rows = _read_jsonl(path)
     if rows and all("kind" not in r for r in rows):
-        return _finish(path, "trl-log-history", log_history_to_events(rows), Monitor())
+        events = log_history_to_events(rows)
+        return _finish(path, "trl-log-history", events, *foreign_monitor(events, method=method, beta=beta))
     max_steps = next((r.get("max_steps") for r in rows if r.get("kind") == "status" and r.get("max_steps")), None)
+    if recipe is None:
+        return _finish(path, kind, rows, *foreign_monitor(rows, max_steps, method=method, beta=beta))
     return _finish(path, kind, rows, monitor_for(recipe, max_steps))
 
 
-def check(target: str, runs_dir: Path | str | None = None) -> HealthResult:
-    """Judge a run id/prefix/name, a run directory, an events file, or a TRL trainer_state.json / log_history."""
+def check(target: str, runs_dir: Path | str | None = None, method: str | None = None,
+          beta: float | None = None) -> HealthResult:
+    """Judge a run id/prefix/name, a run directory, an events file, or a TRL trainer_state.json / log_history.
+    `method` and `beta` say what a log without a recipe does not (otherwise inferred from its keys)."""
     path = Path(target)
     if path.is_dir():
         rd, state = RunDir(path), checkpoint_state(path)  # a Reins run, or a TRL output/checkpoint folder
         if rd.events.is_file():
-            return check_events_file(rd.events, recipe_of(path), "reins-run")
+            return check_events_file(rd.events, recipe_of(path), "reins-run", method, beta)
         if state.is_file():
-            return check_trainer_state(state, _read_json(state))
+            return check_trainer_state(state, _read_json(state), method, beta)
         raise HealthInputError(f"{path} is a folder without {rd.events.name} or {state.name}.")
     if path.is_file():
         if path.suffix == ".jsonl":
             recipe = recipe_of(path.parent) if RunDir(path.parent).recipe.is_file() else None
-            return check_events_file(path, recipe)
-        return check_trainer_state(path, _read_json(path))
+            return check_events_file(path, recipe, method=method, beta=beta)
+        return check_trainer_state(path, _read_json(path), method, beta)
     try:
         view = RunStore(default_runs_dir(runs_dir)).get(target)
     except ReinsError:
         raise HealthInputError(f"{target!r} is neither a file, a folder, nor a run in the store; give a run id, a "
                                "run directory, an events.jsonl, or a TRL trainer_state.json.") from None
-    return check_events_file(view.dir.events, recipe_of(view.dir.path), "reins-run")
-
+    return check_events_file(view.dir.events, recipe_of(view.dir.path), "reins-run", method, beta)

@@ -14,7 +14,11 @@ from engine.recipe.schema import AlertsSection
 # Methods whose `loss` is ~0 by design (advantage-weighted) or absent: a flat loss says nothing there.
 RL_METHODS = methods_where(generates=True)
 # Keys only RL trainers log: they identify a run from another tool whose method we are not told.
-RL_KEYS = ("objective/kl", "objective/scores", "completions/mean_length", "reward_std", "loss/value_avg")
+RL_KEYS = ("objective/kl", "objective/scores", "completions/mean_length", "reward_std", "loss/value_avg",
+           "frac_reward_zero_std")
+# Older TRL releases logged some metrics under other names: each is also recorded under today's name (when the
+# event does not carry that too), so one set of rules reads logs of every era.
+KEY_ALIASES = {"completion_length": "completions/mean_length"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class History:
     sequences_per_step: int | None = None  # sequences per optimiser step (pairs × 2 for preference methods)
     beta: float | None = None  # DPO-family beta: turns rewards/* back into nats
     series: dict[str, dict[str, list[tuple[int, float]]]] = field(default_factory=lambda: {"train": {}, "eval": {}})
+    epoch: float | None = None  # the latest train event's epoch (how many passes over the data so far)
 
     def add(self, event: dict[str, Any]) -> None:
         """Record a `metric` event (others are ignored, except a status event's `max_steps`)."""
@@ -65,8 +70,14 @@ class History:
             return
         split = event.get("split", "train")
         step = int(event.get("step") or 0)
+        if split == "train" and isinstance(event.get("epoch"), (int, float)):
+            self.epoch = float(event["epoch"])
         bucket = self.series.setdefault(split, {})
-        for key, raw in (event.get("values") or {}).items():
+        values = dict(event.get("values") or {})
+        for old, new in KEY_ALIASES.items():
+            if old in values and new not in values:
+                values[new] = values[old]
+        for key, raw in values.items():
             value = as_float(raw)
             if value is not None:
                 bucket.setdefault(key, []).append((step, value))
@@ -80,6 +91,14 @@ class History:
 
     def first_of(self, keys: Iterable[str], split: str = "train") -> str | None:
         return next((k for k in keys if self.has(k, split)), None)
+
+    def planned_points(self) -> float | None:
+        """How many train points the whole run will log (planned steps ÷ the logging interval seen so far)."""
+        steps = sorted({s for pts in self.series.get("train", {}).values() for s, _ in pts})
+        if not self.max_steps or len(steps) < 2:
+            return None
+        gaps = [b - a for a, b in zip(steps, steps[1:], strict=False) if b > a]
+        return self.max_steps / statistics.median(gaps) if gaps else None
 
     @property
     def rl_like(self) -> bool:
@@ -118,6 +137,23 @@ def head_median(values: list[float], k: int) -> float:
 def tail_median(values: list[float], k: int) -> float:
     """Median of the last `k` values: where a series is now."""
     return statistics.median(values[-k:])
+
+
+def quarter_gain(values: list[float]) -> tuple[float, float, float]:
+    """(mean of the first quarter, mean of the last quarter, their difference in standard deviations of all the
+    values): how far a noisy series moved over a long stretch (0 when it did not vary at all)."""
+    q = max(1, len(values) // 4)
+    first, last = statistics.fmean(values[:q]), statistics.fmean(values[-q:])
+    sd = statistics.pstdev(values)
+    return first, last, (last - first) / sd if sd > 0 else 0.0
+
+
+def long_stretch(h: History, points: int, cfg: AlertsSection) -> bool:
+    """Whether `points` logged points are enough to call a series flat: four windows, and half the planned run (or
+    two epochs) behind it. Early in training a reward or a loss is often flat before it moves."""
+    planned = h.planned_points()
+    far = (planned is not None and points >= planned / 2) or (h.epoch is not None and h.epoch >= 2)
+    return points >= 4 * cfg.window and far
 
 
 def span(cfg: AlertsSection) -> int:

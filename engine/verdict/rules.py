@@ -1,10 +1,10 @@
-"""The red-flag rules: pure functions of a run's metric history, each returning an alert or None."""
+"""The red-flag rules: pure functions of a run's metric history, each returning an alert or None (the rules every
+method shares and the DPO family's here; PPO/GRPO/RLOO's in rl_rules.py)."""
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable
 
 from engine.recipe.methods import methods_where
 from engine.recipe.schema import AlertsSection
@@ -14,61 +14,77 @@ from engine.verdict.history import (
     evidence,
     head_median,
     kendall_tau,
+    long_stretch,
+    quarter_gain,
     robust_z,
     rounded,
     span,
     tail_median,
 )
+from engine.verdict.rl_rules import RL_RULES, Rule
 
-KL_KEYS = ("objective/kl", "kl")
-SCORE_KEYS = ("objective/scores", "reward", "objective/rlhf_reward")
 # Preference methods without a reference model: their rewards/* are not log-prob shifts from a reference.
 REFERENCE_FREE = methods_where(data="pairs", reference=False, task="causal")
 DEFAULT_BETA = 0.1  # TRL's DPOConfig.beta default, assumed for runs from other tools that do not say
 
 
-Rule = Callable[[History, AlertsSection], "Alert | None"]
-
-
 # ---------- rules for every method ----------
 
 def loss_nonfinite(h: History, cfg: AlertsSection) -> Alert | None:
-    """Loss or gradient norm is NaN or infinite: training has numerically broken down."""
+    """NaN or infinite values: the loss at its latest point, or any other metric (rewards, log-probs, logits, grad
+    norm) at its two latest points. One non-finite gradient norm is a step the fp16 loss scaler skipped, not a broken
+    run; TRL logs a loss of exactly 0.0 when its rewards and log-probs are NaN, so those are watched too."""
+    broken: list[tuple[str, str, list[tuple[int, float]]]] = []
     for split in ("train", "eval"):
-        for metric in ("loss", "grad_norm"):
-            pts = h.points(metric, split, finite=False)
-            if pts and not math.isfinite(pts[-1][1]):
-                bad = pts[-cfg.window:]
-                return Alert("loss_nonfinite", "error", pts[-1][0],
-                             f"{split} {metric} is {pts[-1][1]} at step {pts[-1][0]}: the numbers have overflowed "
-                             "and training cannot recover. Likely cause: a learning rate far too high, fp16 "
-                             "overflow, or a bad row (empty response). Try a 10× lower learning rate, bf16 or fp32 "
-                             "instead of fp16, a smaller max_grad_norm, and resume from the last good checkpoint.",
-                             evidence(metric, bad, split))
-    return None
+        for metric, pts in h.series.get(split, {}).items():
+            needed = 1 if metric == "loss" else 2
+            if len(pts) >= needed and not any(math.isfinite(v) for _, v in pts[-needed:]):
+                broken.append((split, metric, pts))
+    if not broken:
+        return None
+    split, metric, pts = next((b for b in broken if b[1] == "loss"), broken[0])
+    names = ", ".join(sorted({f"{sp} {m}" if sp != "train" else m for sp, m, _ in broken}))
+    loss = h.points("loss", split, finite=False)
+    zero_loss = " while the loss reads exactly 0 (TRL's value when its numbers are NaN)" if loss and \
+        loss[-1][1] == 0.0 and metric != "loss" else ""
+    return Alert("loss_nonfinite", "error", pts[-1][0],
+                 f"Non-finite values at step {pts[-1][0]}: {names}{zero_loss}. The numbers have overflowed and "
+                 "training cannot recover. Likely cause: a learning rate far too high, fp16 overflow, a dtype the "
+                 "model cannot run in (e.g. fp16 weights of a bf16-trained model), or a bad row (an empty "
+                 "response). Try a 10× lower learning rate, bf16 or fp32 instead of fp16, a smaller max_grad_norm, "
+                 "and resume from the last good checkpoint.",
+                 evidence(metric, pts[-cfg.window:], split, nonfinite_metrics=names))
 
 
 def grad_norm_spike(h: History, cfg: AlertsSection) -> Alert | None:
-    """The latest gradient norm is far above the recent ones (robust z-score over the window)."""
+    """The latest gradient norm is far above the recent ones (robust z-score over the window), and far above the
+    largest of the last few windows (RL's bimodal grad norms jump between ~0 and normal all the time)."""
     pts = h.points("grad_norm")
     if len(pts) < cfg.window + 1:
         return None
     window, (step, value) = pts[-cfg.window - 1:-1], pts[-1]
     base = [v for _, v in window]
     z, med = robust_z(value, base), statistics.median(base)
-    if z < cfg.grad_spike_z or value < cfg.grad_spike_ratio * med:
+    recent_max = max(v for _, v in pts[-4 * cfg.window - 1:-1])
+    # ...and above the run's own starting scale: after a saturated loss drives gradients to ~0, a jump that stays far
+    # below where they began is no explosion.
+    start = statistics.median(v for _, v in pts[:cfg.window])
+    if z < cfg.grad_spike_z or value < cfg.grad_spike_ratio * med or value < cfg.grad_spike_history_ratio * recent_max \
+            or value < cfg.grad_spike_ratio * start:
         return None
     versus = f"{value / med:.1f}× the recent median ({med:.3g}; robust z {z:.3g})" if med > 1e-6 else \
         "after gradients of ~0 (a saturated loss: the margins are so large the loss gives no signal)"
     return Alert("grad_norm_spike", "warning", step,
-                 f"Gradient norm jumped to {value:.3g} at step {step}, {versus}. One spike is often a bad batch; "
+                 f"Gradient norm jumped to {value:.3g} at step {step}, {versus}, and {value / recent_max:.1f}× the "
+                 f"largest of the last {min(len(pts) - 1, 4 * cfg.window)} points. One spike is often a bad batch; "
                  "repeated spikes precede divergence. Try a lower learning rate or more warm-up, and check the rows "
                  "of that batch.",
-                 evidence("grad_norm", pts[-cfg.window - 1:], robust_z=z, median=med))
+                 evidence("grad_norm", pts[-cfg.window - 1:], robust_z=z, median=med, recent_max=recent_max))
 
 
 def loss_flat(h: History, cfg: AlertsSection) -> Alert | None:
-    """The training loss has not moved at all over a window (not for GRPO/RLOO/PPO, whose loss is ~0 by design)."""
+    """The training loss is not going down: frozen (it does not move at all over a window), or, over a long stretch,
+    its last quarter no lower than its first despite the noise (not for GRPO/RLOO/PPO, whose loss is ~0 by design)."""
     if h.rl_like:
         return None
     pts = h.points("loss")
@@ -81,39 +97,61 @@ def loss_flat(h: History, cfg: AlertsSection) -> Alert | None:
     values = [v for _, v in window]
     spread = max(values) - min(values)
     scale = max(abs(statistics.fmean(values)), 1e-8)
-    if spread > cfg.loss_flat_tolerance * scale:
-        return None
+    if abs(statistics.fmean(values)) < 1e-6:
+        return None  # a loss of 0 is saturated (nothing left to learn from these pairs): accuracy_overfit's matter
     lr = h.points("learning_rate")
     lr_note = f" (latest {lr[-1][1]:.2g})" if lr else ""
+    causes = (f"Likely cause: a learning rate too low{lr_note}, frozen weights (no trainable parameters, or an "
+              "adapter that is not attached), or labels that are all masked. Try a 10× higher learning rate and check "
+              "that the trainable parameter count is not zero.")
+    if spread <= cfg.loss_flat_tolerance * scale:
+        return Alert("loss_flat", "warning", window[-1][0],
+                     f"The loss has stayed at {values[-1]:.6g} for {len(values)} logged steps (relative spread "
+                     f"{spread / scale:.1e}): the model is not learning. {causes}",
+                     evidence("loss", window, relative_spread=spread / scale))
+    if not long_stretch(h, len(pts), cfg):
+        return None
+    first, last, gain = quarter_gain([v for _, v in pts])
+    if -gain >= cfg.flat_gain:
+        return None
     return Alert("loss_flat", "warning", window[-1][0],
-                 f"The loss has stayed at {values[-1]:.6g} for {len(values)} logged steps (relative spread "
-                 f"{spread / scale:.1e}): the model is not learning. Likely cause: a learning rate too low{lr_note}, "
-                 "frozen weights (no trainable parameters), or labels that are all masked. Try a 10× higher learning "
-                 "rate and check that the trainable parameter count is not zero.",
-                 evidence("loss", window, relative_spread=spread / scale))
+                 f"The loss is not going down: its mean over the last quarter of {len(pts)} logged steps is "
+                 f"{last:.4g} against {first:.4g} over the first ({-gain:+.2f} standard deviations lower), so the "
+                 f"noise of single steps hides a plateau: the model is not learning. {causes}",
+                 evidence("loss", window, first_quarter_mean=first, last_quarter_mean=last, drop_sd=-gain))
 
 
 # ---------- DPO family ----------
 
+def early_points(h: History, cfg: AlertsSection) -> int | None:
+    """How many logged points count as early in training: `overfit_fraction` of the planned points, and at least
+    2 × `overfit_points` (in a short run the first 10% is a step or two, before the policy has moved)."""
+    planned = h.planned_points()
+    if planned is None:
+        return None
+    return max(math.ceil(cfg.overfit_fraction * planned), 2 * cfg.overfit_points)
+
+
 def accuracy_overfit(h: History, cfg: AlertsSection) -> Alert | None:
-    """Preference accuracy above the threshold for several points within the first part of training."""
+    """Preference accuracy, averaged over a few logged points, saturated within the early part of training."""
     pts = h.points("rewards/accuracies")
-    if not h.max_steps or len(pts) < cfg.overfit_points:
+    early = early_points(h, cfg)
+    if early is None or len(pts) < cfg.overfit_points or len(pts) > early:
+        return None  # judged while training is early, once (an accuracy of 1.0 late in a long run is no news)
+    last = pts[-cfg.overfit_points:]
+    mean = statistics.fmean(v for _, v in last)
+    if mean < cfg.overfit_accuracy:
         return None
-    limit = cfg.overfit_fraction * h.max_steps
-    early = [p for p in pts if p[0] <= limit]
-    if len(early) < cfg.overfit_points:
-        return None
-    last = early[-cfg.overfit_points:]
-    if not all(v > cfg.overfit_accuracy for _, v in last) or pts[-1][0] > limit + cfg.window:
-        return None  # also stay quiet once training is well past the early phase (judged once, when it happens)
     return Alert("accuracy_overfit", "warning", last[-1][0],
-                 f"Preference accuracy is above {cfg.overfit_accuracy:.0%} on {len(last)} logged steps already by "
-                 f"step {last[-1][0]} of {h.max_steps}: the policy separates chosen from rejected almost "
-                 "perfectly this early, which usually means memorising the pairs (or pairs that are trivially "
-                 "easy, e.g. the rejected responses are truncated or differ in formatting). Try a lower learning "
-                 "rate, a larger beta, fewer epochs, and watch the eval accuracy and margins.",
-                 evidence("rewards/accuracies", last, max_steps=h.max_steps, early_limit_step=limit))
+                 f"Preference accuracy averages {mean:.0%} over logged steps {last[0][0]}–{last[-1][0]}, already early "
+                 f"in training (the first {early} of ~{h.planned_points():.0f} logged points of {h.max_steps} steps): "
+                 "the policy separates chosen from rejected almost perfectly this early, which usually means "
+                 "memorising the pairs (or pairs that are trivially easy, e.g. the rejected responses are truncated "
+                 "or differ in formatting), and a train accuracy near 1.0 says nothing about held-out prompts. Try a "
+                 "lower learning rate, a larger beta, fewer epochs or more pairs, and judge the run by its held-out "
+                 "win rate and pair accuracy.",
+                 evidence("rewards/accuracies", pts[-cfg.window:], mean=mean, early_points=early,
+                          max_steps=h.max_steps))
 
 
 def shift_nats(h: History, which: str) -> list[tuple[int, float]]:
@@ -128,33 +166,42 @@ def shift_nats(h: History, which: str) -> list[tuple[int, float]]:
 
 
 def rejected_logps_collapse(h: History, cfg: AlertsSection) -> Alert | None:
-    """`logps/rejected` below a (length-scaled) floor, having fallen far below the reference's log-probs."""
+    """`logps/rejected` below a (length-scaled) floor, or several times where it started, having fallen far below the
+    reference's log-probs."""
     pts = h.points("logps/rejected")
-    if len(pts) < cfg.window:
+    shift = shift_nats(h, "rejected")
+    # The shift from the reference (rewards/rejected ÷ β) does not jump with each batch's response lengths, so with
+    # it a short log (a few points) can be judged; raw log-probs (all a reference-free method has) need a window.
+    with_reference = len(shift) >= 3 and (h.method or "") not in REFERENCE_FREE
+    if len(pts) < (3 if with_reference else cfg.window):
         return None
-    k = span(cfg)
+    k = max(1, min(span(cfg), len(pts) // 3))
+    values = [v for _, v in pts]
     tokens = h.tokens_per_sequence()
     floor = cfg.rejected_logps_floor * max(1.0, tokens / cfg.rejected_logps_floor_tokens) if tokens else \
         cfg.rejected_logps_floor
-    level = tail_median([v for _, v in pts], k)
-    shift = shift_nats(h, "rejected")
-    drop = -tail_median([v for _, v in shift], k) if len(shift) >= k else \
-        head_median([v for _, v in pts], k) - level
-    if level >= floor or drop < cfg.rejected_logps_min_drop:
+    level, start = tail_median(values, k), head_median(values, k)
+    drop = -tail_median([v for _, v in shift], k) if len(shift) >= k else start - level
+    multiplied = start < 0 and level <= cfg.rejected_logps_collapse_ratio * start
+    if (level >= floor and not multiplied) or drop < cfg.rejected_logps_min_drop:
         return None
+    how = f"floor {floor:.0f}" + (f" for ~{tokens:.0f} tokens per sequence" if tokens else "") if level < floor \
+        else f"{level / start:.1f}× its starting {start:.1f}"
     return Alert("rejected_logps_collapse", "warning", pts[-1][0],
                  f"Log-probability of the rejected responses has collapsed to {level:.1f} (median of the last {k} "
-                 f"points; floor {floor:.0f}" + (f" for ~{tokens:.0f} tokens per sequence" if tokens else "")
-                 + f"), {drop:.0f} nats below the reference model. The policy is pushing the rejected text to "
-                 "near-zero probability, which drags general fluency with it and makes the reward signal "
+                 f"points; {how}), {drop:.0f} nats below the reference model. The policy is pushing the rejected "
+                 "text to near-zero probability, which drags general fluency with it and makes the reward signal "
                  "meaningless. Try a lower learning rate, a larger beta, or a loss that bounds the margin (ipo, or "
                  "robust with label_smoothing).",
-                 evidence("logps/rejected", pts[-cfg.window:], floor=floor, drop_nats=drop,
+                 evidence("logps/rejected", pts[-cfg.window:], floor=floor, start=start, drop_nats=drop,
                           tokens_per_sequence=tokens))
 
 
 def chosen_rewards_falling(h: History, cfg: AlertsSection) -> Alert | None:
-    """`rewards/chosen` trending down over the window and clearly below where it started."""
+    """`rewards/chosen` trending down over the window and clearly below where it started (not for reference-free
+    methods: their rewards/* are β × the policy's own log-probs, whose fall logps_both_falling judges)."""
+    if (h.method or "") in REFERENCE_FREE:
+        return None
     pts = h.points("rewards/chosen")
     if len(pts) < cfg.window:
         return None
@@ -174,22 +221,26 @@ def chosen_rewards_falling(h: History, cfg: AlertsSection) -> Alert | None:
 
 
 def margins_not_growing(h: History, cfg: AlertsSection) -> Alert | None:
-    """Two windows in, the reward margin is still small and did not grow from one window to the next."""
+    """Two windows in, the reward margin is still small, did not grow from one window to the next, and has not grown
+    since the start either (noisy per-step margins dip and plateau while they grow)."""
     pts = h.points("rewards/margins")
     if len(pts) < 2 * cfg.window:
         return None
     before = [v for _, v in pts[-2 * cfg.window:-cfg.window]]
     after = [v for _, v in pts[-cfg.window:]]
     growth, now = statistics.fmean(after) - statistics.fmean(before), statistics.fmean(after)
-    if growth >= cfg.margin_min_growth or now >= cfg.margin_learned:
+    first, last, _ = quarter_gain([v for _, v in pts])
+    if growth >= cfg.margin_min_growth or now >= cfg.margin_learned or last - first >= cfg.margin_min_growth:
         return None
     return Alert("margins_not_growing", "warning", pts[-1][0],
                  f"The reward margin is not growing: mean {now:.3f} over the last {cfg.window} points against "
-                 f"{statistics.fmean(before):.3f} over the {cfg.window} before (growth {growth:+.3f}). The policy is "
-                 "not learning the preference signal. Likely cause: a learning rate too low, a beta too large, "
-                 "or chosen and rejected responses that barely differ. Try a higher learning rate or a smaller "
-                 "beta, and look at a few pairs.",
-                 evidence("rewards/margins", pts[-2 * cfg.window:], growth=growth))
+                 f"{statistics.fmean(before):.3f} over the {cfg.window} before (growth {growth:+.3f}), and "
+                 f"{last:.3f} over the last quarter of the run so far against {first:.3f} over its first. The policy "
+                 "is not learning the preference signal. Likely cause: a learning rate too low, a beta too large, "
+                 "chosen and rejected responses that barely differ, or an adapter that is not training. Try a "
+                 "higher learning rate or a smaller beta, and look at a few pairs.",
+                 evidence("rewards/margins", pts[-2 * cfg.window:], growth=growth, first_quarter_mean=first,
+                          last_quarter_mean=last))
 
 
 def logps_both_falling(h: History, cfg: AlertsSection) -> Alert | None:
@@ -235,97 +286,6 @@ def eval_margin_divergence(h: History, cfg: AlertsSection) -> Alert | None:
                   "eval": evidence("rewards/margins", evals, "eval"), "gap": rounded(gap)})
 
 
-# ---------- PPO / GRPO / RLOO ----------
-
-def kl_out_of_range(h: History, cfg: AlertsSection) -> Alert | None:
-    """Mean KL to the reference, over the window, above the target or clearly negative."""
-    key = h.first_of(KL_KEYS)
-    if key is None or not h.rl_like:
-        return None
-    pts = h.points(key)
-    if len(pts) < cfg.window:
-        return None
-    window = pts[-cfg.window:]
-    med = statistics.median(v for _, v in window)
-    if med > cfg.kl_max:
-        return Alert("kl_too_high", "warning", window[-1][0],
-                     f"KL to the reference model is {med:.2f} (median of the last {len(window)} points), above the "
-                     f"target {cfg.kl_max:g}: the policy has drifted far from where it started and is likely "
-                     "degrading as a language model. Try a larger KL coefficient (beta / kl_coef), a lower learning "
-                     "rate, or stop at an earlier checkpoint.",
-                     evidence(key, window, kl_max=cfg.kl_max))
-    if med < cfg.kl_min:
-        return Alert("kl_negative", "warning", window[-1][0],
-                     f"KL to the reference model is negative ({med:.3f}, median of the last {len(window)} points). A "
-                     "true KL cannot be negative: the estimator is being gamed, usually by generation settings that "
-                     "differ between policy and reference (temperature, top-k/p, padding side, EOS handling). Check "
-                     "that both score the same tokens with the same settings.",
-                     evidence(key, window, kl_min=cfg.kl_min))
-    return None
-
-
-def reward_hacking(h: History, cfg: AlertsSection) -> Alert | None:
-    """Score rising while KL rises past the target: the policy found a way to please the reward model."""
-    kl_key, score_key = h.first_of(KL_KEYS), h.first_of(SCORE_KEYS)
-    if kl_key is None or score_key is None or not h.rl_like:
-        return None
-    kl, score = h.points(kl_key), h.points(score_key)
-    if len(kl) < cfg.window or len(score) < cfg.window:
-        return None
-    k, s = [v for _, v in kl[-cfg.window:]], [v for _, v in score[-cfg.window:]]
-    tk, ts = kendall_tau(k), kendall_tau(s)
-    if tk < cfg.trend_tau or ts < cfg.trend_tau or tail_median(k, span(cfg)) < cfg.kl_max:
-        return None
-    return Alert("reward_hacking", "error", kl[-1][0],
-                 f"The reward score keeps rising (Kendall tau {ts:.2f}) while KL to the reference explodes "
-                 f"(tau {tk:.2f}, now {tail_median(k, span(cfg)):.1f}, target {cfg.kl_max:g}): the policy is probably "
-                 "exploiting the reward model (reward hacking) rather than getting better. Read some samples; try a "
-                 "larger KL coefficient, a lower learning rate, length penalties, or a stronger reward model.",
-                 {"kl": evidence(kl_key, kl[-cfg.window:], kendall_tau=tk),
-                  "score": evidence(score_key, score[-cfg.window:], kendall_tau=ts)})
-
-
-def value_loss_diverging(h: History, cfg: AlertsSection) -> Alert | None:
-    """PPO's value loss trending up to many times its starting level."""
-    pts = h.points("loss/value_avg")
-    if len(pts) < cfg.window:
-        return None
-    window = [v for _, v in pts[-cfg.window:]]
-    start, now, tau = head_median([v for _, v in pts], span(cfg)), tail_median(window, span(cfg)), kendall_tau(window)
-    if tau < cfg.trend_tau or now < cfg.value_loss_growth * max(start, 1e-8):
-        return None
-    return Alert("value_loss_diverging", "warning", pts[-1][0],
-                 f"PPO's value loss is climbing (Kendall tau {tau:.2f}), now {now:.3g} against {start:.3g} at the "
-                 "start: the value head cannot track the returns, so advantages become noise. Try a lower learning "
-                 "rate, a smaller vf_coef or cliprange_value, or whitening/normalising rewards.",
-                 evidence("loss/value_avg", pts[-cfg.window:], start=start))
-
-
-def response_length(h: History, cfg: AlertsSection) -> Alert | None:
-    """Generated responses collapsing to nothing, or nearly all cut off at the maximum length."""
-    pts = h.points("completions/mean_length")
-    if len(pts) >= cfg.window:
-        window = pts[-cfg.window:]
-        if max(v for _, v in window) < cfg.min_response_tokens:
-            return Alert("response_length_collapse", "error", window[-1][0],
-                         f"Generated responses have collapsed to {window[-1][1]:.2f} tokens on average over the last "
-                         f"{len(window)} points: the policy learned that saying nothing scores best (or EOS is "
-                         "rewarded). Check the reward function on empty answers; add a length floor or penalty for "
-                         "empty completions.",
-                         evidence("completions/mean_length", window))
-    clipped = h.points("completions/clipped_ratio")
-    if len(clipped) >= cfg.window:
-        window = clipped[-cfg.window:]
-        if min(v for _, v in window) >= cfg.max_clipped_ratio:
-            return Alert("response_length_pinned", "warning", window[-1][0],
-                         f"At least {cfg.max_clipped_ratio:.0%} of responses hit the maximum length on each of the "
-                         f"last {len(window)} points: the policy rambles until cut off, often because longer answers "
-                         "score higher. Try a length penalty, a larger max_completion_length, or a reward model less "
-                         "biased to length.",
-                         evidence("completions/clipped_ratio", window))
-    return None
-
-
 RULES: dict[str, Rule] = {
     "loss_nonfinite": loss_nonfinite,
     "grad_norm_spike": grad_norm_spike,
@@ -336,10 +296,7 @@ RULES: dict[str, Rule] = {
     "margins_not_growing": margins_not_growing,
     "logps_both_falling": logps_both_falling,
     "eval_margin_divergence": eval_margin_divergence,
-    "kl_out_of_range": kl_out_of_range,
-    "reward_hacking": reward_hacking,
-    "value_loss_diverging": value_loss_diverging,
-    "response_length": response_length,
+    **RL_RULES,
 }
 
 

@@ -10,7 +10,7 @@ TRACES = Path(__file__).resolve().parents[2] / "traces"  # tests/traces
 
 
 def test_a_dpo_trace_can_be_plotted_against_tokens_seen() -> None:
-    series, _ = read_series(TRACES / "healthy-dpo-embedded-20.jsonl")
+    series, _ = read_series(TRACES / "demo-dpo-embedded-20.jsonl")
     assert series.has_x("tokens")
     xs, ys = series.get("train", "loss", "tokens")
     steps, _ = series.get("train", "loss", "step")

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.verdict.healthcheck import HealthInputError, check, log_history_to_events
+from engine.verdict.foreign import HealthInputError, log_history_to_events
+from engine.verdict.healthcheck import check
 
 ROOT = Path(__file__).resolve().parents[3]
 TRACES = Path(__file__).resolve().parents[2] / "traces"
+HEALTHY = TRACES / "public" / "dpo-healthy-1epoch-llama1b.json"  # a real, healthy DPO run's trainer_state.json
 
 
 
@@ -28,8 +30,10 @@ def test_trl_trainer_state_nan_is_an_error_and_healthy_is_clean() -> None:
     bad = check(str(TRACES / "trl-trainer-state-nan.json"))
     assert bad.kind == "trl-trainer-state" and bad.exit_code == 1
     assert [a.rule for a in bad.alerts if a.severity == "error"] == ["loss_nonfinite"]
-    good = check(str(TRACES / "trl-trainer-state-healthy.json"))
-    assert good.alerts == [] and good.exit_code == 0 and good.metric_events == 33
+    demo = check(str(TRACES / "trl-trainer-state-demo.json"))  # a warning only: exit 0
+    assert [a.rule for a in demo.alerts] == ["accuracy_overfit"] and demo.exit_code == 0 and demo.metric_events == 33
+    good = check(str(HEALTHY))
+    assert good.alerts == [] and good.exit_code == 0 and good.metric_events > 90
 
 
 def test_bare_log_history_list_and_jsonl(tmp_path: Path) -> None:
@@ -60,8 +64,8 @@ def test_cli_exit_codes_and_json(tmp_path: Path, reins) -> None:
     assert nan.returncode == 1, nan.stderr
     data = json.loads(nan.stdout)
     assert data["errors"] == 1 and data["alerts"][0]["rule"] == "loss_nonfinite"
-    assert data["alerts"][0]["evidence"]["values"][-1] == "inf"
-    healthy = reins("health", str(TRACES / "healthy-dpo-embedded-30.jsonl"))
+    assert data["alerts"][0]["evidence"]["values"][-1] == "nan"  # the loss, which turned NaN at step 6
+    healthy = reins("health", str(HEALTHY))
     assert healthy.returncode == 0 and "no red flags" in healthy.stdout
     flat = reins("health", str(TRACES / "not-learning-lr-1e-9.jsonl"))
     assert flat.returncode == 0 and "loss_flat" in flat.stdout and "warning" in flat.stdout  # warnings exit 0
@@ -76,14 +80,14 @@ def test_cli_exit_codes_and_json(tmp_path: Path, reins) -> None:
 def test_report_writes_json_and_markdown(tmp_path: Path, reins) -> None:
     run = tmp_path / "20261127-000000-demo"
     run.mkdir()
-    (run / "events.jsonl").write_text((TRACES / "healthy-dpo-embedded-30.jsonl").read_text())
+    (run / "events.jsonl").write_text((TRACES / "demo-dpo-embedded-30.jsonl").read_text())
     (run / "run.json").write_text(json.dumps({"id": run.name, "method": "dpo"}))
     res = reins("report", str(run), "--json")
     assert res.returncode == 0, res.stderr
     rep = json.loads(res.stdout)
     assert rep["eval_before"]["rewards/accuracies"] == 0.0 and rep["eval_after"]["rewards/accuracies"] == 1.0
     assert rep["eval_after"]["rewards/margins"] > rep["eval_before"]["rewards/margins"]
-    assert rep["verdict"].startswith("improved") and rep["alerts"] == []
+    assert rep["verdict"].startswith("improved") and [a["rule"] for a in rep["alerts"]] == ["accuracy_overfit"]
     assert rep["logps"]["rejected_collapsed"] is False
     assert json.loads((run / "report.json").read_text())["run"] == run.name
     md = (run / "report.md").read_text()

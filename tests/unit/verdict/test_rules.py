@@ -59,7 +59,20 @@ def test_nan_loss_as_string_fires_error() -> None:
     alerts = evaluate(h)
     assert [(a.rule, a.severity) for a in alerts] == [("loss_nonfinite", "error")]
     assert alerts[0].evidence["values"][-1] == "nan" and alerts[0].step == 3
-    assert rules_firing(history({"loss": [0.69, 0.68, 0.67], "grad_norm": [1, 2, "inf"]})) == {"loss_nonfinite"}
+    # one non-finite gradient norm is a step the fp16 loss scaler skipped; two in a row are a broken run
+    assert rules_firing(history({"loss": [0.69, 0.68, 0.67], "grad_norm": [1, 2, "inf"]})) == set()
+    assert rules_firing(history({"loss": [0.69, 0.68, 0.67], "grad_norm": [1, "inf", "nan"]})) == {"loss_nonfinite"}
+
+
+def test_nan_rewards_behind_a_zero_loss_are_nonfinite() -> None:
+    # TRL logs a loss of exactly 0.0 when the rewards and log-probs are NaN: the loss alone looks fine
+    h = history({"loss": [0.0] * 4, "rewards/accuracies": [0.0] * 4, "rewards/margins": ["nan"] * 4,
+                 "logps/rejected": ["nan"] * 4, "logits/chosen": ["nan"] * 4})
+    (alert,) = evaluate(h)
+    assert alert.rule == "loss_nonfinite" and alert.severity == "error"
+    assert "exactly 0" in alert.message and "rewards/margins" in alert.message and "logits/chosen" in alert.message
+    mon = Monitor()  # live, it fires at the second NaN point
+    assert [a.step for a in mon.feed(metric(i, {"loss": 0.0, "rewards/margins": "nan"}) for i in (1, 2, 3))] == [2]
 
 
 def test_grad_norm_spike_needs_a_window_and_a_big_jump() -> None:
@@ -75,6 +88,23 @@ def test_loss_flat_but_not_for_grpo() -> None:
     assert "loss_flat" not in rules_firing(history({"loss": noisy(0.69, -0.01, 10, 0.02)}))
     assert "loss_flat" not in rules_firing(history({"loss": [0.0] * 10}, method="grpo"))
     assert "loss_flat" not in rules_firing(history({"loss": [0.0] * 10, "reward_std": [0.3] * 10}))  # foreign GRPO
+
+
+def test_accuracy_overfit_on_a_short_run_and_a_smoothed_accuracy() -> None:
+    # 20 steps: 10% is two steps, before the policy moved; early means at least the first 2 × 3 logged points
+    demo = [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    early = history({"rewards/accuracies": demo[:5]}, max_steps=20)
+    alerts = [a for a in evaluate(early) if a.rule == "accuracy_overfit"]
+    assert alerts and alerts[0].evidence["mean"] == 1.0
+    assert "accuracy_overfit" not in rules_firing(history({"rewards/accuracies": demo}, max_steps=20))  # judged once
+    mon = Monitor(max_steps=20)
+    assert [(a.rule, a.step) for a in mon.feed([metric(i, {"rewards/accuracies": v}) for i, v in enumerate(demo, 1)])] \
+        == [("accuracy_overfit", 5)]
+    # a 2-epoch run logged every 10 steps: 0.89, 1.0, 1.0 averages above 0.95 (a single point never had to)
+    assert "accuracy_overfit" in rules_firing(history({"rewards/accuracies": [0.0, 0.889, 1.0, 1.0]}, max_steps=3))
+    # noisy tiny batches that mostly fail to separate stay quiet
+    assert "accuracy_overfit" not in rules_firing(history({"rewards/accuracies": [0.5, 1.0, 0.5, 1.0, 0.5, 1.0]},
+                                                          max_steps=20))
 
 
 def test_accuracy_overfit_only_early_and_sustained() -> None:
@@ -96,9 +126,22 @@ def test_rejected_collapse_needs_level_and_drop() -> None:
     # long responses start below -200: low level but no drop from the reference is not a collapse
     long = {"logps/rejected": noisy(-320, 0, n, 80), "rewards/rejected": noisy(0, -0.02, n, 0.2)}
     assert "rejected_logps_collapse" not in rules_firing(history(long, beta=0.1))
-    # the floor scales with sequence length when the batch is known: ~1000 tokens/seq moves it to about -1560
-    tokens = {**collapsing, "num_tokens": [4000.0 * (i + 1) for i in range(n)]}
+    # the floor scales with sequence length when the batch is known: ~1000 tokens/seq moves it to about -1560, so a
+    # fall from -600 to -870 (well under twice where it started) is no collapse there
+    tokens = {"logps/rejected": noisy(-600, -30, n, 20), "rewards/rejected": [-3.0 * i for i in range(n)],
+              "num_tokens": [4000.0 * (i + 1) for i in range(n)]}
     assert "rejected_logps_collapse" not in rules_firing(history(tokens, beta=0.1, sequences_per_step=4))
+    # ...but twice (and more) where it started, far below the reference, is: the floor is not the only yardstick
+    doubled = {**tokens, "logps/rejected": noisy(-150, -30, n, 20)}
+    assert "rejected_logps_collapse" in rules_firing(history(doubled, beta=0.1, sequences_per_step=4))
+
+
+def test_a_short_log_is_judged_on_the_shift_from_the_reference() -> None:
+    # four logged points (a 30-step run logged every 10): too few for a window, enough when rewards/* say how far
+    # the rejected answers moved from the reference
+    short = {"logps/rejected": [-433.0, -632.0, -1541.0, -1784.0], "rewards/rejected": [0.0, -26.5, -119.5, -141.8]}
+    assert "rejected_logps_collapse" in rules_firing(history(short, beta=0.1))
+    assert "rejected_logps_collapse" not in rules_firing(history({"logps/rejected": short["logps/rejected"]}))
 
 
 def test_chosen_falling_and_both_falling() -> None:
@@ -129,7 +172,7 @@ def test_eval_margin_divergence() -> None:
 
 def test_rl_rules() -> None:
     n = 10
-    hack = {"objective/kl": [2.0 * 1.4 ** i for i in range(n)], "objective/scores": noisy(0, 0.5, n, 0.1)}
+    hack = {"objective/kl": [2.0 * 1.15 ** i for i in range(2 * n)], "objective/scores": noisy(0, 0.5, 2 * n, 0.1)}
     assert {"reward_hacking", "kl_too_high"} <= rules_firing(history(hack, method="ppo"))
     calm = {"objective/kl": noisy(3, 0.1, n, 0.5), "objective/scores": noisy(0, 0.2, n, 0.1)}
     assert not rules_firing(history(calm, method="ppo"))
@@ -141,6 +184,44 @@ def test_rl_rules() -> None:
     assert "response_length_pinned" in rules_firing(history({"completions/clipped_ratio": [0.95] * n}))
     assert not rules_firing(history({"completions/mean_length": noisy(80, 1, n, 5),
                                      "completions/clipped_ratio": noisy(0.1, 0, n, 0.05)}, method="grpo"))
+    # older TRL named the mean length `completion_length`
+    assert "response_length_collapse" in rules_firing(history({"completion_length": [0.0] * n}, method="grpo"))
+
+
+def test_kl_far_from_zero_at_the_start() -> None:
+    start = {"kl": [1.1, 0.82, 1.13, 1.1, 0.83, 0.9]}
+    assert "kl_at_start" in rules_firing(history(start, method="grpo"))
+    assert "kl_at_start" not in rules_firing(history({"kl": [0.0, 0.001, 0.002, 0.004, 0.01]}, method="grpo"))
+    # a history that begins mid-training (a resumed attempt) says nothing about the start
+    resumed = History(method="grpo")
+    for i, v in enumerate(start["kl"]):
+        resumed.add(metric(500 + i, {"kl": v}))
+    assert "kl_at_start" not in rules_firing(resumed)
+
+
+def test_groups_without_reward_variance() -> None:
+    n = 10
+    sparse = {"frac_reward_zero_std": [1.0, 0.75] * (n // 2), "reward": [0.0] * n}
+    assert "reward_zero_variance" in rules_firing(history(sparse, method="grpo"))
+    assert "reward_zero_variance" not in rules_firing(history({"frac_reward_zero_std": [0.6, 0.7] * (n // 2)},
+                                                              method="grpo"))
+    old = {"reward_std": [0.0] * n, "reward": [0.0] * n}  # older TRL: no fraction, a spread of 0
+    assert "reward_zero_variance" in rules_firing(history(old, method="grpo"))
+
+
+def test_reward_flat_only_over_a_long_stretch() -> None:
+    flat, rising = noisy(0.4, 0, 40, 0.3), noisy(0.2, 0.03, 40, 0.3)
+    assert "reward_flat" in rules_firing(history({"reward": flat}, method="grpo", max_steps=60))
+    assert "reward_flat" not in rules_firing(history({"reward": rising}, method="grpo", max_steps=60))
+    # a third of a long run is too early to call its reward flat
+    assert "reward_flat" not in rules_firing(history({"reward": flat}, method="grpo", max_steps=200))
+
+
+def test_bimodal_rl_grad_norms_are_not_spikes() -> None:
+    # GRPO: ~0 on batches whose groups all scored alike, ~0.5 on the others; a jump back to 0.5 is normal
+    bimodal = [0.003, 0.4, 0.002, 0.005, 0.5, 0.003, 0.004, 0.002, 0.45, 0.003, 0.002, 0.004, 0.003, 0.6]
+    assert "grad_norm_spike" not in rules_firing(history({"grad_norm": bimodal}, method="grpo"))
+    assert "grad_norm_spike" in rules_firing(history({"grad_norm": bimodal + [40.0]}, method="grpo"))
 
 
 def test_monitor_fires_once_per_episode_and_rearms() -> None:
@@ -156,7 +237,8 @@ def test_monitor_fires_once_per_episode_and_rearms() -> None:
 def test_monitor_disabled_and_every_rule_named() -> None:
     mon = Monitor(AlertsSection(enabled=False))
     assert mon.feed([metric(1, {"loss": "nan"})]) == []
-    assert len(RULES) == 13
+    assert {"loss_nonfinite", "accuracy_overfit", "kl_at_start", "reward_zero_variance", "reward_flat"} <= set(RULES)
+    assert all(rule.__doc__ for rule in RULES.values())
 
 
 def test_loss_flat_is_left_to_nonfinite_after_a_breakdown() -> None:

@@ -14,21 +14,23 @@ TRACES = Path(__file__).resolve().parents[2] / "traces"
 # trace file -> the alerts (rule, first step) the rules must raise on it, exactly; {} for healthy runs.
 EXPECTED: dict[str, set[tuple[str, int]]] = {
     # real runs
-    "healthy-dpo-embedded-30.jsonl": set(),
-    "healthy-dpo-embedded-20.jsonl": set(),
+    # the bundled demo: train accuracy 1.0 from step 3 of 20 (the overfitting red flag it long went without)
+    "demo-dpo-embedded-30.jsonl": {("accuracy_overfit", 5)},
+    "demo-dpo-embedded-20.jsonl": {("accuracy_overfit", 5)},
     "overfit-dpo-4-rows.jsonl": {("accuracy_overfit", 5), ("eval_margin_divergence", 20)},
     "not-learning-lr-1e-9.jsonl": {("loss_flat", 8), ("margins_not_growing", 16)},
-    "nan-loss-ipo-sgd.jsonl": {("loss_nonfinite", 4)},
-    "collapse-dpo-lr-100x.jsonl": {("rejected_logps_collapse", 8), ("chosen_rewards_falling", 8),
-                                   ("logps_both_falling", 8), ("grad_norm_spike", 14)},
+    # step 4: grad_norm NaN once (a skipped step); from step 5 the loss reads 0.0 and the log-probs are NaN
+    "nan-loss-ipo-sgd.jsonl": {("rejected_logps_collapse", 3), ("loss_nonfinite", 5)},
+    "collapse-dpo-lr-100x.jsonl": {("accuracy_overfit", 5), ("rejected_logps_collapse", 4),
+                                   ("chosen_rewards_falling", 8), ("logps_both_falling", 8)},
     # hand-written (no RL trainer in the engine yet)
     "ppo-healthy.jsonl": set(),
     "ppo-reward-hacking.jsonl": {("reward_hacking", 27), ("kl_too_high", 29)},
-    "ppo-value-divergence-negative-kl.jsonl": {("kl_negative", 18), ("value_loss_diverging", 20)},
+    "ppo-value-divergence-negative-kl.jsonl": {("kl_negative", 18), ("value_loss_diverging", 20), ("reward_flat", 32)},
     "grpo-healthy.jsonl": set(),
     "grpo-length-collapse.jsonl": {("response_length_collapse", 21)},
-    "trl-trainer-state-healthy.json": set(),
-    "trl-trainer-state-nan.json": {("loss_nonfinite", 5)},
+    "trl-trainer-state-demo.json": {("accuracy_overfit", 5)},
+    "trl-trainer-state-nan.json": {("loss_nonfinite", 6)},
 }
 HEALTHY = [name for name, alerts in EXPECTED.items() if not alerts]
 
