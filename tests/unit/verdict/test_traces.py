@@ -17,6 +17,8 @@ EXPECTED: dict[str, set[tuple[str, int]]] = {
     # the bundled demo: train accuracy 1.0 from step 3 of 20 (the overfitting red flag it long went without)
     "demo-dpo-embedded-30.jsonl": {("accuracy_overfit", 5)},
     "demo-dpo-embedded-20.jsonl": {("accuracy_overfit", 5)},
+    # today's `make demo`, recorded before anything retunes the recipe: the worker raised the same alert live
+    "demo-dpo-embedded-20-2026-12-01.jsonl": {("accuracy_overfit", 5)},
     "overfit-dpo-4-rows.jsonl": {("accuracy_overfit", 5), ("eval_margin_divergence", 20)},
     "not-learning-lr-1e-9.jsonl": {("loss_flat", 8), ("margins_not_growing", 16)},
     # step 4: grad_norm NaN once (a skipped step); from step 5 the loss reads 0.0 and the log-probs are NaN
