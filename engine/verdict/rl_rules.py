@@ -106,12 +106,19 @@ def response_length(h: History, cfg: AlertsSection) -> Alert | None:
     if len(clipped) >= cfg.window:
         window = clipped[-cfg.window:]
         if min(v for _, v in window) >= cfg.max_clipped_ratio:
+            # Cut from the very first steps, the cap is shorter than what this model writes; cut only later, the
+            # policy learned to ramble: the same symptom with different fixes.
+            from_start = min(v for _, v in clipped[:span(cfg)]) >= cfg.max_clipped_ratio
+            why = ("from the first logged steps on, so the cap is shorter than the answers this model writes for "
+                   "these prompts, and the reward scores cut-off text. Try a larger max_completion_length, or prompts "
+                   "that ask for shorter answers") if from_start else \
+                ("after earlier steps that ended on their own: the policy rambles until cut off, often because "
+                 "longer answers score higher. Try a length penalty, a larger max_completion_length, or a reward "
+                 "model less biased to length")
             return Alert("response_length_pinned", "warning", window[-1][0],
                          f"At least {cfg.max_clipped_ratio:.0%} of responses hit the maximum length on each of the "
-                         f"last {len(window)} points: the policy rambles until cut off, often because longer answers "
-                         "score higher. Try a length penalty, a larger max_completion_length, or a reward model less "
-                         "biased to length.",
-                         evidence("completions/clipped_ratio", window))
+                         f"last {len(window)} points, {why}.",
+                         evidence("completions/clipped_ratio", window, from_start=from_start))
     return None
 
 

@@ -184,6 +184,13 @@ def test_rl_rules() -> None:
     assert "response_length_pinned" in rules_firing(history({"completions/clipped_ratio": [0.95] * n}))
     assert not rules_firing(history({"completions/mean_length": noisy(80, 1, n, 5),
                                      "completions/clipped_ratio": noisy(0.1, 0, n, 0.05)}, method="grpo"))
+    # cut from the first step: the cap is too short for this model; cut only later: the policy learned to ramble
+    pinned = history({"completions/clipped_ratio": [1.0] * n})
+    (start,) = [a for a in evaluate(pinned) if a.rule == "response_length_pinned"]
+    later = history({"completions/clipped_ratio": [0.1] * n + [0.95] * n})
+    (ramble,) = [a for a in evaluate(later) if a.rule == "response_length_pinned"]
+    assert start.evidence["from_start"] and "shorter than the answers this model writes" in start.message
+    assert not ramble.evidence["from_start"] and "rambles" in ramble.message
     # older TRL named the mean length `completion_length`
     assert "response_length_collapse" in rules_firing(history({"completion_length": [0.0] * n}, method="grpo"))
 
