@@ -62,7 +62,7 @@ def confusion(rows: list[dict]) -> str:
         lines.append(f"{r['file'][:-5]:<{width}}{held} " + " ".join(marks))
     lines.append("")
     lines += [f"{i:>2} {rule}" for i, rule in enumerate(rules, 1)]
-    lines.append("* held out: the rules were tuned without them (their blind check is in tests/traces/public/README.md)")
+    lines.append("* held out: the rules were tuned without them (the blind check: tests/traces/public/README.md)")
     return "\n".join(lines)
 
 
