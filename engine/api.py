@@ -123,9 +123,15 @@ def store(runs_dir: Path | str | None = None) -> RunStore:
     return RunStore(_runs_dir(runs_dir))
 
 
-def list_runs(runs_dir: Path | str | None = None) -> list[RunView]:
-    """Every run in the store, newest first."""
-    return store(runs_dir).refresh()
+def list_runs(runs_dir: Path | str | None = None, ranked: bool = False) -> list[RunView]:
+    """Every run in the store, newest first; `ranked`: best first by the report's verdict (keep, inconclusive,
+    don't keep, none) and then its headline number's lower bound."""
+    views = store(runs_dir).refresh()
+    if ranked:
+        from engine.verdict.decision import rank_key
+
+        views.sort(key=lambda v: rank_key(v.record))  # stable: equal runs stay newest first
+    return views
 
 
 def get_run(ref: str, runs_dir: Path | str | None = None) -> RunView:

@@ -22,6 +22,7 @@ from engine.runs.details import RunDetails
 from engine.runs.events import TERMINAL_STATUSES
 from engine.runs.rundir import elapsed_s
 from engine.runs.store import RunView
+from engine.verdict.decision import verdict_cell
 
 STATUS_STYLE = {"completed": "green", "running": "cyan", "starting": "cyan", "created": "dim",
                 "failed": "red", "crashed": "red", "stopped": "yellow"}
@@ -40,7 +41,7 @@ def runs_table(views: list[RunView]) -> Table:
     table = Table(box=None)
     # Ids are what users copy into other commands: never truncate them, shrink the other columns instead.
     table.add_column("id", no_wrap=True, min_width=max((len(v.id) for v in views), default=2))
-    for col in ("status", "method", "model", "step", "loss", "margin", "acc", "duration"):
+    for col in ("status", "method", "model", "step", "loss", "margin", "acc", "verdict", "duration"):
         table.add_column(col)
     for v in views:
         m, s = v.summary.last.get("train", {}), v.summary
@@ -50,7 +51,7 @@ def runs_table(views: list[RunView]) -> Table:
         status = status_text(v.status)
         if v.record.get("damaged"):
             status.append(" (damaged)", style="dim")
-        table.add_row(v.id, status, v.what, model, steps, *shown, _duration(v))
+        table.add_row(v.id, status, v.what, model, steps, *shown, verdict_cell(v.record), _duration(v))
     return table
 
 

@@ -89,9 +89,11 @@ def _follow(run_id: str, runs_dir: Path | None, plain: bool) -> api.RunView:
 
 
 def ls(runs_dir: Path | None = RunsDir, as_json: bool = JsonOut,
-       status: str | None = typer.Option(None, "--status", help="Only runs with this status.")) -> None:
-    """List runs in the store, newest first."""
-    views = api.list_runs(runs_dir)
+       status: str | None = typer.Option(None, "--status", help="Only runs with this status."),
+       ranked: bool = typer.Option(False, "--rank", help="Best first: by the report's verdict (keep, inconclusive, "
+                                   "don't keep), then its headline number (win rate's lower bound).")) -> None:
+    """List runs in the store, newest first (or ranked by their reports with --rank)."""
+    views = api.list_runs(runs_dir, ranked=ranked)
     if status:
         views = [v for v in views if v.status == status]
     if as_json:

@@ -242,13 +242,31 @@ class ChatJudge(Section):
 Judge = Annotated[RewardModelJudge | ChatJudge, Field(discriminator="kind")]
 
 
+class VerdictSection(Section):
+    """When a run is worth keeping: the thresholds of the report's keep / don't keep / inconclusive rules."""
+
+    min_win_rate_lower: float = Field(0.5, ge=0, le=1)
+    """Keep only when the lower end of the win rate's 95% interval is above this (0.5: better than the reference,
+    beyond the judge's noise). An interval that straddles it is inconclusive; one wholly below it is don't keep."""
+    max_extra_looping: int = Field(0, ge=0)
+    """How many more looping answers the policy may give than the reference (0: any increase is don't keep)."""
+    max_probe_drops: int = Field(0, ge=0)
+    """How many capability probe suites may drop (their paired 95% interval wholly below 0)."""
+    error_alerts: bool = True
+    """An error-severity red flag raised during training (NaN loss, collapse …) means don't keep."""
+
+
 class ReportSection(Section):
     """What the worker measures after training for the post-training report (`reins report`)."""
 
     enabled: bool = True
     """Run the post-training evaluation (generations, pair log-probs, perplexity, optional judge)."""
-    samples: int = Field(4, ge=0, le=512)
-    """Held-out prompts answered by the reference and by the trained policy (greedy), stored as `sample` events."""
+    samples: int = Field(256, ge=0, le=4096)
+    """Held-out prompts answered by the reference and by the trained policy (greedy), stored as `sample` events and
+    judged when `judge` is set: every eval prompt up to this many (a win rate over a handful of prompts decides
+    nothing)."""
+    batch_size: int | None = Field(None, gt=0)
+    """Prompts per batched `generate` call. Unset: 64 on a GPU, 16 on a CPU."""
     max_new_tokens: int = Field(96, gt=0, le=4096)
     """Length limit of each sample generation, in tokens."""
     pairs: int = Field(64, ge=0)
@@ -261,6 +279,9 @@ class ReportSection(Section):
     """Flag a capability regression when the policy's perplexity exceeds the reference's by more than this (%)."""
     judge: Judge | None = None
     """Who decides the win rate of policy vs reference: a reward model or a chat endpoint. Off by default."""
+    verdict: VerdictSection = Field(default_factory=VerdictSection)
+    """The rules that turn the report's figures into keep / don't keep / inconclusive (perplexity's limit is
+    `max_perplexity_increase`)."""
 
 
 class Recipe(Section):

@@ -194,8 +194,8 @@ class Summary:
                 self.system.update(ev.get("values", {}))
             elif kind == "alert":
                 self.alerts += 1
-            elif kind == "phase":
-                self.phase = ev.get("name")
+            elif kind == "phase":  # "post-training evaluation: policy answers 16/32"
+                self.phase = ": ".join(str(v) for v in (ev.get("name"), ev.get("detail")) if v)
             elif kind == "evaluation":
                 self.phase = None
         return self

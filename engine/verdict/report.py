@@ -12,6 +12,7 @@ from engine.formatting import fmt
 from engine.recipe.methods import method_spec
 from engine.runs.events import read_all
 from engine.runs.rundir import RunDir, write_json_atomic
+from engine.verdict import decision
 from engine.verdict.healthcheck import monitor_for, recipe_of
 
 # What a preference report compares, in the order a reader wants it.
@@ -44,6 +45,7 @@ class Report:
     evaluation: dict[str, Any] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    decision: dict[str, Any] | None = None  # keep / don't keep / inconclusive, its rules and the headline number
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -178,6 +180,9 @@ def build_report(run_dir: Path) -> Report:
     rep.logps = logp_sanity(rep.eval_before, rep.eval_after, floor, cfg.rejected_logps_min_drop) \
         if any(k in rep.eval_after for k in LOGP_KEYS) else {}  # a reward model logs no log-probs
     rep.verdict = qualify(rep.verdict, rep.logps, rep.alerts, rep.evaluation)
+    if rep.evaluation:
+        cfg = recipe.report.verdict if recipe is not None else None
+        rep.decision = decision.decide(rep.evaluation, rep.alerts, cfg).to_dict()
     if tokens and rep.logps:
         rep.logps["tokens_per_sequence"] = round(tokens, 1)
     return rep
@@ -297,6 +302,9 @@ def markdown(rep: Report) -> str:
     """`report.md`: the same content for people."""
     lines = [f"# Report: {rep.run}", "", f"- method: {rep.method or '?'}; status: {rep.status or '?'}; "
              f"steps: {rep.steps}", f"- verdict: **{rep.verdict}**", ""]
+    if rep.decision:
+        lines += decision.markdown(decision.Decision(
+            rep.decision["verdict"], [decision.RuleResult(**r) for r in rep.decision["rules"]]))
     if rep.eval_before or rep.eval_after:
         lines += [f"## Held-out evaluation (step {rep.before_step} → step {rep.after_step})", "",
                   "| metric | before | after |", "|---|---|---|"]
@@ -339,6 +347,9 @@ def write_report(run_dir: Path) -> Report:
     rep = build_report(rd.path)
     write_json_atomic(rd.report_json, rep.to_dict())
     rd.report_md.write_text(markdown(rep), encoding="utf-8")
+    # in run.json too, so listings and sweeps rank runs without opening every report
+    if rep.decision and rd.run_json.exists():
+        rd.update(verdict=rep.decision["verdict"], headline=rep.decision["headline"])
     return rep
 
 

@@ -12,12 +12,12 @@ import torch
 
 from engine.paths import BUNDLED_RECIPES
 from engine.recipe.data import load_records
-from engine.recipe.schema import ChatJudge, Recipe, RewardModelJudge
+from engine.recipe.schema import ChatJudge, Recipe, ReportSection, RewardModelJudge
 from engine.runs.events import EventWriter
 from engine.verdict.judge import ChatJudgeClient, by_score, tally
 
 DEFAULT_TEXTS = BUNDLED_RECIPES / "data" / "plaintext.eval.jsonl"
-BATCH = 8
+SCORE_BATCH = 8  # sequences per forward pass when scoring log-probs
 
 
 def _ids(out: Any) -> list[int]:
@@ -68,22 +68,47 @@ def _device(model: Any) -> torch.device:
     return next(model.parameters()).device
 
 
+def batch_size(model: Any, configured: int | None) -> int:
+    """Prompts per `generate` call: the recipe's, else large on a GPU (memory is plentiful, kernels want width) and
+    moderate on a CPU (past ~16 rows the matmuls stop getting cheaper per row and padding waste grows)."""
+    if configured:
+        return configured
+    return 64 if _device(model).type == "cuda" else 16
+
+
+Progress = Callable[[int, int], None]
+
+
 @torch.no_grad()
-def generate(model: Any, tokenizer: Any, prompts: Sequence[Any], max_new_tokens: int, seed: int) -> list[str]:
-    """Greedy answers (deterministic; the seed only matters for kernels with nondeterministic ties)."""
+def generate(model: Any, tokenizer: Any, prompts: Sequence[Any], max_new_tokens: int, seed: int,
+             batch: int | None = None, progress: Progress | None = None) -> list[str]:
+    """Greedy answers (deterministic; the seed only matters for kernels with nondeterministic ties), generated in
+    batches with left padding. Prompts are batched by length so little of each batch is padding; answers come back in
+    the prompts' order. `progress(done, total)` is called after each batch."""
     torch.manual_seed(seed)
     side, tokenizer.padding_side = tokenizer.padding_side, "left"  # decoder-only models continue on the right
-    answers: list[str] = []
+    encoded = [prompt_ids(tokenizer, p) for p in prompts]
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    width = batch_size(model, batch)
+    answers: dict[int, str] = {}
     try:
-        for i in range(0, len(prompts), BATCH):
-            batch = [prompt_ids(tokenizer, p) for p in prompts[i: i + BATCH]]
-            enc = tokenizer.pad({"input_ids": batch}, return_tensors="pt").to(_device(model))
+        for i in range(0, len(order), width):
+            rows = order[i: i + width]
+            enc = tokenizer.pad({"input_ids": [encoded[j] for j in rows]}, return_tensors="pt").to(_device(model))
             out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
                                  pad_token_id=tokenizer.pad_token_id)
-            answers += tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            answers.update(zip(rows, texts, strict=True))
+            if progress:
+                progress(len(answers), len(order))
     finally:
         tokenizer.padding_side = side
-    return [a.strip() for a in answers]
+    return [answers[i].strip() for i in range(len(encoded))]
+
+
+def answer_tokens(tokenizer: Any, answers: Sequence[str]) -> list[int]:
+    """Each answer's length in the policy tokenizer's tokens (judges favour length: the report compares these)."""
+    return [len(_ids(tokenizer(a, add_special_tokens=False))) for a in answers]
 
 
 @torch.no_grad()
@@ -91,8 +116,8 @@ def token_logps(model: Any, tokenizer: Any, seqs: Sequence[tuple[list[int], int]
     """Per sequence: the summed log-prob of its tokens from `start` on, and how many tokens that is."""
     out: list[tuple[float, int]] = []
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    for i in range(0, len(seqs), BATCH):
-        chunk = seqs[i: i + BATCH]
+    for i in range(0, len(seqs), SCORE_BATCH):
+        chunk = seqs[i: i + SCORE_BATCH]
         width = max(len(ids) for ids, _ in chunk)
         ids = torch.full((len(chunk), width), pad, dtype=torch.long)
         mask = torch.zeros_like(ids)
@@ -195,20 +220,26 @@ def evaluate_after_training(recipe: Recipe, models: Models, tokenizer: Any, held
     values: dict[str, Any] = {"errors": {}}
     t0 = time.perf_counter()
     prompts = prompts_of(held_out)[: cfg.samples]
-    writer.write("phase", step=step, name="post-training evaluation",
-                 detail=f"{len(prompts)} samples, pairs, perplexity" + (", judge" if cfg.judge else ""))
+
+    def phase(detail: str) -> None:  # `watch`, `run --wait` and the TUI show the latest one while the steps are done
+        writer.write("phase", step=step, name="post-training evaluation", detail=detail)
+
+    phase(f"{len(prompts)} prompts, pairs, perplexity" + (", judge" if cfg.judge else ""))
     samples: list[dict[str, Any]] = []
     if cfg.samples and not prompts:
         values["errors"]["samples"] = "no held-out prompts: set data.eval to get side-by-side generations"
     if prompts:
-        _run_part(values, "samples", lambda: samples.extend(_samples(models, tokenizer, prompts, cfg.max_new_tokens,
-                                                                     recipe.train.seed)))
+        _run_part(values, "samples", lambda: samples.extend(_samples(models, tokenizer, prompts, cfg,
+                                                                     recipe.train.seed, phase)))
     pairs = [r for r in held_out if "chosen" in r and "rejected" in r][: cfg.pairs]
     if pairs:
+        phase(f"{len(pairs)} held-out pairs: log-probs of reference and policy")
         _run_part(values, "preference", lambda: _preference(models, tokenizer, pairs, recipe.train.max_length))
     if cfg.perplexity_texts:
+        phase("perplexity on plain text")
         _run_part(values, "perplexity", lambda: _perplexity(models, tokenizer, recipe))
     if cfg.judge is not None and samples:
+        phase(f"judging {len(samples)} answer pairs ({cfg.judge.kind})")
         _run_part(values, "judge", lambda: _judge(cfg.judge, samples, load_judge_model))
     for i, s in enumerate(samples):
         writer.write("sample", step=step, index=i, **s)
@@ -221,26 +252,33 @@ def evaluate_after_training(recipe: Recipe, models: Models, tokenizer: Any, held
 
 
 def _run_part(values: dict[str, Any], name: str, part: Callable[[], Any]) -> None:
+    t0 = time.perf_counter()
     try:
         result = part()
     except Exception as exc:  # noqa: BLE001 - one failed measurement must not cost the others
         values["errors"][name] = f"{exc.__class__.__name__}: {exc}"
         _log(f"{name} failed: {values['errors'][name]}")
         return
+    finally:  # what each part cost, so a slow evaluation says where its time went
+        values.setdefault("timings", {})[name] = round(time.perf_counter() - t0, 2)
     if result is not None:
         values[name] = result
 
 
-def _samples(models: Models, tokenizer: Any, prompts: list[Any], max_new: int, seed: int) -> list[dict[str, Any]]:
-    _log(f"{len(prompts)} held-out prompts, greedy, up to {max_new} new tokens, reference then policy")
-    with models.reference() as ref:
-        reference = generate(ref, tokenizer, prompts, max_new, seed)
-    with models.trained() as pol:
-        policy = generate(pol, tokenizer, prompts, max_new, seed)
+def _samples(models: Models, tokenizer: Any, prompts: list[Any], cfg: ReportSection, seed: int,
+             phase: Callable[[str], None]) -> list[dict[str, Any]]:
+    _log(f"{len(prompts)} held-out prompts, greedy, up to {cfg.max_new_tokens} new tokens, reference then policy")
+    answers: dict[str, list[str]] = {}
+    for who, ctx in (("reference", models.reference), ("policy", models.trained)):
+        with ctx() as model:
+            answers[who] = generate(model, tokenizer, prompts, cfg.max_new_tokens, seed, cfg.batch_size,
+                                    progress=lambda done, total, who=who: phase(f"{who} answers {done}/{total}"))
+    tokens = {who: answer_tokens(tokenizer, texts) for who, texts in answers.items()}
     # `messages` keeps a conversational prompt as given, so a reward model can judge later in the same chat format
-    return [{"prompt": prompt_text(p), "reference": r, "policy": a, "winner": None,
+    return [{"prompt": prompt_text(p), "reference": answers["reference"][i], "policy": answers["policy"][i],
+             "winner": None, "tokens": {"reference": tokens["reference"][i], "policy": tokens["policy"][i]},
              **({"messages": p} if isinstance(p, list) else {})}
-            for p, r, a in zip(prompts, reference, policy, strict=True)]
+            for i, p in enumerate(prompts)]
 
 
 def _preference(models: Models, tokenizer: Any, pairs: list[dict[str, Any]], max_length: int) -> dict[str, Any]:

@@ -27,8 +27,9 @@ async def test_samples_tab_appears_with_samples_and_is_keyboard_navigable(tmp_pa
 
         # Training ends and the worker starts evaluating: the progress line says so instead of an ETA.
         fake_runs.write_events(rd, [{"t": 1e9, "kind": "phase", "step": 20, "name": "post-training evaluation",
-                                     "detail": "3 samples, pairs, perplexity"}], mode="a")
-        await until(pilot, app, lambda: "post-training evaluation…" in text_of(run.query_one("#run-progress")))
+                                     "detail": "policy answers 16/32"}], mode="a")
+        await until(pilot, app, lambda: "post-training evaluation: policy answers 16/32…"
+                    in text_of(run.query_one("#run-progress")))
         # The evaluation writes its samples: the tab appears, counts them, p opens it.
         fake_runs.write_events(rd, fake_runs.sample_events(20), mode="a")
         await until(pilot, app, lambda: len(run.series.samples) == 3)

@@ -109,8 +109,9 @@ def test_summary_tracks_the_phase_after_training(tmp_path: Path) -> None:
     with ev.EventWriter(path) as w:
         w.status("running")
         w.write("phase", step=4, name="post-training evaluation", detail="4 samples")
+        w.write("phase", step=4, name="post-training evaluation", detail="policy answers 16/32")
     s = ev.summarize(path)
-    assert s.phase == "post-training evaluation"
+    assert s.phase == "post-training evaluation: policy answers 16/32"  # the latest, with its count
     with ev.EventWriter(path) as w:
         w.write("evaluation", step=4, values={})
     s = ev.summarize(path, s)
