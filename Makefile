@@ -25,9 +25,9 @@ $(TEST_STAMP): $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/reins
 
-# The headless DPO demo: train, follow it in the terminal, print the result.
+# The headless demo: a reward-model judge, then DPO judged by it; follow both in the terminal, print the verdict.
 demo: $(STAMP)
-	$(VENV)/bin/reins run dpo --name demo --wait
+	$(VENV)/bin/reins run pipelines/demo --wait
 
 test: $(TEST_STAMP)
 	$(VENV)/bin/ruff check engine tui tests bench

@@ -120,6 +120,7 @@ def test_bundled_pipelines_parse_and_name_bundled_recipes() -> None:
     pipes = {name: pipe for name, _, pipe in bundled_pipelines()}
     assert [s.name for s in pipes["pipelines/rlhf"].stages] == ["sft", "rm", "ppo"]
     assert [s.name for s in pipes["pipelines/dpo"].stages] == ["sft", "dpo"]
+    assert [s.name for s in pipes["pipelines/demo"].stages] == ["judge", "dpo"]  # make demo: the judge first
     for pipe in pipes.values():
         for stage in pipe.stages:
             find_recipe(stage.recipe)
