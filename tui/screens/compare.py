@@ -109,6 +109,10 @@ class CompareScreen(Screen[None]):
         post = [evaluation_rows((s.evaluation or {}).get("values") or {}) for s in series]
         for label in dict.fromkeys(k for rows in post for k in rows):  # labels in first-seen order, once each
             metrics.add_row(label, *(rows.get(label, "") for rows in post))
+        if any(v.record.get("verdict") for v in views):  # the report's keep / don't keep and its headline number
+            from engine.verdict.decision import verdict_cell
+
+            metrics.add_row("verdict", *(verdict_cell(v.record) for v in views))
         metrics.add_row("steps", *(str(v.summary.step) for v in views))
         metrics.add_row("alerts", *(str(v.summary.alerts) for v in views))
         est = [read_estimate(v.dir.path) for v in views]
