@@ -79,6 +79,7 @@ def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[st
             out.append(f"train.{name} does not apply to {m.name}: TRL's {config} has no such field "
                        f"({spec.unused_train_note}); Reins uses it only for the memory estimate and the "
                        "post-training evaluation.")
+    out += checkpoint_warnings(recipe)
     if recipe.distributed.strategy != "ddp":
         from engine.launching.distributed import visible_gpus
 
@@ -105,6 +106,27 @@ def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[st
             out.append(f"{over:.0%} of training rows are longer than train.max_length={t.max_length} tokens "
                        f"(95th percentile ≈ {p95}); they will be truncated — consider train.max_length={p95}.")
     return out
+
+
+def checkpoint_warnings(recipe: Recipe) -> list[str]:
+    """`report.checkpoints` compares the saved checkpoints: warn when there will be none, or fewer than saved."""
+    t, spec = recipe.train, METHODS[recipe.method.name]
+    if not recipe.report.checkpoints:
+        return []
+    if not (spec.preference and spec.post_eval and (recipe.data.eval or recipe.data.eval_fraction)
+            and recipe.report.pairs):
+        return ["report.checkpoints scores each checkpoint on held-out preference pairs, and this run has none (it "
+                "needs a preference method, data.eval or data.eval_fraction, and report.pairs above 0)."]
+    if not t.save_steps:
+        every = f"={max(1, t.max_steps // 5)}" if t.max_steps else ""
+        return [f"report.checkpoints is on but train.save_steps is unset: no checkpoint is saved except the final "
+                f"one, so there is no earlier step to compare (set train.save_steps{every})."]
+    saved = -(-t.max_steps // t.save_steps) if t.max_steps else 0  # the trainer saves at the final step too
+    if saved > t.save_total_limit:
+        return [f"report.checkpoints compares the checkpoints still on disk: train.save_steps={t.save_steps} saves "
+                f"{saved} over {t.max_steps} steps but train.save_total_limit={t.save_total_limit} keeps only the "
+                f"last {t.save_total_limit} (set train.save_total_limit={saved} to compare them all)."]
+    return []
 
 
 def recipe_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[str]:

@@ -279,6 +279,9 @@ class ReportSection(Section):
     """Flag a capability regression when the policy's perplexity exceeds the reference's by more than this (%)."""
     judge: Judge | None = None
     """Who decides the win rate of policy vs reference: a reward model or a chat endpoint. Off by default."""
+    checkpoints: bool = False
+    """Evaluate each saved checkpoint on the held-out pairs too, so the report says which step was best (needs
+    `train.save_steps`; only the last `train.save_total_limit` checkpoints are still there to compare)."""
     verdict: VerdictSection = Field(default_factory=VerdictSection)
     """The rules that turn the report's figures into keep / don't keep / inconclusive (perplexity's limit is
     `max_perplexity_increase`)."""

@@ -13,6 +13,7 @@ from engine.recipe.methods import method_spec
 from engine.runs.events import read_all
 from engine.runs.rundir import RunDir, write_json_atomic
 from engine.verdict import decision
+from engine.verdict.checkpoints import checkpoint_rows, checkpoints_markdown
 from engine.verdict.healthcheck import monitor_for, recipe_of
 
 # What a preference report compares, in the order a reader wants it.
@@ -275,6 +276,7 @@ def evaluation_markdown(rep: Report) -> list[str]:
                 lines.append(f"- {side} log-probs, min / p5 / median / p95: reference {_spread(q0)} → policy "
                              f"{_spread(q1)}")
         lines.append("")
+    lines += checkpoints_markdown(ev.get("checkpoints"), rep.alerts)
     judge = ev.get("judge")
     if judge and judge.get("n"):
         lines += ["## Win rate", "", f"- {judge_line(judge)}", ""]
@@ -367,6 +369,7 @@ def evaluation_rows(values: dict[str, Any]) -> dict[str, str]:
     if pref.get("pairs"):
         rows["pair accuracy ref→policy"] = f"{fmt(pref['reference']['accuracy'])} → {fmt(pref['policy']['accuracy'])}"
         rows["pair margin ref→policy"] = f"{fmt(pref['reference']['margin'])} → {fmt(pref['policy']['margin'])}"
+    rows.update(checkpoint_rows(values))
     judge = values.get("judge") or {}
     if judge.get("n"):
         ci = judge.get("ci95")

@@ -6,6 +6,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -189,6 +190,8 @@ class Models:
         self.policy = acc.unwrap_model(policy) if acc else policy
         self._ref = getattr(trainer, "ref_model", None)
         self._load = load_reference
+        output_dir = getattr(getattr(trainer, "args", None), "output_dir", None)
+        self.checkpoint_dir = Path(output_dir) if output_dir else None  # where the trainer saved checkpoint-<step>/
 
     @contextlib.contextmanager
     def reference(self) -> Iterator[Any]:
@@ -224,7 +227,8 @@ def evaluate_after_training(recipe: Recipe, models: Models, tokenizer: Any, held
     def phase(detail: str) -> None:  # `watch`, `run --wait` and the TUI show the latest one while the steps are done
         writer.write("phase", step=step, name="post-training evaluation", detail=detail)
 
-    phase(f"{len(prompts)} prompts, pairs, perplexity" + (", judge" if cfg.judge else ""))
+    phase(f"{len(prompts)} prompts, pairs, perplexity" + (", judge" if cfg.judge else "")
+          + (", checkpoints" if cfg.checkpoints else ""))
     samples: list[dict[str, Any]] = []
     if cfg.samples and not prompts:
         values["errors"]["samples"] = "no held-out prompts: set data.eval to get side-by-side generations"
@@ -241,6 +245,10 @@ def evaluate_after_training(recipe: Recipe, models: Models, tokenizer: Any, held
     if cfg.judge is not None and samples:
         phase(f"judging {len(samples)} answer pairs ({cfg.judge.kind})")
         _run_part(values, "judge", lambda: _judge(cfg.judge, samples, load_judge_model))
+    if cfg.checkpoints:  # last: it swaps the policy's weights, so nothing else can measure a half-restored model
+        from engine.worker.checkpoint_eval import evaluate_checkpoints  # it imports this module
+
+        _run_part(values, "checkpoints", lambda: evaluate_checkpoints(models, tokenizer, pairs, recipe, writer, step))
     for i, s in enumerate(samples):
         writer.write("sample", step=step, index=i, **s)
     values["samples"] = len(samples)
@@ -281,8 +289,8 @@ def _samples(models: Models, tokenizer: Any, prompts: list[Any], cfg: ReportSect
             for i, p in enumerate(prompts)]
 
 
-def _preference(models: Models, tokenizer: Any, pairs: list[dict[str, Any]], max_length: int) -> dict[str, Any]:
-    _log(f"{len(pairs)} held-out pairs scored by reference and policy log-probs")
+def pair_sequences(tokenizer: Any, pairs: Sequence[dict[str, Any]], max_length: int) -> list[tuple[list[int], int]]:
+    """Token sequences of the held-out pairs, chosen then rejected for each pair, cut at `max_length`."""
     seqs = []
     for row in pairs:
         for side in ("chosen", "rejected"):
@@ -291,12 +299,22 @@ def _preference(models: Models, tokenizer: Any, pairs: list[dict[str, Any]], max
             seqs.append((ids[:max_length], start))
     # A pair whose prompt fills max_length leaves nothing to score: drop it rather than count a 0-token answer.
     usable = [i for i in range(0, len(seqs), 2) if all(seqs[j][1] < len(seqs[j][0]) for j in (i, i + 1))]
-    chosen_rejected = [s for i in usable for s in (seqs[i], seqs[i + 1])]
-    out: dict[str, Any] = {"pairs": len(usable)}
+    return [s for i in usable for s in (seqs[i], seqs[i + 1])]
+
+
+def score_pairs(model: Any, tokenizer: Any, seqs: Sequence[tuple[list[int], int]]) -> dict[str, float]:
+    """`pair_figures` of one model on `pair_sequences`' output."""
+    lp = token_logps(model, tokenizer, seqs)
+    return pair_figures(list(zip(lp[0::2], lp[1::2], strict=True)))
+
+
+def _preference(models: Models, tokenizer: Any, pairs: list[dict[str, Any]], max_length: int) -> dict[str, Any]:
+    _log(f"{len(pairs)} held-out pairs scored by reference and policy log-probs")
+    chosen_rejected = pair_sequences(tokenizer, pairs, max_length)
+    out: dict[str, Any] = {"pairs": len(chosen_rejected) // 2}
     for name, ctx in (("reference", models.reference), ("policy", models.trained)):
         with ctx() as model:
-            lp = token_logps(model, tokenizer, chosen_rejected)
-        out[name] = pair_figures(list(zip(lp[0::2], lp[1::2], strict=True)))
+            out[name] = score_pairs(model, tokenizer, chosen_rejected)
     return out
 
 

@@ -49,3 +49,19 @@ def test_model_without_chat_template_warns_for_preference_methods(tiny_model: Pa
     cfg.write_text(json.dumps(data))
     assert any("no chat template" in w for w in preflight_warnings(recipe("dpo", f"model.name={bare}")))
     assert not any("no chat template" in w for w in preflight_warnings(recipe("sft", f"model.name={bare}")))
+
+
+def test_checkpoint_comparison_without_saved_checkpoints_warns(tiny_model: Path) -> None:
+    def warnings(*overrides: str) -> list[str]:
+        return [w for w in preflight_warnings(recipe("dpo", f"model.name={tiny_model}", "train.max_length=1024",
+                                                     *overrides)) if "report.checkpoints" in w]
+
+    assert warnings() == []  # off by default
+    (unsaved,) = warnings("report.checkpoints=true")
+    assert "train.save_steps is unset" in unsaved and "except the final one" in unsaved
+    assert "train.save_steps=4" in unsaved  # a fifth of max_steps=20
+    (pruned,) = warnings("report.checkpoints=true", "train.save_steps=5")  # saves 5, 10, 15, 20; keeps 2
+    assert "keeps only the last 2" in pruned and "train.save_total_limit=4" in pruned
+    assert warnings("report.checkpoints=true", "train.save_steps=5", "train.save_total_limit=4") == []
+    (no_pairs,) = warnings("report.checkpoints=true", "train.save_steps=10", "report.pairs=0")
+    assert "held-out preference pairs" in no_pairs
