@@ -42,6 +42,10 @@ class DPOMethod(Section):
     """Temperature of the DiscoPOP loss (only for `loss_type: discopop`)."""
     precompute_ref_log_probs: bool = False
     """Compute the reference log-probs once before training, so the reference model needs no memory during it."""
+    sft_weight: float = Field(0.0, ge=0)
+    """Weight of an SFT loss (negative log-likelihood of the chosen answer) added to the preference loss, as in RPO
+    (TRL: `loss_type: [<loss>, sft]`). Keeps the chosen answers' log-probs from falling with the rejected ones, so
+    the policy learns to *write* the preferred answers, not only to rank them; try 0.2–1.0. 0 = off."""
 
     @model_validator(mode="after")
     def _smoothing_only_where_used(self) -> DPOMethod:

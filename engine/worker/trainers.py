@@ -118,8 +118,10 @@ def build_dpo(c: BuildContext) -> Any:
     from trl import DPOConfig, DPOTrainer
 
     m = c.recipe.method
-    config = c.config(DPOConfig, beta=m.beta, loss_type=[m.loss_type], label_smoothing=m.label_smoothing,
-                      discopop_tau=m.discopop_tau, precompute_ref_log_probs=m.precompute_ref_log_probs)
+    losses = {"loss_type": [m.loss_type, "sft"], "loss_weights": [1.0, m.sft_weight]} if m.sft_weight else \
+        {"loss_type": [m.loss_type]}  # TRL sums the listed losses with their weights
+    config = c.config(DPOConfig, beta=m.beta, label_smoothing=m.label_smoothing, discopop_tau=m.discopop_tau,
+                      precompute_ref_log_probs=m.precompute_ref_log_probs, **losses)
     return DPOTrainer(model=c.model, ref_model=None, args=config, train_dataset=c.train, eval_dataset=c.eval,
                       processing_class=c.tokenizer, peft_config=peft_config(c.recipe), callbacks=c.callbacks)
 

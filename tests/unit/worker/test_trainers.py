@@ -69,3 +69,17 @@ def test_validate_says_which_shared_settings_do_not_apply() -> None:
     assert any("train.max_length does not apply to grpo" in w and "GRPOConfig" in w for w in notes())
     dpo = load_recipe("dpo", ["train.max_length=128"]).recipe
     assert not [w for w in preflight_warnings(dpo) if "does not apply" in w]
+
+
+def test_dpo_sft_weight_adds_trl_sft_loss_with_its_weight(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import trl
+
+    from engine.worker.trainers import build_dpo
+
+    made: dict = {}
+    monkeypatch.setattr(trl, "DPOTrainer", lambda **kw: made.update(kw) or kw)
+    for weight, losses, weights in ((0.0, ["sigmoid"], None), (0.5, ["sigmoid", "sft"], [1.0, 0.5])):
+        recipe = load_recipe("dpo", [f"method.sft_weight={weight}"]).recipe
+        build_dpo(BuildContext(recipe, model=None, tokenizer=None, train=None, eval=None, output_dir=tmp_path,
+                               callbacks=[]))
+        assert made["args"].loss_type == losses and made["args"].loss_weights == weights
