@@ -6,3 +6,6 @@ STATUS_STYLE = {"completed": "green", "running": "bold cyan", "starting": "cyan"
                 "failed": "bold red", "crashed": "bold red", "stopped": "yellow"}
 # A run in one of these may still be training: it can be stopped, and the screens keep re-reading it.
 LIVE = ("created", "starting", "running")
+
+# The report's verdict in the Runs table (engine.verdict.decision.short_verdict's first word).
+VERDICT_STYLE = {"keep": "bold green", "drop": "red", "unsure": "yellow"}

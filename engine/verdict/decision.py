@@ -145,6 +145,18 @@ def verdict_cell(record: dict[str, Any]) -> str:
     return verdict + (f" {value:.2f}" if isinstance(value, (int, float)) else "")
 
 
+SHORT = {KEEP: "keep", DONT_KEEP: "drop", INCONCLUSIVE: "unsure"}
+
+
+def short_verdict(record: dict[str, Any]) -> str:
+    """`keep .62` / `drop .41` / `unsure .55` for a narrow table column; empty without a verdict."""
+    verdict = record.get("verdict")
+    if verdict not in SHORT:
+        return ""
+    value = (record.get("headline") or {}).get("value")
+    return SHORT[verdict] + (f" {value:.2f}".replace("0.", ".", 1) if isinstance(value, (int, float)) else "")
+
+
 def markdown(decision: Decision) -> list[str]:
     """report.md's verdict section: the verdict and its rules as a table."""
     lines = [f"## Verdict: {decision.verdict}", "", "| rule | measured | outcome |", "|---|---|---|"]

@@ -11,6 +11,7 @@ from typing import Any
 from engine.formatting import hms
 from engine.recipe.methods import DEFAULT_HEADLINE, method_spec
 from engine.runs.rundir import RunDir, elapsed_s
+from engine.verdict.decision import rank_key, short_verdict
 from tui.display.cells import fmt
 
 _ESTIMATES: dict[Path, dict[str, Any]] = {}
@@ -106,6 +107,8 @@ class RunRow:
     created: str
     sort_step: int
     search: str
+    verdict: str = ""  # the report's keep / drop / unsure and its headline number
+    rank: tuple[int, float] = (3, 1.0)  # best first: verdict, then the headline's lower bound
 
 
 def duration(record: dict[str, Any], status: str, now: datetime | None) -> str:
@@ -134,4 +137,5 @@ def run_row(view: Any, now: datetime | None = None) -> RunRow:
         headline=headline, alerts=s.alerts, memory=memory, duration=duration(rec, status, now),
         created=str(rec.get("created", "")), sort_step=s.step,
         search=" ".join((view.id, name, status, method, model, settings)).lower(),
+        verdict=short_verdict(rec), rank=rank_key(rec),
     )

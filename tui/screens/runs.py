@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from engine.recipe.methods import method_spec
 from tui.actions import confirm_resume, confirm_stop
 from tui.display.rows import RunRow, run_row
-from tui.styles import LIVE, STATUS_STYLE
+from tui.styles import LIVE, STATUS_STYLE, VERDICT_STYLE
 from tui.widgets.runtable import RunTable
 
 # Rows added per UI tick: each batch costs ~40 µs a row plus one repaint (~70 ms), so 1,000 runs go in one batch.
@@ -24,7 +24,7 @@ FIRST_SCREEN = 100
 # (column label, RunRow attribute or callable) in table order; `sort` cycles through SORTS.
 SORTS: list[tuple[str, Any]] = [
     ("newest", lambda r: r.created), ("status", lambda r: r.status), ("name", lambda r: r.name),
-    ("step", lambda r: r.sort_step), ("alerts", lambda r: r.alerts),
+    ("step", lambda r: r.sort_step), ("alerts", lambda r: r.alerts), ("verdict", lambda r: r.rank),
 ]
 
 
@@ -52,7 +52,7 @@ class RunsScreen(Screen[None]):
         ("Select / unselect the run under the cursor", "toggle_select", "for Compare"),
         ("Compare the selected runs", "compare", "config diff, overlaid charts, final metrics"),
         ("Filter runs", "filter", "by id, name, status, method, model or key settings"),
-        ("Sort runs by the next column", "sort", "newest, status, name, step, alerts"),
+        ("Sort runs by the next column", "sort", "newest, status, name, step, alerts, verdict"),
         ("Stop the run under the cursor", "stop", "it saves a checkpoint and ends `stopped`"),
         ("Resume the run under the cursor", "resume", "a stopped, failed or crashed run continues from its newest "
          "checkpoint"),
@@ -90,7 +90,7 @@ class RunsScreen(Screen[None]):
         # Fixed widths: columns don't jump about while 1,000 rows stream in.
         for label, key, width in (("started", "created", 9), ("name", "name", 18), ("status", "status", 9),
                                   ("method", "method", 6), ("key settings", "settings", 24), ("step", "step", 7),
-                                  ("margin", "h0", 7), ("acc", "h1", 6), ("⚠", "alerts", 2),
+                                  ("margin", "h0", 7), ("acc", "h1", 6), ("⚠", "alerts", 2), ("verdict", "verdict", 10),
                                   ("model", "model", 21), ("GiB est/peak", "memory", 12), ("time", "duration", 8),
                                   ("id", "id", 44)):
             table.add_column(label, key=key, width=width)
@@ -169,6 +169,7 @@ class RunsScreen(Screen[None]):
             Text(r.id[4:8] + " " + r.id[9:13] if len(r.id) > 13 else r.id), Text(r.name),
             Text(r.status, style=STATUS_STYLE.get(r.status, "")), Text(r.method), Text(r.settings), Text(r.step),
             *(Text(h) for h in r.headline), Text(str(r.alerts), style="bold yellow") if r.alerts else Text(""),
+            Text(r.verdict, style=VERDICT_STYLE.get(r.verdict.split(" ")[0], "")),
             Text(r.model), Text(r.memory), Text(r.duration), Text(r.id),
         ]
 

@@ -111,3 +111,27 @@ async def test_runs_table_fills_in_chunks_and_updates_changed_rows_in_place(tmp_
         await until(pilot, app, lambda: screen.shown["20260921-000042-many-42"].sort_step == 4)
         assert screen._fill_gen == generation
         assert str(table.get_cell("20260921-000042-many-42", "step")) == "4/20"
+
+
+@pytest.mark.anyio
+async def test_runs_rank_by_the_reports_verdict(tmp_path: Path, fake_runs: SimpleNamespace, settle, until) -> None:
+    from engine.runs.rundir import RunDir
+
+    runs = tmp_path / "runs"
+    ids = fake_runs.write_store(runs)
+    RunDir(runs / ids[0]).update(verdict="don't keep", headline={"metric": "win rate", "value": 0.3, "low": 0.2})
+    RunDir(runs / ids[1]).update(verdict="keep", headline={"metric": "win rate", "value": 0.71, "low": 0.55})
+    app = make_app(runs_dir=runs, now=None, refresh_s=60)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        for _ in range(8):  # `s` cycles through the sort orders
+            if "sorted by verdict" in str(screen.query_one("#runs-status").render()):
+                break
+            await pilot.press("s")
+            await settle(pilot, app)
+        order = [r.id for r in screen.visible_rows()]
+        assert order[0] == ids[1] and order[1] == ids[0]  # keep, then don't keep, then runs without a report
+        table = screen.query_one("DataTable")
+        assert str(table.get_cell(ids[1], "verdict")) == "keep .71"
+        assert str(table.get_cell(ids[0], "verdict")) == "drop .30"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine.recipe.schema import VerdictSection
-from engine.verdict.decision import DONT_KEEP, INCONCLUSIVE, KEEP, decide, rank_key, verdict_cell
+from engine.verdict.decision import DONT_KEEP, INCONCLUSIVE, KEEP, decide, rank_key, short_verdict, verdict_cell
 from engine.verdict.report import write_report
 
 
@@ -91,6 +91,7 @@ def test_runs_rank_by_verdict_then_lower_bound() -> None:
             {"id": "keep-wide", "verdict": KEEP, "headline": {"value": 0.7, "low": 0.52}}]
     assert [r["id"] for r in sorted(runs, key=rank_key)] == ["keep-narrow", "keep-wide", "maybe", "drop", "none"]
     assert verdict_cell(runs[2]) == "keep 0.62" and verdict_cell(runs[0]) == ""
+    assert [short_verdict(r) for r in runs] == ["", "drop .90", "keep .62", "unsure .70", "keep .70"]
 
 
 def test_the_report_writes_the_verdict_into_run_json_and_report_md(tmp_path: Path) -> None:
