@@ -82,6 +82,9 @@ def annotate(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id 
                                      "tie or skip.")
         marks = api.annotate_sample(run_ref, number - 1, winner, note, runs_dir)
         row = next(r for r in marks.rows if r.index == number - 1)
+        if marks.report_error:
+            err.print(f"warning: the mark is saved, but report.md was not rewritten ({marks.report_error}); "
+                      "`reins report RUN` writes it again", style="yellow", markup=False, highlight=False)
         if not as_json:
             said = f"marked #{number}: {row.human or 'no decision'}"
             judge = f"; the judge said {row.judge}" + (" (disagreement)" if row.agrees is False else "") \

@@ -3,7 +3,7 @@ the report is rewritten with the human agreement with the judge."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.errors import ReinsError
@@ -25,9 +25,11 @@ class SampleMarks:
     run: str
     rows: list[MarkedSample]
     agreement: Agreement
+    report_error: str | None = None  # why report.md could not be rewritten after a mark (the mark is saved)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run": self.run, "samples": [r.to_dict() for r in self.rows], "agreement": self.agreement.to_dict()}
+        return {"run": self.run, "samples": [r.to_dict() for r in self.rows], "agreement": self.agreement.to_dict(),
+                "report_error": self.report_error}
 
 
 def list_marks(rd: RunDir) -> SampleMarks:
@@ -51,5 +53,8 @@ def annotate(rd: RunDir, index: int, winner: str, annotator: str, note: str | No
         raise AnnotationError(f"run {rd.id} has no sample #{index + 1}: its samples are #{shown[0]}–#{shown[-1]}."
                               if shown else f"run {rd.id} has no sample #{index + 1}.")
     Journal.of_run(rd).append(pair_record(rd.id, by_index[index], winner, annotator, note))
-    write_report(rd.path)  # the report's human-agreement section follows every mark
+    try:
+        write_report(rd.path)  # the report's human-agreement section follows every mark
+    except Exception as exc:  # noqa: BLE001 - the mark is saved; a report that cannot be written is said, not raised
+        return replace(list_marks(rd), report_error=f"{type(exc).__name__}: {exc}")
     return list_marks(rd)

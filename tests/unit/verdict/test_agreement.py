@@ -105,3 +105,12 @@ def test_annotate_refuses_an_unknown_run_and_a_run_without_samples(tmp_path: Pat
     bare = make_run(tmp_path, "20261127-010000-sft", events=[("status", {"status": "completed"})])
     with pytest.raises(ReinsError, match="no sample generations to mark"):
         api.annotate_sample(bare.id, 0, "policy", runs_dir=tmp_path)
+
+
+def test_a_report_that_cannot_be_rewritten_does_not_lose_the_mark(tmp_path: Path, make_run) -> None:
+    rd = _run(tmp_path, make_run)
+    with open(rd.events, "a", encoding="utf-8") as fh:  # an evaluation the report cannot render
+        fh.write(json.dumps({"t": 9, "kind": "evaluation", "step": 20, "values": {"preference": {"pairs": 3}}}) + "\n")
+    marks = api.annotate_sample(rd.id, 0, "tie", runs_dir=tmp_path)
+    assert marks.report_error and marks.report_error.startswith("KeyError")
+    assert [r.human for r in api.list_samples(rd.id, runs_dir=tmp_path).rows][0] == "tie"
