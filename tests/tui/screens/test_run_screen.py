@@ -72,3 +72,9 @@ async def test_marking_a_sample_writes_the_journal_and_updates_the_agreement(tmp
         assert [chosen(r) for r in latest(Journal.of_run(rd).records())] == ["policy", "reference"]
         assert "agreement 2/2" in str(tabs.get_tab("samples").label)
         assert "Human agreement with the judge" in rd.report_md.read_text()  # the report followed the marks
+
+        await pilot.press("t", "p", "r")  # quick presses: written one at a time, in the order pressed
+        await until(pilot, app, lambda: len(Journal.of_run(rd).records()) == 6)
+        await settle(pilot, app)
+        assert [r["choice"] for r in Journal.of_run(rd).records()[3:]] == ["tie", "a", "b"]
+        assert "agreement 2/2" in str(tabs.get_tab("samples").label)
