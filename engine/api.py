@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from engine.runs.logs import LogTail
 from engine.runs.process import signal_run
 from engine.runs.rundir import RunDir
 from engine.runs.store import RunStore, RunView
+from engine.verdict.annotate import SampleMarks, annotate, list_marks
 from engine.verdict.healthcheck import HealthResult
 from engine.verdict.report import WrittenReport
 
@@ -35,9 +37,9 @@ __all__ = [
     "launch", "list_recipes", "list_pipelines", "find_pipeline", "validate_recipe", "recipe_warnings",
     "estimate_recipe", "list_architectures", "slurm_script", "start_pipeline", "wait_for_pipeline", "list_runs",
     "get_run", "run_details", "stop_run", "wait_for", "read_log", "follow_log", "plan_resume", "resume_run",
-    "check_health", "write_report", "rejudge_samples",
+    "check_health", "write_report", "rejudge_samples", "list_samples", "annotate_sample",
     "RunView", "RunDetails", "Estimate", "LogTail", "PipelineInfo", "StartedPipeline", "ArchitectureInfo",
-    "HealthResult", "WrittenReport",
+    "HealthResult", "WrittenReport", "SampleMarks",
 ]
 
 
@@ -229,3 +231,18 @@ def rejudge_samples(ref: str, judge_url: str | None = None, judge_model: str | N
     rd = _report_dir(ref, runs_dir)
     cfg = judge_config(judge_url, judge_model, judge_key_env, judge_run)
     return rejudge(rd.path, cfg, _runs_dir(runs_dir) if judge_run else None)
+
+
+def list_samples(ref: str, runs_dir: Path | str | None = None) -> SampleMarks:
+    """The samples of a run's newest evaluation, each with the judge's verdict and a person's mark, and how often
+    the two agree (a run reference or a run directory)."""
+    return list_marks(_report_dir(ref, runs_dir))
+
+
+def annotate_sample(ref: str, index: int, winner: str, note: str | None = None, runs_dir: Path | str | None = None,
+                    annotator: str | None = None) -> SampleMarks:
+    """Record a person's decision on sample `index` (0-based; shown as #index+1): `policy`, `reference` or `tie` is
+    better, or `skip` to withdraw a mark. Appended to the run's annotation journal; the report is rewritten. Raises
+    ReinsError for an unknown run, sample or winner."""
+    who = annotator or os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
+    return annotate(_report_dir(ref, runs_dir), index, winner, who, note)

@@ -23,3 +23,9 @@ def fmt(value: object, digits: int = 4) -> str:
             return f"{value:.2e}"
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def one_line(text: object, width: int) -> str:
+    """`text` on one line (runs of whitespace become one space), cut to `width` characters with `…`."""
+    flat = " ".join(str(text or "").split())
+    return flat if len(flat) <= width else flat[: max(0, width - 1)] + "…"

@@ -1,7 +1,8 @@
-"""What the user can do to a run from any screen: stop it or resume it, each after a confirmation."""
+"""What the user can do to a run from any screen: stop it or resume it, each after a confirmation; mark a sample."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -68,3 +69,51 @@ def _resume(app: App[Any], run_id: str, attempt: int, resumed: Callable[[str], N
     app.call_from_thread(app.notify, f"Resumed {run_id} as attempt {attempt}.")
     if resumed is not None:
         app.call_from_thread(resumed, run_id)
+
+
+class InOrder:
+    """Calls made off the UI thread one at a time, in the order they were asked for: two quick marks on one sample
+    must reach the journal in the order the keys were pressed (the later one wins). Submit from the UI thread."""
+
+    def __init__(self, app: App[Any], group: str) -> None:
+        self.app, self.group = app, group
+        self.queue: deque[Callable[[], None]] = deque()
+        self.busy = False  # touched on the UI thread only
+
+    def submit(self, call: Callable[[], None]) -> None:
+        self.queue.append(call)
+        if not self.busy:
+            self.busy = True
+            self.app.run_worker(self._drain, thread=True, group=self.group)
+
+    def _drain(self) -> None:
+        while self.queue:
+            self.queue.popleft()()
+        self.app.call_from_thread(self._idle)
+
+    def _idle(self) -> None:
+        self.busy = False
+        if self.queue:  # submitted after the worker found the queue empty, before it said so
+            self.busy = True
+            self.app.run_worker(self._drain, thread=True, group=self.group)
+
+
+def mark_sample(app: App[Any], order: InOrder, run_id: str, index: int, winner: str,
+                then: Callable[[], None]) -> None:
+    """Record a person's mark on sample `index` (winner: policy, reference, tie or skip) through engine.api, off the
+    UI thread and in order; `then()` runs on that thread afterwards, also after a failure (which is shown)."""
+    from engine import api
+
+    def call() -> None:
+        try:
+            marks = api.annotate_sample(run_id, index, winner, runs_dir=app.settings.runs_dir)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+            app.call_from_thread(app.notify, f"Could not record the mark on #{index + 1}: {exc}",
+                                 title="Mark not saved", severity="error", timeout=12)
+        else:
+            if marks.report_error:
+                app.call_from_thread(app.notify, f"The mark is saved; report.md was not rewritten: "
+                                     f"{marks.report_error}", title="Report not updated", severity="warning")
+        then()
+
+    order.submit(call)

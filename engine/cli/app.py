@@ -55,6 +55,7 @@ app.command()(run_commands.stop)
 app.command()(run_commands.resume)
 app.command()(verdict_commands.health)
 app.command()(verdict_commands.report)
+app.command()(verdict_commands.annotate)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from engine import api
 from engine.cli.options import JsonOut, RunsDir
 from engine.cli.output import err, out, print_json
 from engine.cli.render_health import health_view
+from engine.cli.render_samples import agreement_line, samples_view
 from engine.errors import OptionError
 
 
@@ -57,3 +58,41 @@ def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pr
     out.print(written.markdown, markup=False, highlight=False)
     err.print(f"written: {written.json_path} and {written.markdown_path}")
 
+
+
+def annotate(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id prefix, name, `latest`, or a run "
+                                           "directory."),
+             number: int | None = typer.Argument(None, metavar="NUMBER", help="The sample to mark, as numbered "
+                                                 "in the list, the TUI and report.md (#1 is the first)."),
+             winner: str | None = typer.Option(None, "--winner", "-w", metavar="policy|reference|tie|skip",
+                                               help="Which answer is better (`skip` withdraws a mark)."),
+             note: str | None = typer.Option(None, "--note", help="Why, in a few words (kept with the mark)."),
+             list_only: bool = typer.Option(False, "--list", help="List the samples with the judge's and the "
+                                            "person's verdicts (the default without NUMBER)."),
+             runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
+    """Mark which answer of a sample is better (policy or reference), where you disagree with the judge: the marks go
+    to the run's annotation journal and report.md gains the human agreement with the judge."""
+    if number is None or list_only:
+        if winner or note:
+            raise typer.BadParameter("--winner and --note mark one sample: give its NUMBER, without --list.")
+        marks = api.list_samples(run_ref, runs_dir)
+    else:
+        if winner is None:
+            raise typer.BadParameter(f"say which answer of sample #{number} is better: --winner policy, reference, "
+                                     "tie or skip.")
+        marks = api.annotate_sample(run_ref, number - 1, winner, note, runs_dir)
+        row = next(r for r in marks.rows if r.index == number - 1)
+        if marks.report_error:
+            err.print(f"warning: the mark is saved, but report.md was not rewritten ({marks.report_error}); "
+                      "`reins report RUN` writes it again", style="yellow", markup=False, highlight=False)
+        if not as_json:
+            said = f"marked #{number}: {row.human or 'no decision'}"
+            judge = f"; the judge said {row.judge}" + (" (disagreement)" if row.agrees is False else "") \
+                if row.judge else "; not judged"
+            err.print(said + judge, highlight=False)
+            err.print(agreement_line(marks.agreement))
+            return
+    if as_json:
+        print_json(marks.to_dict())
+    else:
+        out.print(samples_view(marks))

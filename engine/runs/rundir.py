@@ -51,6 +51,8 @@ class RunDir:
     deepspeed_config = property(lambda self: self.path / "deepspeed.json")
     disk_reserve = property(lambda self: self.path / ".disk-reserve")  # ballast freed to record a disk-full failure
     rejudge_log = property(lambda self: self.path / "rejudge.log")  # output of the reward-model judge's process
+    annotations = property(lambda self: self.path / "annotations.jsonl")  # people's marks on samples (append-only)
+    annotations_lock = property(lambda self: self.path / ".annotations.jsonl.lock")
 
     @property
     def identity_files(self) -> tuple[Path, ...]:

@@ -13,6 +13,7 @@ from engine.recipe.methods import method_spec
 from engine.runs.events import read_all
 from engine.runs.rundir import RunDir, write_json_atomic
 from engine.verdict import decision
+from engine.verdict.agreement import agreement_markdown, run_agreement
 from engine.verdict.checkpoints import checkpoint_rows, checkpoints_markdown
 from engine.verdict.healthcheck import monitor_for, recipe_of
 
@@ -47,6 +48,7 @@ class Report:
     samples: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     decision: dict[str, Any] | None = None  # keep / don't keep / inconclusive, its rules and the headline number
+    annotations: dict[str, Any] = field(default_factory=dict)  # human agreement with the judge (agreement.py)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -161,6 +163,7 @@ def build_report(run_dir: Path) -> Report:
         rep.samples = latest_samples(events, step)
         if rep.samples:
             rep.evaluation["repetition"] = sample_repetition(rep.samples)
+            rep.annotations = run_agreement(rd, rep.samples)
     pref = rep.evaluation.get("preference")
     if pref and pref.get("pairs"):
         rep.verdict = pair_verdict(pref, rep.eval_after)
@@ -195,6 +198,12 @@ def latest_samples(events: list[dict[str, Any]], step: Any) -> list[dict[str, An
     by_index = {e.get("index"): {k: v for k, v in e.items() if k not in ("t", "kind")} for e in events
                 if e.get("kind") == "sample" and e.get("step") == step}
     return [by_index[i] for i in sorted(by_index, key=lambda i: (i is None, i or 0))]
+
+
+def newest_samples(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The samples of the newest evaluation (the latest step that has samples), by index; [] when there are none."""
+    steps = [e["step"] for e in events if e.get("kind") == "sample" and isinstance(e.get("step"), int)]
+    return latest_samples(events, max(steps)) if steps else []
 
 
 def perplexity_text(ppl: dict[str, Any]) -> str:
@@ -280,6 +289,7 @@ def evaluation_markdown(rep: Report) -> list[str]:
     judge = ev.get("judge")
     if judge and judge.get("n"):
         lines += ["## Win rate", "", f"- {judge_line(judge)}", ""]
+    lines += agreement_markdown(rep.annotations)
     ppl = ev.get("perplexity")
     if ppl:
         flag = "**regressed**" if ppl["regressed"] else "within limit"

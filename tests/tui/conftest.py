@@ -121,8 +121,10 @@ def sample_events(step: int = 20, judged: bool = True) -> list[dict[str, Any]]:
         for i, (prompt, policy, reference, winner) in enumerate(SAMPLES)
     ]
     values: dict[str, Any] = {
-        "preference": {"pairs": 32, "reference": {"accuracy": 0.5938, "margin": 42.16, "accuracy_per_token": 0.0625},
-                       "policy": {"accuracy": 0.6562, "margin": 48.28, "accuracy_per_token": 0.0938}},
+        "preference": {"pairs": 32, "reference": {"accuracy": 0.5938, "margin": 42.16, "accuracy_per_token": 0.0625,
+                                                  "logps_chosen": -96.4, "logps_rejected": -138.6},
+                       "policy": {"accuracy": 0.6562, "margin": 48.28, "accuracy_per_token": 0.0938,
+                                  "logps_chosen": -95.1, "logps_rejected": -143.4}},
         "perplexity": {"texts": 24, "tokens": 1312, "reference": 46.257, "policy": 46.246, "change_pct": -0.02,
                        "max_increase_pct": 10.0, "regressed": False},
         "samples": len(SAMPLES)}

@@ -96,6 +96,22 @@ def test_run_samples(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamesp
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_run_samples_marked(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
+    # A person marked #1 as the judge did and #2 against it: the disagreement stands out, the tab counts 1/2.
+    app = _app(fake_runs, tmp_path)
+    fake_runs.write_events(tmp_path / "runs" / RUN, fake_runs.sample_events(20), mode="a")
+
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        pilot.app.open_run(RUN)
+        await _settle(pilot)
+        await pilot.press("p", "p", "down", "p")
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_compare(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
     async def before(pilot) -> None:
         await _settle(pilot)

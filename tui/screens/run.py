@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.progress_bar import ProgressBar
@@ -18,13 +18,16 @@ from textual.widgets import DataTable, Footer, Header, RichLog, Static, TabbedCo
 from engine.estimate.gpus import Gpu, read_gpus
 from engine.formatting import hms
 from engine.recipe.methods import charts_for
-from tui.actions import confirm_resume, confirm_stop
+from tui.actions import InOrder, confirm_resume, confirm_stop, mark_sample
 from tui.display.cells import fmt
 from tui.display.progress import gpu_line, progress, rank_peaks
 from tui.display.rows import measured_peak, read_estimate
 from tui.display.series import Series, next_x
 from tui.follow import Follower, RunUpdated, log_tail
 from tui.styles import LIVE, STATUS_STYLE
+
+if TYPE_CHECKING:
+    from tui.widgets.samples import SamplesPane
 
 
 class RunScreen(Screen[None]):
@@ -67,6 +70,8 @@ class RunScreen(Screen[None]):
         self.estimate: dict[str, Any] | None = None
         self.gpu: list[Gpu] | None = None
         self.has_gpu = True  # until NVML says otherwise
+        self.journal_read = False  # the annotation journal is read once samples show, then after each mark
+        self.marks: InOrder | None = None
 
     def compose(self) -> ComposeResult:
         from engine.runs.rundir import RunDir
@@ -89,7 +94,7 @@ class RunScreen(Screen[None]):
             with TabPane("Metrics", id="metrics"):
                 yield DataTable(id="metrics-table", cursor_type="none")
             with TabPane("Samples", id="samples"):
-                yield SamplesPane(id="samples-pane")
+                yield SamplesPane(self.run_id, id="samples-pane")
             with TabPane("Log", id="log"):
                 yield RichLog(id="run-log", max_lines=2000, wrap=False, markup=False)
         yield Footer()
@@ -242,15 +247,45 @@ class RunScreen(Screen[None]):
         self.query_one("#alerts-list", Static).update(body)
 
     def _samples(self) -> None:
+        from engine.verdict.report import newest_samples
         from tui.widgets.samples import SamplesPane
 
-        samples, evaluation = self.series.samples, self.series.evaluation
-        if not samples and not evaluation:
+        if not self.series.samples and not self.series.evaluation:
             return
-        tabs = self.query_one(TabbedContent)
-        tabs.show_tab("samples")
-        tabs.get_tab("samples").label = f"Samples ({len(samples)})" if samples else "Samples"  # type: ignore[assignment]
-        self.query_one(SamplesPane).show(samples, evaluation)
+        self.query_one(TabbedContent).show_tab("samples")
+        self.query_one(SamplesPane).show(newest_samples(self.series.samples), self.series.evaluation)
+        self._samples_label()
+        if self.series.samples and not self.journal_read:
+            self.journal_read = True
+            self.run_worker(self._read_journal, thread=True, group="journal")
+
+    def _samples_label(self) -> None:
+        from tui.widgets.samples import SamplesPane
+
+        pane = self.query_one(SamplesPane)
+        found = pane.agreement
+        label = f"Samples ({len(pane.samples)})" if pane.samples else "Samples"
+        label += f" · {found.short}" if found.n else ""
+        self.query_one(TabbedContent).get_tab("samples").label = label  # type: ignore[assignment]
+
+    def _read_journal(self) -> None:
+        from engine.runs.annotations import Journal
+
+        records = Journal.of_run(self.rd).records()
+        self.app.call_from_thread(self._show_journal, records)
+
+    def _show_journal(self, records: list[dict[str, Any]]) -> None:
+        from tui.widgets.samples import SamplesPane
+
+        if not self.is_mounted:  # the screen was closed while the journal was read
+            return
+        self.query_one(SamplesPane).set_records(records)
+        self._samples_label()
+
+    def on_samples_pane_marked(self, message: SamplesPane.Marked) -> None:
+        self._samples_label()  # the pane already shows the mark; the journal read back after the write confirms it
+        self.marks = self.marks or InOrder(self.app, "marks")
+        mark_sample(self.app, self.marks, self.run_id, message.index, message.winner, then=self._read_journal)
 
     def _metrics(self) -> None:
         from engine.recipe.methods import key_metrics
@@ -272,7 +307,7 @@ class RunScreen(Screen[None]):
             return
         self.query_one(TabbedContent).active = tab
         if tab == "samples":
-            self.query_one("#sample-list").focus()  # ↑ ↓ pick a prompt
+            self.query_one("#sample-table").focus()  # ↑ ↓ pick a prompt; p r t mark it
 
     def action_toggle_x(self) -> None:
         self.x_axis = next_x(self.x_axis)
