@@ -12,7 +12,11 @@ from engine.formatting import fmt
 from engine.recipe.methods import method_spec
 from engine.runs.events import read_all
 from engine.runs.rundir import RunDir, write_json_atomic
+from engine.verdict.head_to_head_view import head_to_head_markdown, latest_head_to_head
 from engine.verdict.healthcheck import monitor_for, recipe_of
+from engine.verdict.judge_data import NOTE as SAME_DATA_NOTE
+from engine.verdict.judge_data import annotate
+from engine.verdict.lengths import length_text
 
 # What a preference report compares, in the order a reader wants it.
 PREFERENCE_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected", "accuracy", "margin",
@@ -44,6 +48,7 @@ class Report:
     evaluation: dict[str, Any] = field(default_factory=dict)
     samples: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    head_to_head: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -158,6 +163,8 @@ def build_report(run_dir: Path) -> Report:
         rep.samples = latest_samples(events, step)
         if rep.samples:
             rep.evaluation["repetition"] = sample_repetition(rep.samples)
+        annotate(rep.evaluation.get("judge"), rep.samples, rd.path)
+    rep.head_to_head = latest_head_to_head(events)
     pref = rep.evaluation.get("preference")
     if pref and pref.get("pairs"):
         rep.verdict = pair_verdict(pref, rep.eval_after)
@@ -272,7 +279,9 @@ def evaluation_markdown(rep: Report) -> list[str]:
         lines.append("")
     judge = ev.get("judge")
     if judge and judge.get("n"):
-        lines += ["## Win rate", "", f"- {judge_line(judge)}", ""]
+        lines += ["## Win rate", "", f"- {judge_line(judge)}"]
+        lines += [f"- {text}" for text in (length_text(judge), judge.get("same_data") and SAME_DATA_NOTE) if text]
+        lines.append("")
     ppl = ev.get("perplexity")
     if ppl:
         flag = "**regressed**" if ppl["regressed"] else "within limit"
@@ -325,6 +334,7 @@ def markdown(rep: Report) -> str:
                   + f", and a fall of at least {rep.logps['min_drop']:g} nats; log-probs are sums over a response)",
                   ""]
     lines += evaluation_markdown(rep)
+    lines += head_to_head_markdown(rep.head_to_head)
     lines += ["## Red flags", ""]
     lines += [f"- **{a['severity']}** `{a['rule']}` at step {a['step']}: {a['message']}" for a in rep.alerts] or \
         ["- none"]
@@ -360,9 +370,25 @@ def evaluation_rows(values: dict[str, Any]) -> dict[str, str]:
     if judge.get("n"):
         ci = judge.get("ci95")
         rows["win rate (95% CI)"] = f"{judge['win_rate']:.2f}" + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
+        rows.update(length_rows(judge))
     ppl = values.get("perplexity") or {}
     if ppl:
         rows["perplexity change"] = perplexity_change(ppl)
+    return rows
+
+
+def length_rows(judge: dict[str, Any]) -> dict[str, str]:
+    """The judge's length figures as table cells: the policy/reference length ratio and the length-matched rate."""
+    rows: dict[str, str] = {}
+    r = judge.get("length_ratio")
+    if "lengths" in judge:
+        shown = f"{r:.2f}×" if r is not None else "∞"
+        rows["length policy/ref"] = shown + (" LONGER" if judge.get("policy_much_longer") else "")
+    matched = judge.get("length_matched") or {}
+    if matched.get("n"):
+        ci = matched.get("ci95")
+        rows["length-matched win rate"] = (f"{matched['win_rate']:.2f}" + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
+                                           + f", {matched['n']} pairs")
     return rows
 
 

@@ -12,9 +12,11 @@ import torch
 
 from engine.paths import BUNDLED_RECIPES
 from engine.recipe.data import load_records
-from engine.recipe.schema import ChatJudge, Recipe, RewardModelJudge
+from engine.recipe.schema import ChatJudge, LocalJudge, Recipe, RewardModelJudge
 from engine.runs.events import EventWriter
-from engine.verdict.judge import ChatJudgeClient, by_score, tally
+from engine.verdict.judge import ChatJudgeClient, by_score, judge_result
+
+JudgeLoader = Callable[[str, str], tuple[Any, Any]]  # (model reference, "causal" or "seq-cls") → model, tokenizer
 
 DEFAULT_TEXTS = BUNDLED_RECIPES / "data" / "plaintext.eval.jsonl"
 BATCH = 8
@@ -187,8 +189,7 @@ def _log(message: str) -> None:
 
 
 def evaluate_after_training(recipe: Recipe, models: Models, tokenizer: Any, held_out: Sequence[dict[str, Any]],
-                            writer: EventWriter, step: int, load_judge_model: Callable[[str], tuple[Any, Any]]
-                            ) -> dict[str, Any]:
+                            writer: EventWriter, step: int, load_judge_model: JudgeLoader) -> dict[str, Any]:
     """Measure, write `sample` events and one `evaluation` event, and return its values. A part that fails is
     recorded under `errors` and the others still run: training already succeeded and its outputs are saved."""
     cfg = recipe.report
@@ -287,17 +288,28 @@ def _finite_or_none(v: float) -> float | None:
     return round(v, 4) if math.isfinite(v) else None
 
 
-def _judge(cfg: RewardModelJudge | ChatJudge, samples: list[dict[str, Any]],
-           load_judge_model: Callable[[str], tuple[Any, Any]]) -> dict[str, Any]:
+def _judge(cfg: RewardModelJudge | ChatJudge | LocalJudge, samples: list[dict[str, Any]],
+           load_judge_model: JudgeLoader) -> dict[str, Any]:
     _log(f"judging {len(samples)} pairs of answers with {cfg.kind} {cfg.model}")
     if isinstance(cfg, ChatJudge):
         client = ChatJudgeClient(cfg)
         for s in samples:
             s["winner"] = client.judge(s["prompt"], s["policy"], s["reference"])
     else:
-        model, tok = load_judge_model(cfg.model)
+        judge_with_model(cfg, samples, load_judge_model)
+    return judge_result(cfg.kind, cfg.model, samples)
+
+
+def judge_with_model(cfg: RewardModelJudge | LocalJudge, samples: list[dict[str, Any]], load: JudgeLoader) -> None:
+    """Set each sample's `winner` and `scores` with a judge that is a model: a reward model or a local chat model."""
+    if isinstance(cfg, LocalJudge):
+        from engine.worker.local_judge import judge_samples
+
+        model, tok = load(cfg.model, "causal")
+        judge_samples(model, tok, samples, cfg.max_length)
+    else:
+        model, tok = load(cfg.model, "seq-cls")
         score_with_reward_model(model, tok, samples, cfg.tie_margin)
-    return {"kind": cfg.kind, "model": cfg.model, **tally([s["winner"] for s in samples]).to_dict()}
 
 
 def score_with_reward_model(model: Any, tokenizer: Any, samples: list[dict[str, Any]], tie_margin: float) -> None:
