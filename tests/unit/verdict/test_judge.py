@@ -126,3 +126,17 @@ def test_one_rubric_for_every_pairwise_judge() -> None:
     system, user = pairwise_messages("hi", "first", "second")
     assert system == {"role": "system", "content": SYSTEM}
     assert user["content"] == "User message:\nhi\n\nAnswer A:\nfirst\n\nAnswer B:\nsecond\n\nWhich answer is better?"
+
+
+def test_a_reward_model_is_refused_as_a_local_judge(tmp_path) -> None:
+    import json
+
+    from engine.errors import ReinsError
+    from engine.recipe.schema import LocalJudge
+    from engine.verdict.reward_scoring import check_local_model
+
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["LlamaForSequenceClassification"]}))
+    with pytest.raises(ReinsError, match=r"a reward model: judge with it through --judge-run"):
+        check_local_model(LocalJudge(kind="local", model=str(tmp_path)), None)
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"]}))
+    assert check_local_model(LocalJudge(kind="local", model=str(tmp_path)), None) == str(tmp_path)
