@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.verdict.judge_data import NOTE
+from engine.verdict.judge_data import same_data_note
 from engine.verdict.lengths import length_text
 
 
@@ -29,7 +29,7 @@ def head_to_head_line(result: dict[str, Any], run: str = "this run") -> str:
             f"{judge['model']}; ties count half)")
     lengths = length_text(judge, first=f"{run}'s", second=f"{against}'s")
     line += f"; {lengths}" if lengths else ""
-    return line + (f"; {NOTE.replace('the policy', 'a compared run')}" if judge.get("same_data") else "")
+    return line + (f"; {same_data_note('one of the two runs')}" if judge.get("same_data") else "")
 
 
 def head_to_head_markdown(results: list[dict[str, Any]]) -> list[str]:

@@ -12,8 +12,14 @@ from engine.recipe.model_refs import RUN_PREFIX
 from engine.verdict.healthcheck import recipe_of
 from engine.verdict.judge import length_part
 
-NOTE = ("the judge was trained on the same data as the policy: its win rate measures agreement with that data, "
-        "not general quality")
+
+def same_data_note(trained: str = "the policy") -> str:
+    """What a report says when the judge learned from the judged model's data."""
+    return (f"the judge was trained on the same data as {trained}: its win rate measures agreement with that data, "
+            "not general quality")
+
+
+NOTE = same_data_note()
 
 
 def _data_key(train: str) -> str:

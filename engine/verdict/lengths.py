@@ -63,3 +63,18 @@ def length_text(result: dict[str, Any], first: str = "policy", second: str = "re
     ci = matched.get("ci95")
     interval = f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else ""
     return head + f"; length-matched win rate {matched['win_rate']:.2f}{interval} over {matched['n']} pairs"
+
+
+def length_rows(judge: dict[str, Any]) -> dict[str, str]:
+    """The judge's length figures as table cells: the policy/reference length ratio and the length-matched rate."""
+    rows: dict[str, str] = {}
+    r = judge.get("length_ratio")
+    if "lengths" in judge:
+        shown = f"{r:.2f}×" if r is not None else "∞"
+        rows["length policy/ref"] = shown + (" LONGER" if judge.get("policy_much_longer") else "")
+    matched = judge.get("length_matched") or {}
+    if matched.get("n"):
+        ci = matched.get("ci95")
+        rows["length-matched win rate"] = (f"{matched['win_rate']:.2f}" + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
+                                           + f", {matched['n']} pairs")
+    return rows

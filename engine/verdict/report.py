@@ -16,7 +16,7 @@ from engine.verdict.head_to_head_view import head_to_head_markdown, latest_head_
 from engine.verdict.healthcheck import monitor_for, recipe_of
 from engine.verdict.judge_data import NOTE as SAME_DATA_NOTE
 from engine.verdict.judge_data import annotate
-from engine.verdict.lengths import length_text
+from engine.verdict.lengths import length_rows, length_text
 
 # What a preference report compares, in the order a reader wants it.
 PREFERENCE_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected", "accuracy", "margin",
@@ -374,21 +374,6 @@ def evaluation_rows(values: dict[str, Any]) -> dict[str, str]:
     ppl = values.get("perplexity") or {}
     if ppl:
         rows["perplexity change"] = perplexity_change(ppl)
-    return rows
-
-
-def length_rows(judge: dict[str, Any]) -> dict[str, str]:
-    """The judge's length figures as table cells: the policy/reference length ratio and the length-matched rate."""
-    rows: dict[str, str] = {}
-    r = judge.get("length_ratio")
-    if "lengths" in judge:
-        shown = f"{r:.2f}×" if r is not None else "∞"
-        rows["length policy/ref"] = shown + (" LONGER" if judge.get("policy_much_longer") else "")
-    matched = judge.get("length_matched") or {}
-    if matched.get("n"):
-        ci = matched.get("ci95")
-        rows["length-matched win rate"] = (f"{matched['win_rate']:.2f}" + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
-                                           + f", {matched['n']} pairs")
     return rows
 
 
