@@ -37,7 +37,7 @@ __all__ = [
     "launch", "list_recipes", "list_pipelines", "find_pipeline", "validate_recipe", "recipe_warnings",
     "estimate_recipe", "list_architectures", "slurm_script", "start_pipeline", "wait_for_pipeline", "list_runs",
     "get_run", "run_details", "stop_run", "wait_for", "read_log", "follow_log", "plan_resume", "resume_run",
-    "check_health", "write_report", "rejudge_samples", "list_samples", "annotate_sample",
+    "check_health", "write_report", "rejudge_samples", "list_samples", "annotate_sample", "head_to_head",
     "RunView", "RunDetails", "Estimate", "LogTail", "PipelineInfo", "StartedPipeline", "ArchitectureInfo",
     "HealthResult", "WrittenReport", "SampleMarks",
 ]
@@ -221,16 +221,31 @@ def write_report(ref: str, runs_dir: Path | str | None = None) -> WrittenReport:
 
 def rejudge_samples(ref: str, judge_url: str | None = None, judge_model: str | None = None,
                     judge_key_env: str | None = None, judge_run: str | None = None,
-                    runs_dir: Path | str | None = None) -> dict[str, Any]:
-    """Judge a finished run's stored samples again and return the win/tie/loss tally.
+                    runs_dir: Path | str | None = None, judge_local: str | None = None) -> dict[str, Any]:
+    """Judge a finished run's stored samples again and return the judge's result (tally, lengths).
 
-    The judge is a chat endpoint (`judge_url` + `judge_model`, asked from this process) or a reward model
-    (`judge_run`: `run:<id>` or a folder, loaded and run in a worker process, so this one never imports torch)."""
+    The judge is a chat endpoint (`judge_url` + `judge_model`, asked from this process), a reward model (`judge_run`)
+    or a local chat model (`judge_local`): `run:<id>`, a folder or a model name, loaded and run in a worker process,
+    so this one never imports torch."""
     from engine.verdict.rejudge import judge_config, rejudge
 
     rd = _report_dir(ref, runs_dir)
-    cfg = judge_config(judge_url, judge_model, judge_key_env, judge_run)
-    return rejudge(rd.path, cfg, _runs_dir(runs_dir) if judge_run else None)
+    cfg = judge_config(judge_url, judge_model, judge_key_env, judge_run, judge_local)
+    return rejudge(rd.path, cfg, _runs_dir(runs_dir))
+
+
+def head_to_head(ref: str, against: str, judge_url: str | None = None, judge_model: str | None = None,
+                 judge_key_env: str | None = None, judge_run: str | None = None, judge_local: str | None = None,
+                 runs_dir: Path | str | None = None) -> dict[str, Any]:
+    """Judge run `ref`'s stored answers against run `against`'s on the prompts both answered (both orders), store
+    the result in `ref`'s events and return it. The judge is the one the options name, else `ref`'s report.judge."""
+    from engine.verdict.head_to_head import head_to_head as _head_to_head
+    from engine.verdict.rejudge import judge_config
+
+    a, b = _report_dir(ref, runs_dir), _report_dir(against, runs_dir)
+    named = any((judge_url, judge_model, judge_run, judge_local))
+    cfg = judge_config(judge_url, judge_model, judge_key_env, judge_run, judge_local) if named else None
+    return _head_to_head(a.path, b.path, cfg, _runs_dir(runs_dir))
 
 
 def list_samples(ref: str, runs_dir: Path | str | None = None) -> SampleMarks:

@@ -10,6 +10,7 @@ from engine import api
 from engine.cli.options import JsonOut, RunsDir
 from engine.cli.output import err, out, print_json
 from engine.cli.render_health import health_view
+from engine.cli.render_judge import head_to_head_text
 from engine.cli.render_samples import agreement_line, samples_view
 from engine.errors import OptionError
 
@@ -41,16 +42,33 @@ def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pr
                                                     "judge's API key."),
            judge_run: str | None = typer.Option(None, "--judge-run", help="Judge the stored samples now with a "
                                                 "reward model: `run:<id>` of an rm run, or a local folder."),
+           judge_local: str | None = typer.Option(None, "--judge-local", help="Judge the stored samples now with a "
+                                                  "local chat model (`run:<id>`, a folder, or a model name): it "
+                                                  "picks A or B by next-token log-probs, in both orders."),
+           against: str | None = typer.Option(None, "--against", metavar="RUN_B", help="Judge this run's stored "
+                                              "answers against another finished run's on the prompts both "
+                                              "answered (the judge options, else this run's report.judge)."),
            runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Write report.json + report.md in the run directory: held-out accuracy and margin before vs after, samples,
     win rate, perplexity, log-prob sanity, red flags."""
-    if judge_url or judge_model or judge_run:
-        try:
-            result = api.rejudge_samples(run_ref, judge_url, judge_model, judge_key_env, judge_run, runs_dir)
-        except OptionError as exc:
-            raise typer.BadParameter(exc.message) from None  # an option mistake: shown with the usage line
-        err.print(f"judged {result['n']} samples with {result['model']}: win rate {result['win_rate']:.3f}",
-                  highlight=False)
+    judges = (judge_url, judge_model, judge_key_env, judge_run)
+    try:
+        if against:
+            compared = api.head_to_head(run_ref, against, *judges, judge_local, runs_dir)
+        elif judge_url or judge_model or judge_run or judge_local:
+            result = api.rejudge_samples(run_ref, *judges, runs_dir, judge_local)
+            err.print(f"judged {result['n']} samples with {result['model']}: win rate {result['win_rate']:.3f}",
+                      highlight=False)
+    except OptionError as exc:
+        raise typer.BadParameter(exc.message) from None  # an option mistake: shown with the usage line
+    if against:
+        written = api.write_report(run_ref, runs_dir)  # its report.md gains the Head to head section
+        if as_json:
+            print_json(compared)
+        else:
+            out.print(head_to_head_text(compared), markup=False, highlight=False)
+            err.print(f"written: {written.markdown_path}")
+        return
     written = api.write_report(run_ref, runs_dir)
     if as_json:
         print_json(written.report.to_dict())

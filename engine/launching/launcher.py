@@ -87,7 +87,7 @@ def _refs(r) -> list[tuple[str, str]]:  # noqa: ANN001
     out = []
     for key in MODEL_REFS:
         ref = _get(r, key)
-        if key.startswith("report.judge.") and _get(r, "report.judge.kind") != "reward_model":
+        if key.startswith("report.judge.") and _get(r, "report.judge.kind") == "openai":
             continue
         if isinstance(ref, str) and ref:
             out.append((key, ref))

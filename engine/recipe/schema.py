@@ -239,7 +239,18 @@ class ChatJudge(Section):
     """Seconds to wait for each answer."""
 
 
-Judge = Annotated[RewardModelJudge | ChatJudge, Field(discriminator="kind")]
+class LocalJudge(Section):
+    """Judge generations with a local chat model: it reads both answers and Reins compares the log-probs of its
+    first token being "A" or "B" (deterministic, no sampling), in both orders."""
+
+    kind: Literal["local"]
+    model: str = Field(..., min_length=1)
+    """Any chat model Reins can load: `smollm2-135m-instruct`, a local folder, a cached hub id, or `run:<id>`."""
+    max_length: int = Field(2048, ge=256)
+    """Token budget of one judging prompt; longer answers are shortened (each to an equal share) to fit."""
+
+
+Judge = Annotated[RewardModelJudge | ChatJudge | LocalJudge, Field(discriminator="kind")]
 
 
 class VerdictSection(Section):
@@ -278,7 +289,8 @@ class ReportSection(Section):
     max_perplexity_increase: float = Field(10.0, ge=0)
     """Flag a capability regression when the policy's perplexity exceeds the reference's by more than this (%)."""
     judge: Judge | None = None
-    """Who decides the win rate of policy vs reference: a reward model or a chat endpoint. Off by default."""
+    """Who decides the win rate of policy vs reference: a reward model, a chat endpoint or a local chat model. Off by
+    default."""
     checkpoints: bool = False
     """Evaluate each saved checkpoint on the held-out pairs too, so the report says which step was best (needs
     `train.save_steps`; only the last `train.save_total_limit` checkpoints are still there to compare)."""

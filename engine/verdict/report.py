@@ -15,7 +15,11 @@ from engine.runs.rundir import RunDir, write_json_atomic
 from engine.verdict import decision
 from engine.verdict.agreement import agreement_markdown, run_agreement
 from engine.verdict.checkpoints import checkpoint_rows, checkpoints_markdown
+from engine.verdict.head_to_head_view import head_to_head_markdown, latest_head_to_head
 from engine.verdict.healthcheck import monitor_for, recipe_of
+from engine.verdict.judge_data import NOTE as SAME_DATA_NOTE
+from engine.verdict.judge_data import complete_judge_result
+from engine.verdict.lengths import length_rows, length_text
 
 # What a preference report compares, in the order a reader wants it.
 PREFERENCE_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected", "accuracy", "margin",
@@ -49,6 +53,7 @@ class Report:
     missing: list[str] = field(default_factory=list)
     decision: dict[str, Any] | None = None  # keep / don't keep / inconclusive, its rules and the headline number
     annotations: dict[str, Any] = field(default_factory=dict)  # human agreement with the judge (agreement.py)
+    head_to_head: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -164,6 +169,8 @@ def build_report(run_dir: Path) -> Report:
         if rep.samples:
             rep.evaluation["repetition"] = sample_repetition(rep.samples)
             rep.annotations = run_agreement(rd, rep.samples)
+        complete_judge_result(rep.evaluation.get("judge"), rep.samples, rd.path)
+    rep.head_to_head = latest_head_to_head(events)
     pref = rep.evaluation.get("preference")
     if pref and pref.get("pairs"):
         rep.verdict = pair_verdict(pref, rep.eval_after)
@@ -288,7 +295,9 @@ def evaluation_markdown(rep: Report) -> list[str]:
     lines += checkpoints_markdown(ev.get("checkpoints"), rep.alerts)
     judge = ev.get("judge")
     if judge and judge.get("n"):
-        lines += ["## Win rate", "", f"- {judge_line(judge)}", ""]
+        lines += ["## Win rate", "", f"- {judge_line(judge)}"]
+        lines += [f"- {text}" for text in (length_text(judge), judge.get("same_data") and SAME_DATA_NOTE) if text]
+        lines.append("")
     lines += agreement_markdown(rep.annotations)
     ppl = ev.get("perplexity")
     if ppl:
@@ -345,6 +354,7 @@ def markdown(rep: Report) -> str:
                   + f", and a fall of at least {rep.logps['min_drop']:g} nats; log-probs are sums over a response)",
                   ""]
     lines += evaluation_markdown(rep)
+    lines += head_to_head_markdown(rep.head_to_head)
     lines += ["## Red flags", ""]
     lines += [f"- **{a['severity']}** `{a['rule']}` at step {a['step']}: {a['message']}" for a in rep.alerts] or \
         ["- none"]
@@ -384,6 +394,7 @@ def evaluation_rows(values: dict[str, Any]) -> dict[str, str]:
     if judge.get("n"):
         ci = judge.get("ci95")
         rows["win rate (95% CI)"] = f"{judge['win_rate']:.2f}" + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
+        rows.update(length_rows(judge))
     ppl = values.get("perplexity") or {}
     if ppl:
         rows["perplexity change"] = perplexity_change(ppl)

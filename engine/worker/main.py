@@ -164,7 +164,7 @@ def _evaluate(recipe, trainer, tokenizer, held_out: list, writer: EventWriter, r
     try:
         models = Models(trainer, load_reference=lambda: load_model(recipe, runs_root)[0])
         evaluate_after_training(recipe, models, tokenizer, held_out, writer, trainer.state.global_step,
-                                load_judge_model=lambda ref: load_model(recipe, runs_root, ref=ref, task="seq-cls")[:2])
+                                lambda ref, task: load_model(recipe, runs_root, ref=ref, task=task)[:2])
     except Exception as exc:  # noqa: BLE001 - the trained model is saved; a failed evaluation must not fail the run
         traceback.print_exc()
         writer.write("evaluation", step=trainer.state.global_step, values={"errors": {"all": f"{exc!r}"}})

@@ -13,15 +13,18 @@ import torch
 
 from engine.paths import BUNDLED_RECIPES
 from engine.recipe.data import load_records
-from engine.recipe.schema import ChatJudge, Recipe, ReportSection, RewardModelJudge
+from engine.recipe.schema import ChatJudge, LocalJudge, Recipe, ReportSection, RewardModelJudge
 from engine.runs.events import EventWriter
-from engine.verdict.judge import ChatJudgeClient, by_score, tally
+from engine.verdict.judge import ChatJudgeClient, by_score, judge_result
+
+JudgeLoader = Callable[[str, str], tuple[Any, Any]]  # (model reference, "causal" or "seq-cls") → model, tokenizer
 
 DEFAULT_TEXTS = BUNDLED_RECIPES / "data" / "plaintext.eval.jsonl"
 SCORE_BATCH = 8  # sequences per forward pass when scoring log-probs
 
 
-def _ids(out: Any) -> list[int]:
+def token_ids(out: Any) -> list[int]:
+    """Token ids from what a tokenizer call returns (a list, or a BatchEncoding in transformers 5)."""
     return list(out["input_ids"] if hasattr(out, "keys") else out)  # transformers 5 returns a BatchEncoding
 
 
@@ -40,18 +43,18 @@ def answer_text(completion: Any) -> str:
 
 def prompt_ids(tokenizer: Any, prompt: Any) -> list[int]:
     if isinstance(prompt, list):
-        return _ids(tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True))
-    return _ids(tokenizer(prompt))
+        return token_ids(tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True))
+    return token_ids(tokenizer(prompt))
 
 
 def pair_ids(tokenizer: Any, prompt: Any, completion: Any) -> tuple[list[int], int]:
     """Token ids of prompt + completion, and where the completion starts."""
     head = prompt_ids(tokenizer, prompt)
     if isinstance(prompt, list) and isinstance(completion, list):
-        full = _ids(tokenizer.apply_chat_template(prompt + completion, tokenize=True))
+        full = token_ids(tokenizer.apply_chat_template(prompt + completion, tokenize=True))
         if full[: len(head)] == head:
             return full, len(head)
-    return head + _ids(tokenizer(answer_text(completion), add_special_tokens=False)), len(head)
+    return head + token_ids(tokenizer(answer_text(completion), add_special_tokens=False)), len(head)
 
 
 def prompts_of(rows: Sequence[dict[str, Any]]) -> list[Any]:
@@ -109,7 +112,7 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[Any], max_new_tokens:
 
 def answer_tokens(tokenizer: Any, answers: Sequence[str]) -> list[int]:
     """Each answer's length in the policy tokenizer's tokens (judges favour length: the report compares these)."""
-    return [len(_ids(tokenizer(a, add_special_tokens=False))) for a in answers]
+    return [len(token_ids(tokenizer(a, add_special_tokens=False))) for a in answers]
 
 
 @torch.no_grad()
@@ -160,7 +163,7 @@ def quantiles(values: Sequence[float]) -> dict[str, float]:
 
 
 def perplexity(model: Any, tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[float, int]:
-    seqs = [(_ids(tokenizer(t, add_special_tokens=False))[:max_length], 0) for t in texts]
+    seqs = [(token_ids(tokenizer(t, add_special_tokens=False))[:max_length], 0) for t in texts]
     scores = token_logps(model, tokenizer, [s for s in seqs if len(s[0]) > 1])
     nll, tokens = -sum(s for s, _ in scores), sum(n for _, n in scores)
     mean = nll / tokens
@@ -215,8 +218,7 @@ def _log(message: str) -> None:
 
 
 def evaluate_after_training(recipe: Recipe, models: Models, tokenizer: Any, held_out: Sequence[dict[str, Any]],
-                            writer: EventWriter, step: int, load_judge_model: Callable[[str], tuple[Any, Any]]
-                            ) -> dict[str, Any]:
+                            writer: EventWriter, step: int, load_judge_model: JudgeLoader) -> dict[str, Any]:
     """Measure, write `sample` events and one `evaluation` event, and return its values. A part that fails is
     recorded under `errors` and the others still run: training already succeeded and its outputs are saved."""
     cfg = recipe.report
@@ -343,17 +345,28 @@ def _finite_or_none(v: float) -> float | None:
     return round(v, 4) if math.isfinite(v) else None
 
 
-def _judge(cfg: RewardModelJudge | ChatJudge, samples: list[dict[str, Any]],
-           load_judge_model: Callable[[str], tuple[Any, Any]]) -> dict[str, Any]:
+def _judge(cfg: RewardModelJudge | ChatJudge | LocalJudge, samples: list[dict[str, Any]],
+           load_judge_model: JudgeLoader) -> dict[str, Any]:
     _log(f"judging {len(samples)} pairs of answers with {cfg.kind} {cfg.model}")
     if isinstance(cfg, ChatJudge):
         client = ChatJudgeClient(cfg)
         for s in samples:
             s["winner"] = client.judge(s["prompt"], s["policy"], s["reference"])
     else:
-        model, tok = load_judge_model(cfg.model)
+        judge_with_model(cfg, samples, load_judge_model)
+    return judge_result(cfg.kind, cfg.model, samples)
+
+
+def judge_with_model(cfg: RewardModelJudge | LocalJudge, samples: list[dict[str, Any]], load: JudgeLoader) -> None:
+    """Set each sample's `winner` and `scores` with a judge that is a model: a reward model or a local chat model."""
+    if isinstance(cfg, LocalJudge):
+        from engine.worker.local_judge import judge_samples
+
+        model, tok = load(cfg.model, "causal")
+        judge_samples(model, tok, samples, cfg.max_length)
+    else:
+        model, tok = load(cfg.model, "seq-cls")
         score_with_reward_model(model, tok, samples, cfg.tie_margin)
-    return {"kind": cfg.kind, "model": cfg.model, **tally([s["winner"] for s in samples]).to_dict()}
 
 
 def score_with_reward_model(model: Any, tokenizer: Any, samples: list[dict[str, Any]], tie_margin: float) -> None:

@@ -1,7 +1,8 @@
-"""The reward-model judge's process: `python -m engine.worker.rejudge REQUEST_JSON` scores stored samples.
+"""The model judge's process: `python -m engine.worker.rejudge REQUEST_JSON` judges stored samples with a reward
+model or a local chat model.
 
-The request (written by engine.verdict.reward_scoring) names the judged run, the reward model and the samples; the
-scores and winners go to the request's `output` file. Any failure ends with one `[reins] reward-model judge failed:`
+The request (written by engine.verdict.reward_scoring) names the judged run, the judge (its recipe section) and the
+samples; the scores and winners go to the request's `output` file. Any failure ends with one `[reins] judge failed:`
 line and exit code 1."""
 
 from __future__ import annotations
@@ -21,19 +22,22 @@ from engine.verdict.reward_scoring import FAILURE_PREFIX  # noqa: E402
 
 
 def score(request: dict) -> list[dict]:
-    """Load the reward model the way the judged run loads models (dtype, quantization) and score every sample."""
+    """Load the judge the way the judged run loads models (dtype, quantization) and judge every sample."""
+    from pydantic import TypeAdapter
+
+    from engine.recipe.schema import Judge
     from engine.verdict.healthcheck import recipe_of
     from engine.worker.loading import load_model
-    from engine.worker.posteval import score_with_reward_model
+    from engine.worker.posteval import judge_with_model
 
     recipe = recipe_of(Path(request["run_dir"]))
     if recipe is None:
         raise RuntimeError(f"{request['run_dir']} has no readable recipe.yaml")
     runs_root = Path(request["runs_root"]) if request.get("runs_root") else None
-    model, tokenizer, _ = load_model(recipe, runs_root, ref=request["model"], task="seq-cls")
+    cfg = TypeAdapter(Judge).validate_python(request["judge"])
     samples = request["samples"]
-    score_with_reward_model(model, tokenizer, samples, float(request.get("tie_margin") or 0.0))
-    return [{"scores": s["scores"], "winner": s["winner"]} for s in samples]
+    judge_with_model(cfg, samples, lambda ref, task: load_model(recipe, runs_root, ref=ref, task=task)[:2])
+    return [{"scores": s.get("scores"), "winner": s["winner"]} for s in samples]
 
 
 def main(argv: list[str]) -> int:

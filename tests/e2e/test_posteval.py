@@ -83,8 +83,12 @@ def test_reward_model_run_as_judge(tmp_path: Path, tiny_model: Path, reins, trai
     # judging the stored samples again from the CLI loads the same reward model: the same scores
     res = reins("report", run_dir.name, "--judge-run", f"run:{rm_dir.name}", "--json", runs=runs)
     assert res.returncode == 0, res.stderr[-3000:]
-    again = json.loads(res.stdout)["samples"]
+    report = json.loads(res.stdout)
+    again = report["samples"]
     assert [s["scores"] for s in again] == pytest.approx([s["scores"] for s in samples], abs=1e-3)
+    # both runs trained on the bundled preference data: the win rate measures agreement with it, and says so
+    assert report["evaluation"]["judge"]["same_data"] is True
+    assert "the judge was trained on the same data as the policy" in (run_dir / "report.md").read_text()
     assert all(s["messages"][0]["role"] == "user" for s in again)
 
 

@@ -96,3 +96,18 @@ def test_chat_judge_rejudging_stays_torch_free(store: Path, fake_judge, prefers_
     assert json.loads(res.stdout)["evaluation"]["judge"]["wins"] == 2
     assert heavy == []
     assert not RunDir(store / "20261127-000000-done").rejudge_log.exists()  # no worker for a chat judge
+
+
+def test_head_to_head_with_a_chat_judge_stays_torch_free(store: Path, make_run, fake_judge, prefers_longer,
+                                                         reins_imports) -> None:
+    make_run(store, "20261127-020000-other", events=[
+        *[("sample", {"step": 2, "index": i, "prompt": f"question {i}", "reference": "r", "policy": "ok"})
+          for i in range(3)],
+        ("evaluation", {"step": 2, "values": {"samples": 3}}), ("status", {"status": "completed"})])
+    with fake_judge(prefers_longer) as fake:
+        res, heavy = reins_imports("report", "20261127-000000", "--against", "20261127-020000", "--judge-url",
+                                   fake["url"], "--judge-model", "j", "--json", runs=store)
+    assert res.returncode == 0, res.stderr[-2000:]
+    result = json.loads(res.stdout)
+    assert result["prompts"]["matched"] == 2 and result["judge"]["wins"] == 2  # "a longer answer" beats "ok"
+    assert heavy == []

@@ -1,11 +1,22 @@
-"""The judge: win/tie/loss tally and its interval, position-bias handling, and the chat client on a loopback fake."""
+"""The judge: win/tie/loss tally and its interval, position-bias handling (chat and scoring judges), the rubric, and the
+chat client on a loopback fake."""
 
 from __future__ import annotations
 
 import pytest
 
 from engine.recipe.schema import ChatJudge
-from engine.verdict.judge import ChatJudgeClient, JudgeError, Tally, by_score, combine, tally
+from engine.verdict.judge import (
+    SYSTEM,
+    ChatJudgeClient,
+    JudgeError,
+    Tally,
+    by_score,
+    combine,
+    decide_by_gaps,
+    pairwise_messages,
+    tally,
+)
 
 
 def test_tally_counts_ties_half_and_leaves_unjudged_out() -> None:
@@ -78,3 +89,54 @@ def test_unreachable_and_failing_judges_are_named_errors(fake_judge) -> None:
         ChatJudgeClient(_cfg(url, timeout_s=5)).judge("q", "aa", "a")
     with fake_judge(status=500) as fake, pytest.raises(JudgeError, match=r"answered HTTP 500"):
         ChatJudgeClient(_cfg(fake["url"])).judge("q", "aa", "a")
+
+
+def _samples() -> list[dict]:
+    return [{"prompt": f"q{i}", "policy": f"policy answer {i}", "reference": f"reference {i}"} for i in range(3)]
+
+
+def test_a_scorer_that_prefers_the_first_answer_yields_ties() -> None:
+    samples = _samples()
+    asked: list[tuple[str, str, str]] = []
+
+    def first_wins(pairs):
+        asked.extend(pairs)
+        return [2.0] * len(pairs)  # log p(A) − log p(B) > 0 whatever A is
+
+    decide_by_gaps(samples, first_wins)
+    assert [s["winner"] for s in samples] == ["tie"] * 3
+    assert samples[0]["scores"] == {"policy_as_a": 2.0, "policy_as_b": -2.0}
+    # both orders were asked: the policy as A, then as B
+    assert asked[0] == ("q0", "policy answer 0", "reference 0") and asked[3] == ("q0", "reference 0", "policy answer 0")
+
+
+def test_a_scorer_that_prefers_the_policy_in_both_orders_yields_wins() -> None:
+    samples = _samples() + [{"prompt": "q", "policy": "same", "reference": "same ", "scores": {"policy": 1.0}}]
+
+    def prefers_policy(pairs):
+        return [1.5 if a.startswith("policy") else -0.5 for _, a, _b in pairs]
+
+    decide_by_gaps(samples, prefers_policy)
+    assert [s["winner"] for s in samples] == ["policy", "policy", "policy", "tie"]  # identical answers: not asked
+    assert samples[1]["scores"] == {"policy_as_a": 1.5, "policy_as_b": 0.5} and "scores" not in samples[3]
+    assert tally([s["winner"] for s in samples]).wins == 3
+
+
+def test_one_rubric_for_every_pairwise_judge() -> None:
+    system, user = pairwise_messages("hi", "first", "second")
+    assert system == {"role": "system", "content": SYSTEM}
+    assert user["content"] == "User message:\nhi\n\nAnswer A:\nfirst\n\nAnswer B:\nsecond\n\nWhich answer is better?"
+
+
+def test_a_reward_model_is_refused_as_a_local_judge(tmp_path) -> None:
+    import json
+
+    from engine.errors import ReinsError
+    from engine.recipe.schema import LocalJudge
+    from engine.verdict.reward_scoring import check_local_model
+
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["LlamaForSequenceClassification"]}))
+    with pytest.raises(ReinsError, match=r"a reward model: judge with it through --judge-run"):
+        check_local_model(LocalJudge(kind="local", model=str(tmp_path)), None)
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"]}))
+    assert check_local_model(LocalJudge(kind="local", model=str(tmp_path)), None) == str(tmp_path)
