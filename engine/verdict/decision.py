@@ -47,6 +47,18 @@ def _win_rate(ev: dict[str, Any], alerts: list[dict[str, Any]], cfg: VerdictSect
     lo, hi = judge["ci95"]
     measured = (f"{judge['win_rate']:.3f} ({lo:.2f}–{hi:.2f}) over {judge['n']} prompts, "
                 f"{judge['wins']}/{judge['ties']}/{judge['losses']} W/T/L")
+    if lo > threshold and judge.get("policy_much_longer"):
+        # judges favour length: a win carried by longer answers must also hold where the lengths are alike
+        matched = judge.get("length_matched") or {}
+        ratio = judge.get("length_ratio")
+        longer = f"policy answers {ratio:.2f}× longer" if isinstance(ratio, (int, float)) else "policy answers longer"
+        if not matched.get("n"):
+            return RuleResult("win_rate", UNDECIDED, rule, f"{measured}; but {longer} and no pair of similar length")
+        m_lo, m_hi = matched["ci95"]
+        m_text = (f"length-matched {matched['win_rate']:.3f} ({m_lo:.2f}–{m_hi:.2f}) over {matched['n']} pairs")
+        if m_lo <= threshold:
+            return RuleResult("win_rate", UNDECIDED, rule, f"{measured}; but {longer} and {m_text}")
+        return RuleResult("win_rate", PASS, rule, f"{measured}; {longer}, {m_text}")
     if lo > threshold:
         return RuleResult("win_rate", PASS, rule, measured)
     if hi < threshold:

@@ -109,3 +109,16 @@ def test_the_report_writes_the_verdict_into_run_json_and_report_md(tmp_path: Pat
     md = (run / "report.md").read_text()
     assert "## Verdict: keep" in md and "| the win rate's 95% interval lies above 0.5 |" in md
     assert "| no capability suite" not in md and "not measured" in md  # no probes, no samples: said, not hidden
+
+
+def test_a_win_carried_by_longer_answers_must_hold_on_pairs_of_similar_length() -> None:
+    longer = {**GOOD["judge"], "policy_much_longer": True, "length_ratio": 1.8,
+              "length_matched": {**_judge(5, 1, 5, (0.25, 0.75)), "n": 11}}
+    d = decide({**GOOD, "judge": longer}, [])
+    assert d.verdict == INCONCLUSIVE
+    assert "1.80× longer" in d.rules[0].measured and "length-matched 0.500 (0.25–0.75) over 11 pairs" in \
+        d.rules[0].measured
+    holds = {**longer, "length_matched": {**_judge(9, 0, 1, (0.6, 0.98)), "n": 10}}
+    assert decide({**GOOD, "judge": holds}, []).verdict == KEEP
+    nothing_alike = {**longer, "length_matched": {"n": 0}}
+    assert decide({**GOOD, "judge": nothing_alike}, []).verdict == INCONCLUSIVE
