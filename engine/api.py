@@ -35,7 +35,7 @@ __all__ = [
     "launch", "list_recipes", "list_pipelines", "find_pipeline", "validate_recipe", "recipe_warnings",
     "estimate_recipe", "list_architectures", "slurm_script", "start_pipeline", "wait_for_pipeline", "list_runs",
     "get_run", "run_details", "stop_run", "wait_for", "read_log", "follow_log", "plan_resume", "resume_run",
-    "check_health", "write_report", "rejudge_samples",
+    "check_health", "write_report", "rejudge_samples", "rerun_probes",
     "RunView", "RunDetails", "Estimate", "LogTail", "PipelineInfo", "StartedPipeline", "ArchitectureInfo",
     "HealthResult", "WrittenReport",
 ]
@@ -223,3 +223,12 @@ def rejudge_samples(ref: str, judge_url: str | None = None, judge_model: str | N
     rd = _report_dir(ref, runs_dir)
     cfg = judge_config(judge_url, judge_model, judge_key_env, judge_run)
     return rejudge(rd.path, cfg, _runs_dir(runs_dir) if judge_run else None)
+
+
+def rerun_probes(ref: str, runs_dir: Path | str | None = None) -> dict[str, Any]:
+    """Run the capability probes (and lm-eval, when the recipe sets `report.lm_eval`) again on a finished run: its
+    base model against its `final/` output, in a worker process (this one never imports torch). Records a new
+    `evaluation` event and returns the probed parts' values and errors."""
+    from engine.verdict.reprobe import reprobe
+
+    return reprobe(_report_dir(ref, runs_dir).path)

@@ -9,6 +9,7 @@ import typer
 from engine import api
 from engine.cli.options import JsonOut, RunsDir
 from engine.cli.output import err, out, print_json
+from engine.cli.render import probes_line
 from engine.cli.render_health import health_view
 from engine.errors import OptionError
 
@@ -40,9 +41,12 @@ def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pr
                                                     "judge's API key."),
            judge_run: str | None = typer.Option(None, "--judge-run", help="Judge the stored samples now with a "
                                                 "reward model: `run:<id>` of an rm run, or a local folder."),
+           probes: bool = typer.Option(False, "--probes", help="Run the capability probes (and lm-eval, when the "
+                                       "recipe sets report.lm_eval) again: base model against the run's final/ "
+                                       "output, in a worker process."),
            runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Write report.json + report.md in the run directory: held-out accuracy and margin before vs after, samples,
-    win rate, perplexity, log-prob sanity, red flags."""
+    win rate, perplexity, capability probes, log-prob sanity, red flags."""
     if judge_url or judge_model or judge_run:
         try:
             result = api.rejudge_samples(run_ref, judge_url, judge_model, judge_key_env, judge_run, runs_dir)
@@ -50,6 +54,9 @@ def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pr
             raise typer.BadParameter(exc.message) from None  # an option mistake: shown with the usage line
         err.print(f"judged {result['n']} samples with {result['model']}: win rate {result['win_rate']:.3f}",
                   highlight=False)
+    if probes:
+        probed = api.rerun_probes(run_ref, runs_dir)
+        err.print(probes_line(probed), highlight=False)
     written = api.write_report(run_ref, runs_dir)
     if as_json:
         print_json(written.report.to_dict())

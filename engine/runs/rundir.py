@@ -51,6 +51,7 @@ class RunDir:
     deepspeed_config = property(lambda self: self.path / "deepspeed.json")
     disk_reserve = property(lambda self: self.path / ".disk-reserve")  # ballast freed to record a disk-full failure
     rejudge_log = property(lambda self: self.path / "rejudge.log")  # output of the reward-model judge's process
+    reprobe_log = property(lambda self: self.path / "reprobe.log")  # output of `reins report --probes`'s process
 
     @property
     def identity_files(self) -> tuple[Path, ...]:

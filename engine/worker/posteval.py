@@ -196,7 +196,8 @@ def evaluate_after_training(recipe: Recipe, models: Models, tokenizer: Any, held
     t0 = time.perf_counter()
     prompts = prompts_of(held_out)[: cfg.samples]
     writer.write("phase", step=step, name="post-training evaluation",
-                 detail=f"{len(prompts)} samples, pairs, perplexity" + (", judge" if cfg.judge else ""))
+                 detail=f"{len(prompts)} samples, pairs, perplexity" + (", judge" if cfg.judge else "")
+                 + (", probes" if cfg.probes else "") + (", lm-eval" if cfg.lm_eval else ""))
     samples: list[dict[str, Any]] = []
     if cfg.samples and not prompts:
         values["errors"]["samples"] = "no held-out prompts: set data.eval to get side-by-side generations"
@@ -210,6 +211,10 @@ def evaluate_after_training(recipe: Recipe, models: Models, tokenizer: Any, held
         _run_part(values, "perplexity", lambda: _perplexity(models, tokenizer, recipe))
     if cfg.judge is not None and samples:
         _run_part(values, "judge", lambda: _judge(cfg.judge, samples, load_judge_model))
+    from engine.worker.probing import capability_parts  # it imports this module's helpers
+
+    for name, part in capability_parts(recipe, models, tokenizer, writer, step):
+        _run_part(values, name, part)
     for i, s in enumerate(samples):
         writer.write("sample", step=step, index=i, **s)
     values["samples"] = len(samples)
