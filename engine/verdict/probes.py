@@ -164,7 +164,8 @@ def paired_change(items: Sequence[Sequence[int | float]]) -> dict[str, Any]:
     else:
         sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
         half = t95(n - 1) * sd / math.sqrt(n)
-        ci = [round(mean - half, 4), round(mean + half, 4)]
+        # scores are 0 or 1, so a change lies in [-1, 1]: a few items' interval is no wider than that
+        ci = [round(max(-1.0, mean - half), 4), round(min(1.0, mean + half), 4)]
     return {"n": n, "reference": round(ref, 4), "policy": round(pol, 4), "change": round(mean, 4), "ci95": ci,
             "dropped": bool(ci and ci[1] < 0)}
 

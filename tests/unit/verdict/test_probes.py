@@ -168,6 +168,8 @@ def test_a_gain_and_no_change_are_not_drops() -> None:
 def test_too_few_items_give_no_interval() -> None:
     assert paired_change([]) == {"n": 0, "reference": None, "policy": None, "change": None, "ci95": None,
                                  "dropped": False}
+    few = paired_change([(1, 0), (1, 0), (0, 0)])
+    assert few["ci95"][0] == -1.0 and few["ci95"][1] > 0  # clipped to the change's possible range
     one = paired_change([(1, 0)])
     assert one["change"] == -1 and one["ci95"] is None and one["dropped"] is False
 
