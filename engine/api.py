@@ -38,6 +38,7 @@ __all__ = [
     "estimate_recipe", "list_architectures", "slurm_script", "start_pipeline", "wait_for_pipeline", "list_runs",
     "get_run", "run_details", "stop_run", "wait_for", "read_log", "follow_log", "plan_resume", "resume_run",
     "check_health", "write_report", "rejudge_samples", "list_samples", "annotate_sample", "head_to_head",
+    "rerun_probes",
     "RunView", "RunDetails", "Estimate", "LogTail", "PipelineInfo", "StartedPipeline", "ArchitectureInfo",
     "HealthResult", "WrittenReport", "SampleMarks",
 ]
@@ -261,3 +262,12 @@ def annotate_sample(ref: str, index: int, winner: str, note: str | None = None, 
     ReinsError for an unknown run, sample or winner."""
     who = annotator or os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
     return annotate(_report_dir(ref, runs_dir), index, winner, who, note)
+
+
+def rerun_probes(ref: str, runs_dir: Path | str | None = None) -> dict[str, Any]:
+    """Run the capability probes (and lm-eval, when the recipe sets `report.lm_eval`) again on a finished run: its
+    base model against its `final/` output, in a worker process (this one never imports torch). Records a new
+    `evaluation` event and returns the probed parts' values and errors."""
+    from engine.verdict.reprobe import reprobe
+
+    return reprobe(_report_dir(ref, runs_dir).path)

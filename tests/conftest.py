@@ -104,13 +104,17 @@ def write_recipe() -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def tiny_recipe() -> Callable[..., Path]:
     """tiny_recipe(tmp_path, model, base="dpo", steps=4, **sections): a bundled recipe on the tiny model with short
-    sequences and one metric event per step (held-out evaluation kept; pass data={"eval": None} to drop it)."""
+    sequences and one metric event per step (held-out evaluation kept; pass data={"eval": None} to drop it; capability
+    probes off, pass report={"probes": [...]} to run them)."""
 
     def write(tmp_path: Path, model: Path, base: str = "dpo", steps: int = 4, **sections: Any) -> Path:
         train = {"max_steps": steps, "batch_size": 2, "max_length": 64, "eval_steps": None, "eval_batch_size": 8,
                  "logging_steps": 1, "learning_rate": 1e-3, **sections.pop("train", {})}
         data = {"max_rows": 32, **sections.pop("data", {})}
-        return _write_recipe(tmp_path / f"{base}-{steps}.yaml", base, model, train=train, data=data, **sections)
+        # capability probes off unless a test asks: ~200 greedy answers per run would dominate a tiny run's time
+        report = {"probes": [], **sections.pop("report", {})}
+        return _write_recipe(tmp_path / f"{base}-{steps}.yaml", base, model, train=train, data=data, report=report,
+                             **sections)
 
     return write
 

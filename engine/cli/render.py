@@ -182,3 +182,14 @@ def live_view(run_id: str, runs_dir: Path | str | None, console: Console) -> Run
         live.update(_live_panel(final))
         time.sleep(0.1)
     return final
+
+
+def probes_line(probed: dict[str, Any]) -> str:
+    """What `reins report --probes` measured, in one line: each suite reference → policy, what dropped or failed."""
+    suites = probed.get("probes") or {}
+    parts = [f"{name} {r['reference']:.2f} → {r['policy']:.2f}" for name, r in suites.items()
+             if r.get("reference") is not None]
+    dropped = [name for name, r in {**suites, **(probed.get("lm_eval") or {})}.items() if r.get("dropped")]
+    failed = [f"{name} failed: {why}" for name, why in (probed.get("errors") or {}).items()]
+    return "; ".join([("probes (reference → policy): " + ", ".join(parts)) if parts else "no probe results",
+                      f"dropped: {', '.join(dropped) or 'none'}", *failed])

@@ -9,6 +9,7 @@ import typer
 from engine import api
 from engine.cli.options import JsonOut, RunsDir
 from engine.cli.output import err, out, print_json
+from engine.cli.render import probes_line
 from engine.cli.render_health import health_view
 from engine.cli.render_judge import head_to_head_text
 from engine.cli.render_samples import agreement_line, samples_view
@@ -48,9 +49,12 @@ def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pr
            against: str | None = typer.Option(None, "--against", metavar="RUN_B", help="Judge this run's stored "
                                               "answers against another finished run's on the prompts both "
                                               "answered (the judge options, else this run's report.judge)."),
+           probes: bool = typer.Option(False, "--probes", help="Run the capability probes (and lm-eval, when the "
+                                       "recipe sets report.lm_eval) again: base model against the run's final/ "
+                                       "output, in a worker process."),
            runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Write report.json + report.md in the run directory: held-out accuracy and margin before vs after, samples,
-    win rate, perplexity, log-prob sanity, red flags."""
+    win rate, perplexity, capability probes, log-prob sanity, red flags."""
     judges = (judge_url, judge_model, judge_key_env, judge_run)
     try:
         if against:
@@ -69,6 +73,9 @@ def report(run_ref: str = typer.Argument(..., metavar="RUN", help="Run id, id pr
             out.print(head_to_head_text(compared), markup=False, highlight=False)
             err.print(f"written: {written.markdown_path}")
         return
+    if probes:
+        probed = api.rerun_probes(run_ref, runs_dir)
+        err.print(probes_line(probed), highlight=False)
     written = api.write_report(run_ref, runs_dir)
     if as_json:
         print_json(written.report.to_dict())

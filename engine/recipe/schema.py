@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from engine.recipe.defaults import LORA_ALPHA, LORA_DROPOUT, LORA_RANK
+from engine.recipe.defaults import LORA_ALPHA, LORA_DROPOUT, LORA_RANK, PROBE_SUITES
 from engine.recipe.method_settings import GRPOMethod
 from engine.recipe.methods import METHODS
 from engine.recipe.section import Section
@@ -267,6 +267,15 @@ class VerdictSection(Section):
     """An error-severity red flag raised during training (NaN loss, collapse …) means don't keep."""
 
 
+class LmEvalSection(Section):
+    """lm-evaluation-harness (`pip install lm-eval`) on reference and policy; it reads only the local datasets cache."""
+
+    tasks: list[str] = Field(..., min_length=1)
+    """Harness task names, e.g. `[arc_easy, hellaswag]`: their data must already be in the local cache."""
+    limit: int | None = Field(None, gt=0)
+    """Score at most this many documents per task (unset: all)."""
+
+
 class ReportSection(Section):
     """What the worker measures after training for the post-training report (`reins report`)."""
 
@@ -297,6 +306,24 @@ class ReportSection(Section):
     verdict: VerdictSection = Field(default_factory=VerdictSection)
     """The rules that turn the report's figures into keep / don't keep / inconclusive (perplexity's limit is
     `max_perplexity_increase`)."""
+    probes: list[str] = Field(default_factory=lambda: list(PROBE_SUITES))
+    """Bundled capability probes scored on reference and policy (`arithmetic`, `knowledge`, `format`, `refusal`);
+    `[]` turns them off."""
+    probe_items: int = Field(40, gt=0)
+    """Items per probe suite at most (each suite has 24–40)."""
+    probes_max_new_tokens: int = Field(64, gt=0, le=4096)
+    """Length limit of each probe answer, in tokens (the knowledge suite generates nothing: it scores options)."""
+    lm_eval: LmEvalSection | None = None
+    """lm-evaluation-harness tasks run on reference and policy from the local datasets cache. Off by default."""
+
+    @field_validator("probes")
+    @classmethod
+    def _known_suites(cls, value: list[str]) -> list[str]:
+        unknown = [s for s in value if s not in PROBE_SUITES]
+        if unknown:
+            raise ValueError(f"unknown probe suite(s) {', '.join(map(repr, unknown))}: choose from "
+                             f"{', '.join(PROBE_SUITES)} (or [] for none)")
+        return list(dict.fromkeys(value))  # a suite named twice runs once
 
 
 class Recipe(Section):

@@ -53,6 +53,7 @@ class RunDir:
     rejudge_log = property(lambda self: self.path / "rejudge.log")  # output of the reward-model judge's process
     annotations = property(lambda self: self.path / "annotations.jsonl")  # people's marks on samples (append-only)
     annotations_lock = property(lambda self: self.path / ".annotations.jsonl.lock")
+    reprobe_log = property(lambda self: self.path / "reprobe.log")  # output of `reins report --probes`'s process
 
     @property
     def identity_files(self) -> tuple[Path, ...]:

@@ -68,7 +68,9 @@ def _win_rate(ev: dict[str, Any], alerts: list[dict[str, Any]], cfg: VerdictSect
 
 def _probes(ev: dict[str, Any], alerts: list[dict[str, Any]], cfg: VerdictSection) -> RuleResult:
     rule = f"at most {cfg.max_probe_drops} capability suite(s) drop (paired 95% interval of the change below 0)"
-    probes = ev.get("probes") or {}
+    # lm-evaluation-harness tasks count like the bundled suites (each has `dropped` from its own interval)
+    probes = {**(ev.get("probes") or {}), **{f"lm_eval:{k}": v for k, v in (ev.get("lm_eval") or {}).items()
+                                             if isinstance(v, dict)}}
     if not probes:
         return RuleResult("capability_probes", NOT_MEASURED, rule, "no probes ran")
     dropped = sorted(name for name, suite in probes.items() if suite.get("dropped"))

@@ -20,6 +20,7 @@ from engine.verdict.healthcheck import monitor_for, recipe_of
 from engine.verdict.judge_data import NOTE as SAME_DATA_NOTE
 from engine.verdict.judge_data import complete_judge_result
 from engine.verdict.lengths import length_rows, length_text
+from engine.verdict.probes import probes_cell, probes_markdown
 
 # What a preference report compares, in the order a reader wants it.
 PREFERENCE_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected", "accuracy", "margin",
@@ -305,6 +306,7 @@ def evaluation_markdown(rep: Report) -> list[str]:
         lines += ["## Capability check: perplexity on held-out plain text", "",
                   f"- {perplexity_text(ppl)}: {flag}; {ppl['texts']} texts, {ppl['tokens']} tokens"
                   + (f" ({ppl['note']})" if ppl.get("note") else ""), ""]
+    lines += probes_markdown(ev.get("probes"), ev.get("lm_eval"))
     if rep.samples:
         loop = ev.get("repetition") or {}
         lines += [f"## Side-by-side generations (greedy, {len(rep.samples)} held-out prompts)", "",
@@ -398,6 +400,8 @@ def evaluation_rows(values: dict[str, Any]) -> dict[str, str]:
     ppl = values.get("perplexity") or {}
     if ppl:
         rows["perplexity change"] = perplexity_change(ppl)
+    if probes_cell(values) is not None:
+        rows["probes dropped"] = probes_cell(values)
     return rows
 
 
@@ -414,6 +418,8 @@ def evaluation_summary(values: dict[str, Any]) -> str:
     ppl = values.get("perplexity")
     if ppl:
         parts.append(f"perplexity {perplexity_change(ppl)}")
+    if probes_cell(values) is not None:
+        parts.append(f"probes dropped: {probes_cell(values)}")
     if values.get("samples"):
         parts.append(f"{values['samples']} samples")
     parts += [f"{k} failed: {v}" for k, v in (values.get("errors") or {}).items()]

@@ -230,7 +230,8 @@ def evaluate_after_training(recipe: Recipe, models: Models, tokenizer: Any, held
         writer.write("phase", step=step, name="post-training evaluation", detail=detail)
 
     phase(f"{len(prompts)} prompts, pairs, perplexity" + (", judge" if cfg.judge else "")
-          + (", checkpoints" if cfg.checkpoints else ""))
+          + (", probes" if cfg.probes else "")
+          + (", lm-eval" if cfg.lm_eval else "") + (", checkpoints" if cfg.checkpoints else ""))
     samples: list[dict[str, Any]] = []
     if cfg.samples and not prompts:
         values["errors"]["samples"] = "no held-out prompts: set data.eval to get side-by-side generations"
@@ -247,6 +248,10 @@ def evaluate_after_training(recipe: Recipe, models: Models, tokenizer: Any, held
     if cfg.judge is not None and samples:
         phase(f"judging {len(samples)} answer pairs ({cfg.judge.kind})")
         _run_part(values, "judge", lambda: _judge(cfg.judge, samples, load_judge_model))
+    from engine.worker.probing import capability_parts  # it imports this module's helpers
+
+    for name, part in capability_parts(recipe, models, tokenizer, writer, step):
+        _run_part(values, name, part)
     if cfg.checkpoints:  # last: it swaps the policy's weights, so nothing else can measure a half-restored model
         from engine.worker.checkpoint_eval import evaluate_checkpoints  # it imports this module
 
