@@ -172,9 +172,9 @@ def _evaluate(recipe, trainer, tokenizer, held_out: list, writer: EventWriter, r
 
 def _write_report(rd: RunDir) -> None:
     """report.json + report.md beside the run, so the verdict is there without running `reins report`."""
-    from engine.verdict.report import write_report
+    try:  # the import too: a completed run must stay completed whatever goes wrong in its report
+        from engine.verdict.report import write_report
 
-    try:
         write_report(rd.path)
     except Exception as exc:  # noqa: BLE001 - `reins report` can rebuild it; the run itself succeeded
         print(f"[reins] report not written: {exc!r}", flush=True)
