@@ -158,10 +158,10 @@ def _can_evaluate(recipe, trainer) -> bool:  # noqa: ANN001
 
 
 def _evaluate(recipe, trainer, tokenizer, held_out: list, writer: EventWriter, runs_root: Path) -> None:  # noqa: ANN001
-    from engine.worker.loading import load_model
-    from engine.worker.posteval import Models, evaluate_after_training
+    try:  # the imports too: the trained model is saved, and nothing in its evaluation may fail the run
+        from engine.worker.loading import load_model
+        from engine.worker.posteval import Models, evaluate_after_training
 
-    try:
         models = Models(trainer, load_reference=lambda: load_model(recipe, runs_root)[0])
         evaluate_after_training(recipe, models, tokenizer, held_out, writer, trainer.state.global_step,
                                 lambda ref, task: load_model(recipe, runs_root, ref=ref, task=task)[:2])

@@ -31,3 +31,18 @@ def test_a_report_failure_never_fails_a_completed_run(tmp_path: Path, monkeypatc
     statuses = [e["status"] for e in ev.read_all(rd.events) if e["kind"] == "status"]
     assert statuses == ["completed"] and rd.read()["status"] == "completed"
     assert "[reins] report not written" in capsys.readouterr().out
+
+
+def test_an_evaluation_that_cannot_load_is_recorded_not_raised(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from engine.worker.main import _evaluate
+
+    monkeypatch.setitem(sys.modules, "engine.worker.posteval", None)
+    trainer = SimpleNamespace(state=SimpleNamespace(global_step=20))
+    with ev.EventWriter(tmp_path / "events.jsonl") as writer:
+        _evaluate(None, trainer, None, [], writer, tmp_path)
+    (evaluation,) = ev.read_all(tmp_path / "events.jsonl")
+    assert evaluation["kind"] == "evaluation" and evaluation["step"] == 20
+    assert "ImportError" in evaluation["values"]["errors"]["all"]  # listed under "Not in this report"
