@@ -45,4 +45,4 @@ def test_an_evaluation_that_cannot_load_is_recorded_not_raised(tmp_path: Path,
         _evaluate(None, trainer, None, [], writer, tmp_path)
     (evaluation,) = ev.read_all(tmp_path / "events.jsonl")
     assert evaluation["kind"] == "evaluation" and evaluation["step"] == 20
-    assert "ImportError" in evaluation["values"]["errors"]["all"]  # listed under "Not in this report"
+    assert "import of engine.worker.posteval" in evaluation["values"]["errors"]["all"]  # under "Not in this report"
