@@ -20,7 +20,7 @@ def test_bundled_dpo_on_the_embedded_model(tmp_path: Path) -> None:
     env = {**os.environ, "REINS_RUNS_DIR": str(tmp_path / "runs")}
     cmd = [sys.executable, "-m", "engine", "run", "dpo", "--set", "train.max_steps=2", "--set", "train.batch_size=1",
            "--set", "train.max_length=128", "--set", "data.eval=null", "--set", "report.probes=[]",
-           "--wait", "--json"]  # the probes on a real model: tests/e2e/test_reprobe.py
+           "--wait", "--json"]  # probes: tests/e2e/test_reprobe.py (tiny model) and the demo
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=1200)
     assert res.returncode == 0, res.stderr[-3000:]
     run = json.loads(res.stdout)
