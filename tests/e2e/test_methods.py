@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
+from engine.paths import BUNDLED_RECIPES
 from engine.runs import events as ev
 
 pytestmark = pytest.mark.e2e
@@ -59,7 +61,9 @@ def test_every_bundled_method_runs_two_steps(recipe: str, tmp_path: Path, tiny_m
     # every policy method is compared with its reference after training, whatever wraps the policy (PPO, LoRA)
     (values,) = [e["values"] for e in evaluation]
     assert values.get("errors") is None, values.get("errors")
-    assert values["samples"] == 4 and values["perplexity"]["texts"] == 24
+    held_out = yaml.safe_load((BUNDLED_RECIPES / f"{recipe}.yaml").read_text())["data"]["eval"]
+    prompts = len((BUNDLED_RECIPES / held_out).read_text().splitlines())
+    assert values["samples"] == prompts and values["perplexity"]["texts"] == 24  # every held-out prompt answered
     assert ("preference" in values) == (recipe not in ("sft", "ppo", "grpo", "rloo"))
 
 
