@@ -64,7 +64,8 @@ def test_full_fine_tuning_dpo_with_ipo_loss(
     # No LoRA: TRL keeps a frozen reference copy. IPO's first loss is (1/(2β))² = 25 at β=0.1, unlike sigmoid's 0.693,
     # which shows the loss type really reaches TRL.
     runs = tmp_path / "runs"
-    recipe = tiny_recipe(tmp_path, tiny_model, "dpo", steps=2, lora=None, method={"loss_type": "ipo", "beta": 0.1},
+    recipe = tiny_recipe(tmp_path, tiny_model, "dpo", steps=2, lora=None,
+                         method={"loss_type": "ipo", "beta": 0.1, "sft_weight": 0.0},  # the IPO loss alone
                   data={"eval": None})
     res = reins("run", str(recipe), "--wait", "--json", runs=runs)
     assert res.returncode == 0, res.stderr[-3000:]
