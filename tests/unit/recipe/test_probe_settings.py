@@ -10,9 +10,10 @@ from engine.recipe.loading import load_recipe
 
 
 def test_every_suite_runs_by_default_and_lm_eval_is_off() -> None:
-    report = load_recipe("dpo").recipe.report
+    report = load_recipe("sft").recipe.report  # a bundled recipe that leaves the report section at its defaults
     assert report.probes == list(PROBE_SUITES) == ["arithmetic", "knowledge", "format", "refusal"]
     assert report.probe_items == 40 and report.probes_max_new_tokens == 64 and report.lm_eval is None
+    assert load_recipe("dpo").recipe.report.probe_items == 24  # the CPU demo caps each suite
 
 
 def test_probes_can_be_chosen_or_turned_off() -> None:
