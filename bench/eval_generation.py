@@ -31,7 +31,7 @@ def main() -> None:
 
 
     from engine.worker.loading import load_model
-    from engine.worker.posteval import answer_tokens, generate, prompts_of
+    from engine.worker.measuring import answer_tokens, generate, prompts_of
 
     recipe = load_recipe("dpo").recipe
     model, tok, _ = load_model(recipe)

@@ -13,7 +13,7 @@ from engine.recipe.schema import Recipe
 from engine.runs.events import EventWriter
 from engine.runs.rundir import RunDir
 from engine.verdict.checkpoints import BEST_BY, best_step
-from engine.worker.posteval import Models, pair_sequences, score_pairs
+from engine.worker.measuring import Models, pair_sequences, score_pairs
 
 ADAPTER_FILE = "adapter_model.safetensors"  # what peft's save_pretrained writes into each LoRA checkpoint
 FIGURES = ("accuracy", "accuracy_per_token", "margin", "margin_per_token", "logps_chosen", "logps_rejected")

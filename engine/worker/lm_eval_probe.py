@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.recipe.schema import LmEvalSection
 from engine.verdict.probes import compare_lm_eval
-from engine.worker.posteval import Models
+from engine.worker.measuring import Models
 
 MISSING = ("lm_eval (lm-evaluation-harness) is not installed: `pip install lm-eval`; its tasks must already be in "
            "the local datasets cache — Reins never downloads")

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from engine.verdict.judge import decide_by_gaps, pairwise_messages
-from engine.worker.posteval import SCORE_BATCH, eval_mode, token_ids
+from engine.worker.measuring import SCORE_BATCH, eval_mode, token_ids
 
 ELLIPSIS = " …"
 

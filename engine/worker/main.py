@@ -160,7 +160,8 @@ def _can_evaluate(recipe, trainer) -> bool:  # noqa: ANN001
 def _evaluate(recipe, trainer, tokenizer, held_out: list, writer: EventWriter, runs_root: Path) -> None:  # noqa: ANN001
     try:  # the imports too: the trained model is saved, and nothing in its evaluation may fail the run
         from engine.worker.loading import load_model
-        from engine.worker.posteval import Models, evaluate_after_training
+        from engine.worker.measuring import Models
+        from engine.worker.posteval import evaluate_after_training
 
         models = Models(trainer, load_reference=lambda: load_model(recipe, runs_root)[0])
         evaluate_after_training(recipe, models, tokenizer, held_out, writer, trainer.state.global_step,

@@ -10,7 +10,7 @@ from engine.recipe.schema import Recipe
 from engine.runs.events import EventWriter
 from engine.verdict.probes import ANSWER_SCORERS, SCORED_BY_LIKELIHOOD, load_suite, probe_result, score_choice
 from engine.worker.lm_eval_probe import run_lm_eval
-from engine.worker.posteval import Models, generate, pair_ids, token_logps
+from engine.worker.measuring import Models, generate, pair_ids, token_logps
 
 PHASE = "capability probes"
 

@@ -31,7 +31,8 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
 
     from engine.verdict.healthcheck import recipe_of
     from engine.worker.loading import load_model, load_tokenizer
-    from engine.worker.posteval import Models, _run_part
+    from engine.worker.measuring import Models
+    from engine.worker.posteval import _run_part
     from engine.worker.probing import capability_parts
 
     rd = RunDir(Path(request["run_dir"]))

@@ -74,7 +74,7 @@ def _knowledge_in_process(runs: Path, rd: RunDir) -> list[list[int]]:
 
     from engine.verdict.healthcheck import recipe_of
     from engine.worker.loading import load_model
-    from engine.worker.posteval import Models
+    from engine.worker.measuring import Models
     from engine.worker.probing import run_probes
 
     recipe = recipe_of(rd.path)

@@ -84,7 +84,7 @@ def test_a_run_without_evaluation_says_why(tmp_path: Path) -> None:
 
 
 def test_nearest_rank_quantiles() -> None:
-    from engine.worker.posteval import quantiles
+    from engine.worker.measuring import quantiles
 
     q = quantiles([float(v) for v in range(100, 0, -1)])  # 100 values, given in reverse
     assert q == {"min": 1.0, "p5": 6.0, "p50": 51.0, "p95": 96.0}

@@ -16,7 +16,7 @@ from engine.paths import BUNDLED_RECIPES
 from engine.recipe.loading import validate
 from engine.runs.events import EventWriter, read_all
 from engine.worker.checkpoint_eval import evaluate_checkpoints
-from engine.worker.posteval import Models, pair_sequences, score_pairs
+from engine.worker.measuring import Models, pair_sequences, score_pairs
 
 PAIRS = [json.loads(line) for line in (BUNDLED_RECIPES / "data/prefs.eval.jsonl").read_text().splitlines()[:4]]
 RECIPE = validate({"data": {"train": "x.jsonl"}, "train": {"max_length": 64}, "lora": None,

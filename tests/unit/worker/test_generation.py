@@ -19,7 +19,7 @@ def loaded(tiny_model: Path):  # noqa: ANN201
 
 
 def test_batched_answers_equal_one_at_a_time_in_prompt_order(loaded) -> None:  # noqa: ANN001
-    from engine.worker.posteval import generate
+    from engine.worker.measuring import generate
 
     model, tok = loaded
     one = [generate(model, tok, [p], 12, seed=0, batch=1)[0] for p in PROMPTS]
@@ -31,7 +31,7 @@ def test_batched_answers_equal_one_at_a_time_in_prompt_order(loaded) -> None:  #
 
 
 def test_padding_side_is_restored_and_batch_size_defaults_by_device(loaded) -> None:  # noqa: ANN001
-    from engine.worker.posteval import batch_size, generate
+    from engine.worker.measuring import batch_size, generate
 
     model, tok = loaded
     tok.padding_side = "right"
@@ -41,7 +41,7 @@ def test_padding_side_is_restored_and_batch_size_defaults_by_device(loaded) -> N
 
 
 def test_answer_tokens_count_the_policy_tokenizer_tokens(loaded) -> None:  # noqa: ANN001
-    from engine.worker.posteval import answer_tokens
+    from engine.worker.measuring import answer_tokens
 
     _, tok = loaded
     text = "Paris is the capital of France."

@@ -80,7 +80,8 @@ def test_the_local_judge_runs_in_the_post_training_evaluation(tmp_path: Path, ti
     import torch
     from transformers import AutoModelForCausalLM
 
-    from engine.worker.posteval import Models, evaluate_after_training
+    from engine.worker.measuring import Models
+    from engine.worker.posteval import evaluate_after_training
 
     model, tok = judge
     reference = AutoModelForCausalLM.from_pretrained(tiny_model)

@@ -33,7 +33,7 @@ def tiny(tiny_model: Path) -> tuple[Any, Any, Any]:
 
 
 def _models(policy: Any, reference: Any) -> Any:
-    from engine.worker.posteval import Models
+    from engine.worker.measuring import Models
 
     return Models(SimpleNamespace(model=policy), load_reference=lambda: reference)  # a trainer with no ref_model
 
