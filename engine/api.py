@@ -8,13 +8,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.errors import ReinsError
 from engine.estimate.catalogue import ArchitectureInfo, architecture_config, architectures
 from engine.estimate.fit import estimate as _estimate
 from engine.estimate.memory import Estimate, check_gpu_memory, detect_gpu_memory_gib
 from engine.launching import pipeline as _pipeline
-from engine.launching.launcher import launch, prepare
+from engine.launching.launcher import QueueRequest, prepare
+from engine.launching.launcher import launch as _launch
 from engine.launching.pipeline import PipelineInfo, StartedPipeline
 from engine.paths import runs_dir as _runs_dir
+from engine.queue.status import QueueStatus
 from engine.recipe.bundled import RecipeInfo, bundled_recipes
 from engine.recipe.loading import LoadedRecipe, load_recipe
 from engine.runs import logs as _logs
@@ -26,21 +29,25 @@ from engine.runs.logs import LogTail
 from engine.runs.process import signal_run
 from engine.runs.rundir import RunDir
 from engine.runs.store import RunStore, RunView
+from engine.sweeps.summary import SweepSummary
 from engine.verdict.annotate import SampleMarks, annotate, list_marks
 from engine.verdict.healthcheck import HealthResult
 from engine.verdict.report import WrittenReport
 
 if TYPE_CHECKING:
     from engine.launching.resume import ResumePlan
+    from engine.queue.settings import QueueSettings
 
 __all__ = [
     "launch", "list_recipes", "list_pipelines", "find_pipeline", "validate_recipe", "recipe_warnings",
     "estimate_recipe", "list_architectures", "slurm_script", "start_pipeline", "wait_for_pipeline", "list_runs",
     "get_run", "run_details", "stop_run", "wait_for", "read_log", "follow_log", "plan_resume", "resume_run",
     "check_health", "write_report", "rejudge_samples", "list_samples", "annotate_sample", "head_to_head",
-    "rerun_probes",
+    "rerun_probes", "queue_status", "cancel_queued", "prioritize", "pause_queue", "resume_queue",
+    "queue_settings", "revive_queue", "find_sweep", "list_sweep_files", "plan_sweep", "start_sweep", "list_sweeps",
+    "sweep_summary", "stop_sweep", "wait_for_sweep",
     "RunView", "RunDetails", "Estimate", "LogTail", "PipelineInfo", "StartedPipeline", "ArchitectureInfo",
-    "HealthResult", "WrittenReport", "SampleMarks",
+    "HealthResult", "WrittenReport", "SampleMarks", "QueueStatus", "SweepSummary",
 ]
 
 
@@ -106,6 +113,21 @@ def slurm_script(recipe: str, overrides: list[str] | tuple[str, ...] = (), *, no
 
     job = SlurmJob(nodes=nodes, gpus_per_node=gpus_per_node, time=time_limit, partition=partition, port=port)
     return export_script(recipe, list(overrides), job, _runs_dir(runs_dir), output)
+
+
+def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name: str | None = None,
+           runs_dir: Path | str | None = None, gpu_memory_gib: float | None = None, run_id: str | None = None,
+           queue: bool = False, priority: int = 0, devices: list[int] | tuple[int, ...] | None = None,
+           pipeline: dict[str, Any] | None = None) -> RunView:
+    """Validate a recipe and start it detached (returns at once), or with `queue` add it to the store's queue: the
+    scheduler (started here if none runs) starts it when a CPU slot or GPUs with room for its estimate are free,
+    higher `priority` first. `devices` pins it to GPU ids. Raises ReinsError on bad input, before writing anything."""
+    root = _runs_dir(runs_dir)
+    view = _launch(recipe, overrides, name=name, runs_dir=root, gpu_memory_gib=gpu_memory_gib, run_id=run_id,
+                   queue=QueueRequest(priority) if queue else None, devices=devices, pipeline=pipeline)
+    if queue:
+        revive_queue(root)
+    return view
 
 
 def start_pipeline(path: Path, name: str | None = None, runs_dir: Path | str | None = None) -> StartedPipeline:
@@ -194,6 +216,195 @@ def resume_run(ref: str, runs_dir: Path | str | None = None) -> RunView:
     view = get_run(ref, runs_dir)
     resume(view, _plan(view))
     return get_run(view.id, runs_dir)
+
+
+# ---------- the queue ----------
+
+def revive_queue(runs_dir: Path | str | None = None) -> int | None:
+    """Start the store's scheduler if work is queued and none runs (after a logout, a reboot, a killed scheduler);
+    returns its pid, or None when none was needed."""
+    from engine.queue.scheduler import ensure_scheduler
+
+    return ensure_scheduler(_runs_dir(runs_dir))
+
+
+def queue_status(runs_dir: Path | str | None = None) -> QueueStatus:
+    """Running work and the queue in order, the store's queue settings, the scheduler and the GPUs; starts a
+    scheduler when work waits and none runs."""
+    from engine.queue.status import read_status
+
+    revive_queue(runs_dir)
+    return read_status(_runs_dir(runs_dir))
+
+
+def cancel_queued(ref: str, runs_dir: Path | str | None = None) -> RunView:
+    """Take a queued run out of the queue; it ends `stopped` and never starts. Raises ReinsError if it started."""
+    from engine.queue.entries import cancel
+
+    return cancel(store(runs_dir), ref)
+
+
+def prioritize(ref: str, priority: int | None = None, up: bool = False, runs_dir: Path | str | None = None) -> RunView:
+    """Give a queued run a priority (higher starts first), or move it one place up the queue (`up`)."""
+    from engine.queue.entries import set_priority
+
+    return set_priority(store(runs_dir), ref, priority, up)
+
+
+def pause_queue(runs_dir: Path | str | None = None) -> QueueSettings:
+    """Start no more queued runs (runs already started go on) until `resume_queue`."""
+    return queue_settings({"paused": True}, runs_dir)
+
+
+def resume_queue(runs_dir: Path | str | None = None) -> QueueSettings:
+    """Let the queue start runs again, starting a scheduler for it."""
+    settings = queue_settings({"paused": False}, runs_dir)
+    revive_queue(runs_dir)
+    return settings
+
+
+def queue_settings(changes: dict[str, Any] | None = None, runs_dir: Path | str | None = None) -> QueueSettings:
+    """The store's queue settings (`runs/queue/settings.yaml`), after applying `changes` if given. Raises
+    ReinsError for an unknown setting or a bad value."""
+    from engine.queue.settings import read_settings, update_settings
+
+    root = _runs_dir(runs_dir)
+    return update_settings(root, changes) if changes else read_settings(root)
+
+
+# ---------- sweeps ----------
+
+def find_sweep(ref: str) -> Path | None:
+    """The sweep file `ref` names (a path or `sweeps/<name>`), or None when it names a recipe."""
+    from engine.sweeps.spec import find_sweep as _find
+
+    return _find(ref)
+
+
+def list_sweep_files() -> list[tuple[str, Path, str]]:
+    """The bundled sweep files: (name to type, file, description)."""
+    from engine.sweeps.spec import bundled_sweeps
+
+    return bundled_sweeps()
+
+
+def _sweep_spec(target: str, grid: list[str] | None, seeds: int | None, overrides: list[str] | tuple[str, ...],
+                metric: str | None, direction: str | None) -> tuple[Any, str]:
+    """A sweep file (its grid extended by `grid`, its settings by `overrides`) or a recipe with `--grid`s."""
+    from engine.sweeps.spec import SweepSpec, load_sweep, parse_grid
+
+    path = find_sweep(target)
+    extra_grid = parse_grid(grid) if grid else {}
+    if path is not None:
+        spec = load_sweep(path)
+        spec = spec.model_copy(update={"grid": {**spec.grid, **extra_grid}, "set": [*spec.set, *overrides]})
+        source = str(path)
+    else:
+        load_recipe(target, overrides)  # the recipe itself first: its own errors read better than a member's
+        spec = SweepSpec(recipe=target, set=list(overrides), grid=parse_grid(grid or []))
+        source = target
+    updates = {k: v for k, v in (("seeds", seeds), ("metric", metric), ("direction", direction)) if v is not None}
+    return (SweepSpec.model_validate({**spec.model_dump(), **updates}) if updates else spec), source
+
+
+def plan_sweep(target: str, grid: list[str] | None = None, seeds: int | None = None,
+               overrides: list[str] | tuple[str, ...] = (), yes: bool = True, metric: str | None = None,
+               direction: str | None = None, runs_dir: Path | str | None = None) -> list[dict[str, Any]]:
+    """The members a sweep would queue (each validated; identical ones merged), with each one's memory estimate
+    (`need_gib`). Raises ReinsError naming every member that fails."""
+    from engine.sweeps.plan import plan
+
+    spec, _ = _sweep_spec(target, grid, seeds, overrides, metric, direction)
+    members = plan(spec, _runs_dir(runs_dir), yes)
+    out = []
+    for m in members:
+        try:
+            est = estimate_recipe(spec.recipe, [o for o in m.overrides if "{" not in o])
+            need = round(est.total_gib, 3)
+        except ReinsError:
+            need = None
+        out.append({**m.to_dict(), "need_gib": need})
+    return out
+
+
+def start_sweep(target: str, grid: list[str] | None = None, seeds: int | None = None,
+                overrides: list[str] | tuple[str, ...] = (), name: str | None = None, yes: bool = False,
+                metric: str | None = None, direction: str | None = None, priority: int = 0,
+                runs_dir: Path | str | None = None) -> dict[str, Any]:
+    """Check every member of a sweep (a recipe with `grid` items such as `method.beta=0.05,0.1`, or a sweep file),
+    then queue them (and the sweep file's stages first) and start the scheduler. Returns the sweep's record.
+    Raises ReinsError before anything is queued when any member is invalid, or for > 64 members without `yes`."""
+    from engine.sweeps import record as records
+    from engine.sweeps.plan import plan
+
+    root = _runs_dir(runs_dir)
+    spec, source = _sweep_spec(target, grid, seeds, overrides, metric, direction)
+    members = plan(spec, root, yes)
+    label = name or f"sweep-{Path(target).stem}"
+    record = records.submit(spec, members, root, label, source, priority)
+    revive_queue(root)
+    return record
+
+
+def list_sweeps(runs_dir: Path | str | None = None) -> list[SweepSummary]:
+    """Every sweep in the store, newest first, with its members' states read from their runs."""
+    from engine.sweeps import record as records
+    from engine.sweeps.summary import summarize_sweep
+
+    root = _runs_dir(runs_dir)
+    revive_queue(root)
+    st = RunStore(root)
+    return [summarize_sweep(p, st) for p in records.list_records(root)]
+
+
+def sweep_summary(ref: str, runs_dir: Path | str | None = None) -> SweepSummary:
+    """One sweep (id, id prefix or `latest`): its members by grid point, ranked by the sweep's metric, the best one
+    marked only when its interval excludes the runner-up's."""
+    from engine.sweeps import record as records
+    from engine.sweeps.summary import summarize_sweep
+
+    root = _runs_dir(runs_dir)
+    revive_queue(root)
+    return summarize_sweep(records.record_path(root, ref), RunStore(root))
+
+
+def stop_sweep(ref: str, runs_dir: Path | str | None = None) -> SweepSummary:
+    """Cancel a sweep's queued members and stop its running ones (they save a checkpoint and end `stopped`)."""
+    from engine.queue.entries import CANCELLED, end_queued, queue_lock
+    from engine.sweeps import record as records
+
+    root = _runs_dir(runs_dir)
+    path = records.record_path(root, ref)
+    rec = records.mark_stopped(path)
+    st = RunStore(root)
+    ids = [e.get("run_id") for e in [*rec.get("stages", []), *rec["members"]] if e.get("run_id")]
+    with queue_lock(root):
+        for run_id in ids:
+            view = st.get(run_id)
+            if view.status == "queued":
+                end_queued(view, "stopped", CANCELLED)
+    for run_id in ids:
+        view = st.get(run_id)
+        if not view.ended:
+            signal_run(view.record, signal.SIGTERM)
+    return sweep_summary(path.stem, root)
+
+
+def wait_for_sweep(ref: str, runs_dir: Path | str | None = None, poll_s: float = 2.0,
+                   on_change: Callable[[SweepSummary], None] | None = None) -> SweepSummary:
+    """Follow a sweep until every member has ended, calling `on_change(summary)` whenever a member's state moves."""
+    import time
+
+    last = None
+    while True:
+        summary = sweep_summary(ref, runs_dir)
+        states = [(m.get("run_id"), m["status"]) for m in summary.record["members"]]
+        if on_change and states != last:
+            on_change(summary)
+        last = states
+        if summary.ended:
+            return summary
+        time.sleep(poll_s)
 
 
 # ---------- verdicts ----------

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from engine.cli import recipe_commands, run_commands, verdict_commands
+from engine.cli import queue_commands, recipe_commands, run_commands, sweep_commands, verdict_commands
 from engine.cli.options import RunsDir
 from engine.cli.output import err
 from engine.errors import ReinsError
@@ -47,6 +47,8 @@ app.command()(recipe_commands.validate)
 app.command()(recipe_commands.estimate)
 app.command()(run_commands.run)
 app.add_typer(recipe_commands.export_app, name="export")
+app.add_typer(queue_commands.queue_app, name="queue")
+app.command()(sweep_commands.sweep)
 app.command("ls")(run_commands.ls)
 app.command()(run_commands.show)
 app.command()(run_commands.watch)

@@ -12,7 +12,9 @@ from rich.markup import escape
 from engine import api
 from engine.cli.options import JsonOut, RunRef, RunsDir, SetOpt
 from engine.cli.output import err, exit_for, out, print_json
+from engine.cli.queue_commands import parse_devices
 from engine.cli.render import live_view, progress_line, run_detail, runs_table
+from engine.errors import ReinsError
 
 
 def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) or a YAML path."),
@@ -24,18 +26,29 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
                                                    "estimate's verdict."),
         run_id: str | None = typer.Option(None, "--run-id", help="Use this run id (multi-node: the same on "
                                           "every node; machine rank 0 creates the run directory)."),
+        queue: bool = typer.Option(False, "--queue", help="Add it to the store's queue: it starts when a CPU slot "
+                                   "or GPUs with room for its estimate are free (survives logout)."),
+        priority: int = typer.Option(0, "--priority", help="With --queue: higher starts first."),
+        devices: str | None = typer.Option(None, "--devices", help="Pin the run to these GPU ids, e.g. 0,1 (one "
+                                           "process per GPU)."),
         runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Launch a training run (or a pipeline of runs) detached from this terminal; print where it lives."""
     pipeline_file = api.find_pipeline(recipe)
     if pipeline_file is not None:
         _run_pipeline(pipeline_file, name, runs_dir, wait, as_json)
         return
-    view = api.launch(recipe, overrides or [], name=name, runs_dir=runs_dir, gpu_memory_gib=gpu_memory, run_id=run_id)
+    if priority and not queue:
+        raise ReinsError("--priority orders the queue: add --queue (a run started at once has no place in it).")
+    view = api.launch(recipe, overrides or [], name=name, runs_dir=runs_dir, gpu_memory_gib=gpu_memory, run_id=run_id,
+                      queue=queue, priority=priority, devices=parse_devices(devices))
     for w in view.record.get("warnings", []):  # stderr, so also with --json
         err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     if not as_json:
-        err.print(f"[bold]launched[/] {view.id}  ({view.record.get('method')}, {view.record.get('model')})")
+        verb = "queued" if queue else "launched"
+        err.print(f"[bold]{verb}[/] {view.id}  ({view.record.get('method')}, {view.record.get('model')})")
         err.print(f"  run directory: {view.dir.path}")
+        if queue:
+            err.print("  the queue:     reins queue")
         err.print(f"  follow it:     reins watch {view.id}    stop it: reins stop {view.id}")
     if not wait:
         if as_json:

@@ -20,6 +20,8 @@ class Gpu:
     used_gib: float
     free_gib: float
     total_gib: float
+    # (pid, GiB) of each compute process NVML lists on it: the queue tells Reins' runs from other users' jobs by pid.
+    processes: tuple[tuple[int, float], ...] = ()
 
 
 def gpu_count() -> int:
@@ -43,8 +45,18 @@ def _read_all(nvml: Any) -> list[Gpu]:
         except nvml.NVMLError:  # not supported on MIG instances: the memory figures still are
             util = None
         out.append(Gpu(index=i, name=name.decode() if isinstance(name, bytes) else str(name), util=util,
-                       used_gib=mem.used / GIB, free_gib=mem.free / GIB, total_gib=mem.total / GIB))
+                       used_gib=mem.used / GIB, free_gib=mem.free / GIB, total_gib=mem.total / GIB,
+                       processes=_processes(nvml, handle)))
     return out
+
+
+def _processes(nvml: Any, handle: Any) -> tuple[tuple[int, float], ...]:
+    """The compute processes on one GPU with their memory (0 where NVML cannot say, e.g. inside a container)."""
+    try:
+        procs = nvml.nvmlDeviceGetComputeRunningProcesses(handle)
+    except (nvml.NVMLError, AttributeError):
+        return ()
+    return tuple((int(p.pid), (p.usedGpuMemory or 0) / GIB) for p in procs)
 
 
 def _with_nvml(read: Callable[[Any], T], default: T) -> T:

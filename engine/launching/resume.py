@@ -100,7 +100,9 @@ def resume(view: RunView, plan: ResumePlan) -> int:
     config = rd.accelerate_config
     if not config.is_file():  # a run from before launch configs were written: write one now
         config = distributed.write_launch_files(recipe, rd)
-    return start_worker(rd, distributed.worker_command(rd.path, config))
+    # The same GPUs as before (a resumed run's memory was placed there); the cwd it was submitted from.
+    devices = tuple(view.record.get("devices") or ()) or None
+    return start_worker(rd, distributed.worker_command(rd.path, config), devices, view.record.get("cwd"))
 
 
 def resume_checkpoint(rd: RunDir) -> str | None:

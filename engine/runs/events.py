@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 TERMINAL_STATUSES = frozenset({"completed", "failed", "stopped", "crashed"})
-STATUSES = ("created", "starting", "running", *sorted(TERMINAL_STATUSES))
+# `queued`: waiting in the run store's queue for the scheduler to start it (engine/queue); then as any run.
+STATUSES = ("queued", "created", "starting", "running", *sorted(TERMINAL_STATUSES))
 
 
 def _clean(value: Any) -> Any:

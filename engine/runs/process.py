@@ -70,14 +70,46 @@ def group_alive(pgid: int | None) -> bool:
     if not _has_proc():
         return True
     # killpg also succeeds for a group of zombies (an exited launcher nobody has reaped yet): look for a live member.
-    if pid_alive(pgid):
-        return True
+    return pid_alive(pgid) or bool(group_pids(pgid))
+
+
+def group_pids(pgid: int | None) -> frozenset[int]:
+    """The live processes of process group `pgid` (Linux /proc; empty elsewhere): a run's launcher, its workers and
+    their children, which NVML lists by pid when they hold GPU memory."""
+    if not pgid or not _has_proc():
+        return frozenset()
+    found = set()
     for entry in _PROC.iterdir():
         if entry.name.isdigit():
             fields = _stat_fields(int(entry.name))
             if fields and len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-                return True
-    return False
+                found.add(int(entry.name))
+    return frozenset(found)
+
+
+def processes_with_env(name: str, value: str) -> list[int]:
+    """Pids of this user's live processes whose environment sets `name=value` (Linux /proc; [] elsewhere). The
+    scheduler finds a worker it started but died before recording this way."""
+    if not _has_proc():
+        return []
+    wanted = f"{name}={value}".encode()
+    found = []
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            env = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if wanted in env.split(b"\0") and pid_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def session_of(pid: int) -> int | None:
+    """The session id of `pid` (the run's launcher leads its session), or None if it is gone."""
+    fields = _stat_fields(pid)
+    return int(fields[4]) if fields and len(fields) > 4 else None
 
 
 def run_group(record: dict[str, Any]) -> int | None:

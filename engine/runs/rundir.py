@@ -21,7 +21,7 @@ ATTEMPT_FIELDS = ("attempt", "status", "pid", "pid_start", "worker_pid", "worker
 # What a run does: train a policy (every run so far), generate data, or evaluate a finished run. run.json's `kind`;
 # runs written before it existed are training runs.
 RUN_KINDS = ("train", "generate", "evaluate")
-_ORDER = {s: i for i, s in enumerate(("created", "starting", "running"))}
+_ORDER = {s: i for i, s in enumerate(("queued", "created", "starting", "running"))}
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")  # the HF Trainer's checkpoint folders
 TRAINER_STATE = "trainer_state.json"  # the HF Trainer's state file inside each checkpoint
 
@@ -116,6 +116,18 @@ class RunDir:
                 last["status"] = outcome  # as readers saw it (e.g. `crashed`, which no process wrote)
             attempts.append(last)
             data.update(fields, attempts=attempts, attempt=len(attempts) + 1, status="starting")
+            write_json_atomic(self.run_json, data)
+            return data
+
+
+    def requeue(self) -> dict[str, Any]:
+        """Put a run whose start was interrupted (its scheduler died after taking it, before starting its worker)
+        back in the queue: the one other place status may move backwards."""
+        with FileLock(str(self.run_lock), timeout=30):
+            data = self.read()
+            queue = {k: v for k, v in (data.get("queue") or {}).items() if k not in ("claim", "started")}
+            data.update(status="queued", queue=queue)
+            data.pop("devices", None)
             write_json_atomic(self.run_json, data)
             return data
 

@@ -17,7 +17,7 @@ from tinydb.storages import Storage
 
 from engine.errors import RunNotFoundError
 from engine.runs.events import TERMINAL_STATUSES, Summary, summarize
-from engine.runs.process import record_alive
+from engine.runs.process import pid_alive, record_alive
 from engine.runs.rundir import RUN_KINDS, RunDir, current_umask
 from engine.runs.salvage import is_run_dir, salvage_record
 
@@ -120,8 +120,13 @@ def derive_status(record: dict[str, Any], summary: Summary) -> str:
     if summary.status in TERMINAL_STATUSES:
         return summary.status  # type: ignore[return-value]
     status = record.get("status") or "created"
-    if status in TERMINAL_STATUSES:
-        return status
+    if status in TERMINAL_STATUSES or status == "queued":
+        return status  # a queued run has no process yet: waiting is not crashing
+    claim = (record.get("queue") or {}).get("claim")
+    if claim and not record.get("pid") and not record.get("worker_pid"):
+        # The scheduler took it from the queue and has not recorded the worker yet: starting while that scheduler
+        # lives; if it died there, the next scheduler puts the run back in the queue (or adopts its worker).
+        return "starting" if pid_alive(claim.get("pid"), claim.get("pid_start")) else "queued"
     if record_alive(record):
         return "running" if summary.status == "running" else status
     return "crashed"

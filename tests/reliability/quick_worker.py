@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from engine.runs.events import EventWriter
@@ -17,11 +18,13 @@ from engine.runs.rundir import RunDir, now_iso
 def main(argv: list[str]) -> int:
     rd = RunDir(Path(argv[0]))
     steps = int(os.environ.get("QUICK_WORKER_STEPS", "3"))
+    step_s = float(os.environ.get("QUICK_WORKER_STEP_S", "0"))  # a run that lasts a while (queue tests)
     rd.update(worker_pid=os.getpid(), worker_pid_start=process_start_ticks(os.getpid()), started=now_iso())
     with EventWriter(rd.events) as w:
         w.status("running", max_steps=steps, start_step=0)
         rd.update(status="running")
         for step in range(1, steps + 1):
+            time.sleep(step_s)
             w.write("metric", step=step, epoch=step / steps, split="train",
                     values={"loss": 1.0 / step, "rewards/margins": 0.1 * step})
         w.status("completed", summary={"steps": steps})
