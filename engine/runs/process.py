@@ -109,7 +109,7 @@ def processes_with_env(name: str, value: str) -> list[int]:
 def session_of(pid: int) -> int | None:
     """The session id of `pid` (the run's launcher leads its session), or None if it is gone."""
     fields = _stat_fields(pid)
-    return int(fields[4]) if fields and len(fields) > 4 else None
+    return int(fields[3]) if fields and len(fields) > 3 else None
 
 
 def run_group(record: dict[str, Any]) -> int | None:

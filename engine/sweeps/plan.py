@@ -78,12 +78,17 @@ def plan(spec: SweepSpec, runs_root: Path, yes: bool = False) -> list[Member]:
     grid is larger than 64 members without `yes`."""
     if SEED_KEY in spec.grid and spec.seeds > 1:
         raise RecipeError(f"The grid sweeps {SEED_KEY} and seeds={spec.seeds} also sets it: use one of the two.")
-    base = load_recipe(spec.recipe, [s for s in spec.set if not STAGE_REF.search(s)])
+    base = load_recipe(spec.recipe, spec.set)  # `{stage}` references are plain text to the schema
     members = expand(spec, base.recipe.train.seed)
     if len(members) > MAX_MEMBERS_WITHOUT_YES and not yes:
         raise RecipeError(f"This sweep has {len(members)} members (more than {MAX_MEMBERS_WITHOUT_YES}): pass --yes "
                           "to queue them all, or narrow the grid.")
     problems: list[str] = []
+    for stage in spec.stages:
+        try:
+            check_data(load_recipe(stage.recipe, stage.set).recipe)
+        except ReinsError as exc:
+            problems += [f"stage {stage.name}: {_plain(p)}" for p in (exc.problems or [exc.message])]
     seen: dict[str, Member] = {}
     checked_data: set[str] = set()
     for m in members:

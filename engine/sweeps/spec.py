@@ -106,8 +106,12 @@ def load_sweep(path: Path) -> SweepSpec:
         spec = SweepSpec.model_validate(read_yaml(path))
     except ValidationError as exc:
         raise RecipeError(f"Sweep file {path} is invalid:", problems=[format_error(e) for e in exc.errors()]) from None
-    local = path.parent / spec.recipe
-    return spec.model_copy(update={"recipe": str(local.resolve())}) if local.is_file() else spec
+    def near(ref: str) -> str:  # a recipe path is relative to the sweep file; a bare name is a bundled recipe
+        local = path.parent / ref
+        return str(local.resolve()) if local.is_file() else ref
+
+    stages = [s.model_copy(update={"recipe": near(s.recipe)}) for s in spec.stages]
+    return spec.model_copy(update={"recipe": near(spec.recipe), "stages": stages})
 
 
 def bundled_sweeps() -> list[tuple[str, Path, str]]:

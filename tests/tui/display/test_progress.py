@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from types import SimpleNamespace
 
 import pytest
@@ -10,8 +9,6 @@ import pytest
 from engine.estimate.gpus import Gpu, gpu_count, read_gpus
 from engine.runs.events import Summary
 from tui.display.progress import gpu_line, rank_peaks
-
-GIB = 1024**3
 
 
 def view_with(final: dict | None) -> SimpleNamespace:
@@ -30,46 +27,11 @@ def test_single_process_runs_have_no_rank_line() -> None:
     assert rank_peaks(view_with(None)) == []
 
 
-class FakeNvml:
-    """pynvml as NVML answers on a machine with these GPUs; `util=None` is a GPU without utilisation (MIG)."""
-
-    class NVMLError(Exception):
-        pass
-
-    def __init__(self, gpus: list[dict], fail_init: bool = False) -> None:
-        self.gpus, self.fail_init, self.open = gpus, fail_init, 0
-
-    def nvmlInit(self) -> None:  # noqa: N802 - pynvml's names
-        if self.fail_init:
-            raise self.NVMLError("driver not loaded")
-        self.open += 1
-
-    def nvmlShutdown(self) -> None:  # noqa: N802
-        self.open -= 1
-
-    def nvmlDeviceGetCount(self) -> int:  # noqa: N802
-        return len(self.gpus)
-
-    def nvmlDeviceGetHandleByIndex(self, i: int) -> dict:  # noqa: N802
-        return self.gpus[i]
-
-    def nvmlDeviceGetName(self, h: dict) -> bytes:  # noqa: N802
-        return h["name"].encode()
-
-    def nvmlDeviceGetMemoryInfo(self, h: dict) -> SimpleNamespace:  # noqa: N802
-        return SimpleNamespace(used=h["used"] * GIB, free=(h["total"] - h["used"]) * GIB, total=h["total"] * GIB)
-
-    def nvmlDeviceGetUtilizationRates(self, h: dict) -> SimpleNamespace:  # noqa: N802
-        if h["util"] is None:
-            raise self.NVMLError("not supported")
-        return SimpleNamespace(gpu=h["util"])
-
-
-def test_gpus_are_read_through_nvml_and_shown_on_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    nvml = FakeNvml([{"name": "H100", "util": 37, "used": 12.1, "total": 79.6},
-                     {"name": "H100 MIG 1g.10gb", "util": None, "used": 1.0, "total": 9.75}])
-    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+def test_gpus_are_read_through_nvml_and_shown_on_one_line(fake_nvml) -> None:
+    nvml = fake_nvml([{"name": "H100", "util": 37, "used": 12.1, "total": 79.6, "processes": [(4242, 11.5)]},
+                      {"name": "H100 MIG 1g.10gb", "util": None, "used": 1.0, "total": 9.75}])
     gpus = read_gpus()
+    assert gpus[0].processes == ((4242, pytest.approx(11.5)),) and gpus[1].processes == ()
     assert [(g.index, g.name, g.util) for g in gpus] == [(0, "H100", 37), (1, "H100 MIG 1g.10gb", None)]
     assert gpus[0].free_gib == pytest.approx(79.6 - 12.1)
     assert gpu_count() == 2 and nvml.open == 0  # every read shuts NVML down again
@@ -81,9 +43,9 @@ def test_gpus_are_read_through_nvml_and_shown_on_one_line(monkeypatch: pytest.Mo
     assert detect_gpu_memory_gib() == pytest.approx(79.6) and visible_gpus() == 2
 
 
-@pytest.mark.parametrize("nvml", [None, FakeNvml([], fail_init=True), FakeNvml([])])
-def test_no_nvml_driver_or_gpu_reads_as_no_gpu(monkeypatch: pytest.MonkeyPatch, nvml: FakeNvml | None) -> None:
-    monkeypatch.setitem(sys.modules, "pynvml", nvml)  # None: `import pynvml` raises ImportError
+@pytest.mark.parametrize(("gpus", "fail_init"), [(None, False), ([], True), ([], False)])
+def test_no_nvml_driver_or_gpu_reads_as_no_gpu(fake_nvml, gpus: list | None, fail_init: bool) -> None:
+    fake_nvml(gpus, fail_init)  # None: no pynvml; fail_init: no driver; []: no GPU
     assert read_gpus() == [] and gpu_count() == 0
     assert gpu_line(read_gpus()) == ""
 
