@@ -1,0 +1,89 @@
+"""The queue through the real CLI and detached scheduler: strict order on a CPU, and a scheduler SIGKILLed in the
+middle of a sweep loses nothing and starts nothing twice once the next command revives it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.runs import events as ev
+from engine.runs.rundir import RunDir
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def times(run_dir: Path) -> tuple[float, float, list[str]]:
+    """(when its worker was started, when it ended, its status sequence) from the run's events."""
+    events = [e for e in ev.read_all(RunDir(run_dir).events) if e["kind"] == "status"]
+    starting = [e["t"] for e in events if e["status"] == "starting"]
+    ended = [e["t"] for e in events if e["status"] in ev.TERMINAL_STATUSES]
+    return starting[0], ended[-1], [e["status"] for e in events]
+
+
+def test_three_runs_queued_at_once_run_strictly_one_after_another(tmp_path: Path, tiny_model: Path, tiny_recipe,
+                                                                  quick_env, reins, wait_until) -> None:
+    runs = tmp_path / "runs"
+    recipe = tiny_recipe(tmp_path, tiny_model)
+    env = {**quick_env(runs), "QUICK_WORKER_STEP_S": "0.5"}
+    # Three shells submit at the same moment.
+    procs = [subprocess.Popen([sys.executable, "-m", "engine", "run", str(recipe), "--queue", "--json",
+                               "--name", f"q{i}"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for i in range(3)]
+    ids = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err[-2000:]
+        ids.append(json.loads(out)["id"])
+    assert len(set(ids)) == 3
+    wait_until(lambda: all(json.loads((runs / i / "run.json").read_text())["status"] == "completed" for i in ids),
+               timeout=120, what="all three completed")
+    spans = sorted(times(runs / i)[:2] for i in ids)
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert start >= end, f"a run started at {start} before the one before it ended at {end}"
+    t0 = spans[0][0]
+    print("\nqueued runs (start, end) s: " + ", ".join(f"({s - t0:.1f}, {e - t0:.1f})" for s, e in spans))
+    statuses = [times(runs / i)[2] for i in ids]
+    assert all(s == ["queued", "starting", "running", "completed"] for s in statuses), statuses
+
+
+def test_a_scheduler_killed_mid_sweep_loses_nothing(tmp_path: Path, tiny_model: Path, tiny_recipe, quick_env,
+                                                    reins, wait_until) -> None:
+    runs = tmp_path / "runs"
+    recipe = tiny_recipe(tmp_path, tiny_model)
+    env = {**quick_env(runs, steps=4), "QUICK_WORKER_STEP_S": "0.5"}
+    res = reins("sweep", str(recipe), "--grid", "method.beta=0.1,0.2,0.3,0.4", "--json", runs=runs, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    sweep = json.loads(res.stdout)
+    ids = [m["run_id"] for m in sweep["members"]]
+    sched = runs / "queue" / "scheduler.json"
+
+    def status(run_id: str) -> str:
+        return json.loads((runs / run_id / "run.json").read_text())["status"]
+
+    # Kill it while the second member trains.
+    wait_until(lambda: status(ids[1]) == "running", timeout=120, what="the second member running")
+    pid = json.loads(sched.read_text())["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: status(ids[1]) == "completed", timeout=60, what="the running member finishing on its own")
+    time.sleep(3)  # with no scheduler, nothing else starts
+    assert [status(i) for i in ids[2:]] == ["queued", "queued"]
+
+    # The next command revives the queue; the sweep then finishes.
+    res = reins("queue", "--json", runs=runs, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert [r["id"] for r in json.loads(res.stdout)["queued"]] == ids[2:]
+    wait_until(lambda: json.loads(sched.read_text())["pid"] != pid, timeout=30, what="a new scheduler")
+    wait_until(lambda: all(status(i) == "completed" for i in ids), timeout=120, what="every member completed")
+    for i in ids:  # each started exactly once
+        assert times(runs / i)[2].count("starting") == 1, times(runs / i)[2]
+    res = reins("sweep", "show", sweep["id"], "--json", runs=runs, env=env)
+    shown = json.loads(res.stdout)
+    assert shown["status"] == "completed" and [m["status"] for m in shown["members"]] == ["completed"] * 4
