@@ -57,13 +57,14 @@ def _validate(raw: Any, path: Path) -> QueueSettings:
 def update_settings(runs_root: Path, changes: dict[str, Any]) -> QueueSettings:
     """Apply `changes` to the settings file under its lock (atomically); returns the new settings."""
     files = QueueFiles(runs_root)
+    known = list(QueueSettings.model_fields)
+    unknown = sorted(set(changes) - set(known))
+    if unknown:
+        raise ReinsError(f"Unknown queue setting {', '.join(unknown)} (known: {', '.join(known)}).")
+    _validate({**read_settings(runs_root).model_dump(), **changes}, files.settings)  # before writing anything
     files.ensure()
     with FileLock(str(files.settings_lock), timeout=30):
-        current = read_settings(runs_root).model_dump()
-        unknown = sorted(set(changes) - set(current))
-        if unknown:
-            raise ReinsError(f"Unknown queue setting {', '.join(unknown)} (known: {', '.join(current)}).")
-        new = _validate({**current, **changes}, files.settings)
+        new = _validate({**read_settings(runs_root).model_dump(), **changes}, files.settings)
         tmp = files.settings.with_suffix(".yaml.tmp")
         tmp.write_text("# Reins queue settings for this run store (`reins queue set KEY=VALUE` edits this file).\n"
                        + yaml.safe_dump(new.model_dump(), sort_keys=False))

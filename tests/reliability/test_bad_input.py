@@ -88,6 +88,22 @@ BAD_INPUT = [
     ("run ref escaping the store", ["show", ".."], "No run '..'"),
     ("resume without checkpoint", ["resume", "20261127-010000", "--runs-dir", "{store}"],
      "(crashed) has no checkpoint"),
+    ("sweep member out of range", ["sweep", "dpo", "--grid", "method.beta=-1,0.1"],
+     "beta=-1: method.beta: must be > 0 (got -1)"),
+    ("sweep grid key not a setting", ["sweep", "dpo", "--grid", "method.betta=0.1,0.2"],
+     "did you mean `method.beta`"),
+    ("sweep without a grid", ["sweep", "dpo"], "at least one --grid"),
+    ("sweep of more than 64 members", ["sweep", "dpo", "--grid",
+                                       "method.beta=" + ",".join(f"0.{i:02d}" for i in range(1, 66))], "pass --yes"),
+    ("sweep grid value not a scalar", ["sweep", "dpo", "--grid", "lora.target_modules=[q_proj]"], "sweep file"),
+    ("unknown sweep", ["sweep", "show", "no-such-sweep"], "No sweep 'no-such-sweep'"),
+    ("sweep show without an id", ["sweep", "show"], "needs a sweep id"),
+    ("--devices on a machine without GPUs", ["run", "dpo", "--devices", "0"], "this machine has none"),
+    ("--devices malformed", ["run", "dpo", "--devices", "a,b"], "--devices takes GPU ids"),
+    ("--priority without --queue", ["run", "dpo", "--priority", "2"], "add --queue"),
+    ("cancel an unknown run", ["queue", "cancel", "no-such-run"], "No run 'no-such-run'"),
+    ("queue setting out of range", ["queue", "set", "max_running=0"], "max_running: must be >= 1"),
+    ("unknown queue setting", ["queue", "set", "max_runing=2"], "Unknown queue setting max_runing"),
 ]
 
 
