@@ -87,3 +87,40 @@ def test_a_scheduler_killed_mid_sweep_loses_nothing(tmp_path: Path, tiny_model: 
     res = reins("sweep", "show", sweep["id"], "--json", runs=runs, env=env)
     shown = json.loads(res.stdout)
     assert shown["status"] == "completed" and [m["status"] for m in shown["members"]] == ["completed"] * 4
+
+
+def test_pause_holds_the_queue_and_resume_lets_it_go_on(tmp_path: Path, tiny_model: Path, tiny_recipe, quick_env,
+                                                        reins, wait_until) -> None:
+    runs = tmp_path / "runs"
+    recipe = tiny_recipe(tmp_path, tiny_model)
+    env = quick_env(runs)
+    assert reins("queue", "pause", runs=runs, env=env).returncode == 0
+    run_id = json.loads(reins("run", str(recipe), "--queue", "--json", runs=runs, env=env).stdout)["id"]
+    time.sleep(3)
+    listed = json.loads(reins("queue", "--json", runs=runs, env=env).stdout)
+    assert listed["settings"]["paused"] is True and [r["id"] for r in listed["queued"]] == [run_id]
+    assert listed["scheduler"]["alive"] is False
+    assert reins("queue", "resume", runs=runs, env=env).returncode == 0
+    wait_until(lambda: json.loads((runs / run_id / "run.json").read_text())["status"] == "completed", timeout=60,
+               what="the run started after resume")
+
+
+def test_stopping_a_sweep_cancels_its_queued_members(tmp_path: Path, tiny_model: Path, tiny_recipe, quick_env,
+                                                     reins, wait_until) -> None:
+    runs = tmp_path / "runs"
+    recipe = tiny_recipe(tmp_path, tiny_model)
+    env = {**quick_env(runs, steps=20), "QUICK_WORKER_STEP_S": "0.5"}
+    sweep = json.loads(reins("sweep", str(recipe), "--grid", "method.beta=0.1,0.2,0.3", "--json", runs=runs,
+                             env=env).stdout)
+    ids = [m["run_id"] for m in sweep["members"]]
+    wait_until(lambda: json.loads((runs / ids[0] / "run.json").read_text())["status"] == "running", timeout=60,
+               what="the first member running")
+    res = reins("sweep", "stop", sweep["id"], "--json", runs=runs, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    stopped = json.loads(res.stdout)
+    assert [m["status"] for m in stopped["members"][1:]] == ["stopped", "stopped"]
+    wait_until(lambda: json.loads(reins("sweep", "show", sweep["id"], "--json", runs=runs, env=env).stdout)["status"]
+               == "stopped", timeout=60, what="the sweep stopped")
+    sequences = [[e["status"] for e in ev.read_all(RunDir(runs / i).events) if e["kind"] == "status"] for i in ids]
+    assert sequences[0][:3] == ["queued", "starting", "running"]
+    assert sequences[1:] == [["queued", "stopped"], ["queued", "stopped"]]  # never started
