@@ -60,60 +60,28 @@ def runs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 # ---------- a machine's GPUs ----------
 
-class FakeNvml:
-    """pynvml as NVML answers on a machine with these GPUs. Each GPU: `name`, `used`, `total` (GiB), `util` (None: a
-    GPU without utilisation, e.g. MIG) and optional `processes` [(pid, GiB)] (what NVML lists on it)."""
-
-    class NVMLError(Exception):
-        pass
-
-    def __init__(self, gpus: list[dict], fail_init: bool = False) -> None:
-        self.gpus, self.fail_init, self.open = gpus, fail_init, 0
-
-    def nvmlInit(self) -> None:  # noqa: N802 - pynvml's names
-        if self.fail_init:
-            raise self.NVMLError("driver not loaded")
-        self.open += 1
-
-    def nvmlShutdown(self) -> None:  # noqa: N802
-        self.open -= 1
-
-    def nvmlDeviceGetCount(self) -> int:  # noqa: N802
-        return len(self.gpus)
-
-    def nvmlDeviceGetHandleByIndex(self, i: int) -> dict:  # noqa: N802
-        return self.gpus[i]
-
-    def nvmlDeviceGetName(self, h: dict) -> bytes:  # noqa: N802
-        return h["name"].encode()
-
-    def nvmlDeviceGetMemoryInfo(self, h: dict) -> Any:  # noqa: N802
-        from types import SimpleNamespace
-
-        gib = 1024**3
-        return SimpleNamespace(used=h["used"] * gib, free=(h["total"] - h["used"]) * gib, total=h["total"] * gib)
-
-    def nvmlDeviceGetUtilizationRates(self, h: dict) -> Any:  # noqa: N802
-        from types import SimpleNamespace
-
-        if h.get("util") is None:
-            raise self.NVMLError("not supported")
-        return SimpleNamespace(gpu=h["util"])
-
-    def nvmlDeviceGetComputeRunningProcesses(self, h: dict) -> list:  # noqa: N802
-        from types import SimpleNamespace
-
-        return [SimpleNamespace(pid=pid, usedGpuMemory=int(gib * 1024**3)) for pid, gib in h.get("processes", [])]
+FAKES = REPO / "tests" / "fakes"  # test-only stand-ins for libraries (pynvml)
 
 
 @pytest.fixture
-def fake_nvml(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeNvml]:
-    """fake_nvml(gpus, fail_init=False): make `import pynvml` return a FakeNvml of these GPUs (None: no pynvml)."""
+def fake_nvml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Any]:
+    """fake_nvml(gpus, fail_init=False): `import pynvml` gives tests/fakes/pynvml.py reading these GPUs (each `name`,
+    `used`, `total` GiB, `util`, optional `processes` [(pid, GiB)]); None: no pynvml at all. Sets $REINS_FAKE_NVML
+    and returns the module; a subprocess sees the same machine with `FAKES` first on its PYTHONPATH."""
+    import importlib.util
 
-    def install(gpus: list[dict] | None, fail_init: bool = False) -> FakeNvml | None:
-        nvml = None if gpus is None else FakeNvml(gpus, fail_init)
-        monkeypatch.setitem(sys.modules, "pynvml", nvml)  # None: `import pynvml` raises ImportError
-        return nvml
+    def install(gpus: list[dict] | None, fail_init: bool = False) -> Any:
+        if gpus is None:
+            monkeypatch.setitem(sys.modules, "pynvml", None)  # `import pynvml` raises ImportError
+            return None
+        machine = tmp_path / "fake-nvml.json"
+        machine.write_text(json.dumps({"gpus": gpus, "fail_init": fail_init}))
+        monkeypatch.setenv("REINS_FAKE_NVML", str(machine))
+        spec = importlib.util.spec_from_file_location("pynvml", FAKES / "pynvml.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        monkeypatch.setitem(sys.modules, "pynvml", module)
+        return module
 
     return install
 

@@ -19,7 +19,9 @@ def main(argv: list[str]) -> int:
     rd = RunDir(Path(argv[0]))
     steps = int(os.environ.get("QUICK_WORKER_STEPS", "3"))
     step_s = float(os.environ.get("QUICK_WORKER_STEP_S", "0"))  # a run that lasts a while (queue tests)
-    rd.update(worker_pid=os.getpid(), worker_pid_start=process_start_ticks(os.getpid()), started=now_iso())
+    # What a GPU worker would see: the queue's placement reaches it through CUDA_VISIBLE_DEVICES.
+    rd.update(worker_pid=os.getpid(), worker_pid_start=process_start_ticks(os.getpid()), started=now_iso(),
+              test_worker_saw_cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
     with EventWriter(rd.events) as w:
         w.status("running", max_steps=steps, start_step=0)
         rd.update(status="running")

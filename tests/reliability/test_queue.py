@@ -124,3 +124,30 @@ def test_stopping_a_sweep_cancels_its_queued_members(tmp_path: Path, tiny_model:
     sequences = [[e["status"] for e in ev.read_all(RunDir(runs / i).events) if e["kind"] == "status"] for i in ids]
     assert sequences[0][:3] == ["queued", "starting", "running"]
     assert sequences[1:] == [["queued", "stopped"], ["queued", "stopped"]]  # never started
+
+
+def test_the_scheduler_places_runs_on_gpus_with_room(tmp_path: Path, tiny_model: Path, tiny_recipe, quick_env,
+                                                     reins, wait_until, repo_root: Path) -> None:
+    """A made-up machine of two 24 GiB GPUs, GPU 1 mostly taken by another user's job: the queue gives the first run
+    the GPU whose free memory fits it tightest, the second the other GPU, and holds the third (packing off) until
+    a GPU is free; each worker sees only its GPU."""
+    runs = tmp_path / "runs"
+    recipe = tiny_recipe(tmp_path, tiny_model)
+    machine = tmp_path / "nvml.json"
+    machine.write_text(json.dumps({"gpus": [
+        {"name": "L4", "util": 0, "used": 0.4, "total": 24.0},
+        {"name": "L4", "util": 95, "used": 20.4, "total": 24.0, "processes": [[999_001, 20.0]]}]}))
+    env = {**quick_env(runs, steps=6), "QUICK_WORKER_STEP_S": "0.5", "REINS_FAKE_NVML": str(machine)}
+    env["PYTHONPATH"] = os.pathsep.join((str(repo_root / "tests" / "fakes"), env["PYTHONPATH"]))
+    assert reins("queue", "set", "poll_s=0.5", runs=runs, env=env).returncode == 0
+    submitted = [reins("run", str(recipe), "--queue", "--json", runs=runs, env=env) for _ in range(3)]
+    ids = [json.loads(res.stdout)["id"] for res in submitted]
+
+    def record(run_id: str) -> dict:
+        return json.loads((runs / run_id / "run.json").read_text())
+
+    wait_until(lambda: all(record(i)["status"] == "completed" for i in ids), timeout=120, what="all three completed")
+    assert [record(i)["devices"] for i in ids[:2]] == [[1], [0]]  # tightest fit first: 3.6 GiB free on GPU 1
+    assert [record(i)["test_worker_saw_cuda_visible_devices"] for i in ids[:2]] == ["1", "0"]
+    first_end = min(times(runs / i)[1] for i in ids[:2])
+    assert times(runs / ids[2])[0] >= first_end  # the third waited for a free GPU

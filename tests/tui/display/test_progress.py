@@ -34,7 +34,7 @@ def test_gpus_are_read_through_nvml_and_shown_on_one_line(fake_nvml) -> None:
     assert gpus[0].processes == ((4242, pytest.approx(11.5)),) and gpus[1].processes == ()
     assert [(g.index, g.name, g.util) for g in gpus] == [(0, "H100", 37), (1, "H100 MIG 1g.10gb", None)]
     assert gpus[0].free_gib == pytest.approx(79.6 - 12.1)
-    assert gpu_count() == 2 and nvml.open == 0  # every read shuts NVML down again
+    assert gpu_count() == 2 and nvml.open_count == 0  # every read shuts NVML down again
     assert gpu_line(gpus) == "GPU0 37% 12.1/79.6 GiB · GPU1 1.0/9.8 GiB"
 
     from engine.estimate.memory import detect_gpu_memory_gib
