@@ -24,7 +24,7 @@ from engine.runs.rundir import elapsed_s
 from engine.runs.store import RunView
 from engine.verdict.decision import verdict_cell
 
-STATUS_STYLE = {"completed": "green", "running": "cyan", "starting": "cyan", "created": "dim",
+STATUS_STYLE = {"completed": "green", "running": "cyan", "starting": "cyan", "created": "dim", "queued": "magenta",
                 "failed": "red", "crashed": "red", "stopped": "yellow"}
 
 
@@ -158,7 +158,10 @@ def _live_panel(view: RunView) -> Panel:
         doing = f"  — {s.phase}…" if s.phase and view.status == "running" else ""
         parts.append(Group(bar, Text(f"step {s.step}/{s.max_steps}{rate}{eta}{doing}")))
     else:
-        parts.append(Text("loading model and data…" if view.status in ("starting", "created") else f"step {s.step}"))
+        waiting = (view.record.get("queue") or {}).get("waiting")
+        parts.append(Text("loading model and data…" if view.status in ("starting", "created") else
+                          f"in the queue — {waiting or 'waiting for the scheduler'} (`reins queue`)"
+                          if view.status == "queued" else f"step {s.step}"))
     parts.append(metrics_table(view))
     mem = s.system
     if mem:
