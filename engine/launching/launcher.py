@@ -159,6 +159,9 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
     after: list[str] | None = [] if queue else None
     loaded, inputs = prepare(recipe, overrides, root, after)
     r = loaded.recipe
+    if queue and r.distributed.num_machines > 1:
+        raise RecipeError("--queue places runs on this machine's GPUs; a run over several machines is scheduled by "
+                          "SLURM (`reins export slurm`) or started on each node with `reins run --run-id`.")
     if run_id is not None and r.distributed.machine_rank > 0:
         return _join_as_secondary(r, root / run_id, root)
     gpus = read_gpus()  # one NVML read per launch: the estimate's GPU size, the bitsandbytes check, placement

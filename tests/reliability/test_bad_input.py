@@ -101,6 +101,8 @@ BAD_INPUT = [
     ("--devices on a machine without GPUs", ["run", "dpo", "--devices", "0"], "this machine has none"),
     ("--devices malformed", ["run", "dpo", "--devices", "a,b"], "--devices takes GPU ids"),
     ("--priority without --queue", ["run", "dpo", "--priority", "2"], "add --queue"),
+    ("--queue for a multi-node run", ["run", "dpo", "--queue", "--set", "distributed.num_machines=2", "--set",
+                                      "distributed.main_process_ip=10.0.0.1"], "scheduled by SLURM"),
     ("cancel an unknown run", ["queue", "cancel", "no-such-run"], "No run 'no-such-run'"),
     ("queue setting out of range", ["queue", "set", "max_running=0"], "max_running: must be >= 1"),
     ("unknown queue setting", ["queue", "set", "max_runing=2"], "Unknown queue setting max_runing"),
