@@ -201,20 +201,22 @@ def follow_log(ref: str, offset: int, runs_dir: Path | str | None = None, poll_s
                         poll_s)
 
 
-def plan_resume(ref: str, runs_dir: Path | str | None = None) -> ResumePlan:
-    """What resuming `ref` would do (checkpoint, step, steps left). Raises ReinsError if it cannot be resumed."""
+def plan_resume(ref: str, runs_dir: Path | str | None = None, requeued: bool = False) -> ResumePlan:
+    """What resuming `ref` would do (checkpoint, step, steps left). Raises ReinsError if it cannot be resumed.
+    `requeued`: a batch scheduler requeued the job that ran it, so its processes are gone wherever they ran."""
     from engine.launching.resume import plan_resume as _plan
 
-    return _plan(get_run(ref, runs_dir))
+    return _plan(get_run(ref, runs_dir), requeued)
 
 
-def resume_run(ref: str, runs_dir: Path | str | None = None) -> RunView:
-    """Continue a crashed/stopped/failed run from its newest checkpoint as a new attempt of the same run."""
+def resume_run(ref: str, runs_dir: Path | str | None = None, requeued: bool = False) -> RunView:
+    """Continue a crashed/stopped/failed run from its newest checkpoint as a new attempt of the same run (with
+    `requeued`, also a run whose job a batch scheduler requeued, see `plan_resume`)."""
     from engine.launching.resume import plan_resume as _plan
     from engine.launching.resume import resume
 
     view = get_run(ref, runs_dir)
-    resume(view, _plan(view))
+    resume(view, _plan(view, requeued))
     return get_run(view.id, runs_dir)
 
 

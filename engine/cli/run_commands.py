@@ -180,9 +180,16 @@ def resume(run_ref: str = RunRef,
            dry_run: bool = typer.Option(False, "--dry-run", help="Only say what resuming would do."),
            yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation on a terminal."),
            wait: bool = typer.Option(False, "--wait", help="Follow the run until it ends."),
+           requeued: bool = typer.Option(False, "--requeued", help="The batch scheduler requeued the job that ran "
+                                         "it (SLURM preemption): its processes are gone wherever they ran, so do not "
+                                         "check them; a completed run is left as it is (exit 0)."),
            runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Continue a crashed, stopped or failed run from its newest checkpoint (same run, step counter continues)."""
-    plan = api.plan_resume(run_ref, runs_dir)
+    if requeued and (done := api.get_run(run_ref, runs_dir)).status == "completed":
+        # The task ended its run, then was requeued before it exited: its work is done.
+        err.print(f"{done.id} already completed; nothing to resume.")
+        return
+    plan = api.plan_resume(run_ref, runs_dir, requeued)
     if as_json and dry_run:
         print_json(plan.to_dict())
         return
@@ -191,7 +198,7 @@ def resume(run_ref: str = RunRef,
         return
     if not yes and sys.stdin.isatty() and not typer.confirm("Resume?", default=True, err=True):
         raise typer.Exit(1)
-    view = api.resume_run(plan.run_id, runs_dir)
+    view = api.resume_run(plan.run_id, runs_dir, requeued)
     err.print(f"[bold]resumed[/] {view.id} (attempt {plan.attempt})  follow it: reins watch {view.id}")
     if wait:
         view = _follow(view.id, runs_dir, plain=as_json or not err.is_terminal)
