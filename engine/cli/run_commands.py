@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
         priority: int = typer.Option(0, "--priority", help="With --queue: higher starts first."),
         devices: str | None = typer.Option(None, "--devices", help="Pin the run to these GPU ids, e.g. 0,1 (one "
                                            "process per GPU)."),
+        sweep_member: str | None = typer.Option(None, "--sweep-member", hidden=True,
+                                                help="JSON of run.json's `sweep` (a SLURM array task's membership)."),
         runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Launch a training run (or a pipeline of runs) detached from this terminal; print where it lives."""
     pipeline_file = api.find_pipeline(recipe)
@@ -40,7 +43,8 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
     if priority and not queue:
         raise ReinsError("--priority orders the queue: add --queue (a run started at once has no place in it).")
     view = api.launch(recipe, overrides or [], name=name, runs_dir=runs_dir, gpu_memory_gib=gpu_memory, run_id=run_id,
-                      queue=queue, priority=priority, devices=parse_devices(devices))
+                      queue=queue, priority=priority, devices=parse_devices(devices),
+                      sweep=_sweep_member(sweep_member))
     for w in view.record.get("warnings", []):  # stderr, so also with --json
         err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     if not as_json:
@@ -60,6 +64,20 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
     else:
         out.print(run_detail(api.run_details(final)))
     raise typer.Exit(exit_for(final.status))
+
+
+def _sweep_member(text: str | None) -> dict[str, Any] | None:
+    """`--sweep-member JSON` (written by `reins export slurm --sweep`): run.json's `sweep`."""
+    if text is None:
+        return None
+    try:
+        member = json.loads(text)
+    except json.JSONDecodeError:
+        member = None
+    if isinstance(member, dict) and isinstance(member.get("id"), str) and isinstance(member.get("member"), int):
+        return member
+    raise ReinsError(f"--sweep-member {text!r}: expected a JSON object with the sweep's `id` and the `member` index "
+                     "(as `reins export slurm --sweep` writes it).")
 
 
 def _run_pipeline(path: Path, name: str | None, runs_dir: Path | None, wait: bool, as_json: bool) -> None:
