@@ -29,6 +29,7 @@ from engine.runs.logs import LogTail
 from engine.runs.process import signal_run
 from engine.runs.rundir import RunDir
 from engine.runs.store import RunStore, RunView
+from engine.sweeps.slurm_array import SlurmSweep
 from engine.sweeps.summary import SweepSummary
 from engine.verdict.annotate import SampleMarks, annotate, list_marks
 from engine.verdict.healthcheck import HealthResult
@@ -45,9 +46,9 @@ __all__ = [
     "check_health", "write_report", "rejudge_samples", "list_samples", "annotate_sample", "head_to_head",
     "rerun_probes", "queue_status", "cancel_queued", "prioritize", "pause_queue", "resume_queue",
     "queue_settings", "revive_queue", "find_sweep", "list_sweep_files", "plan_sweep", "start_sweep", "list_sweeps",
-    "sweep_summary", "stop_sweep", "wait_for_sweep",
+    "sweep_summary", "stop_sweep", "wait_for_sweep", "slurm_sweep_script",
     "RunView", "RunDetails", "Estimate", "LogTail", "PipelineInfo", "StartedPipeline", "ArchitectureInfo",
-    "HealthResult", "WrittenReport", "SampleMarks", "QueueStatus", "SweepSummary",
+    "HealthResult", "WrittenReport", "SampleMarks", "QueueStatus", "SweepSummary", "SlurmSweep",
 ]
 
 
@@ -115,16 +116,37 @@ def slurm_script(recipe: str, overrides: list[str] | tuple[str, ...] = (), *, no
     return export_script(recipe, list(overrides), job, _runs_dir(runs_dir), output)
 
 
+def slurm_sweep_script(target: str, grid: list[str] | None = None, seeds: int | None = None,
+                       overrides: list[str] | tuple[str, ...] = (), *, gpus_per_node: int,
+                       time_limit: str = "04:00:00", partition: str | None = None, max_parallel: int | None = None,
+                       name: str | None = None, yes: bool = False, metric: str | None = None,
+                       direction: str | None = None, runs_dir: Path | str | None = None,
+                       output: Path | None = None) -> SlurmSweep:
+    """A sweep (a sweep file, or a recipe with `grid` items) as a SLURM job array: one single-node task per member,
+    each a `reins run` into the run store with a fixed run id, resumed when SLURM requeues it. Every member is
+    checked first (ReinsError naming each one that fails, nothing written); then the script is written (executable)
+    to `output` if given, and the sweep's record to runs/sweeps/<id>.json, so `sweep_summary` ranks the members."""
+    from engine.launching.slurm import SlurmJob
+    from engine.sweeps.slurm_array import export_sweep
+
+    spec, source = _sweep_spec(target, grid, seeds, overrides, metric, direction)
+    job = SlurmJob(nodes=1, gpus_per_node=gpus_per_node, time=time_limit, partition=partition,
+                   max_parallel=max_parallel)
+    return export_sweep(spec, source, name or f"sweep-{Path(target).stem}", job, _runs_dir(runs_dir), yes, output)
+
+
 def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name: str | None = None,
            runs_dir: Path | str | None = None, gpu_memory_gib: float | None = None, run_id: str | None = None,
            queue: bool = False, priority: int = 0, devices: list[int] | tuple[int, ...] | None = None,
-           pipeline: dict[str, Any] | None = None) -> RunView:
+           pipeline: dict[str, Any] | None = None, sweep: dict[str, Any] | None = None) -> RunView:
     """Validate a recipe and start it detached (returns at once), or with `queue` add it to the store's queue: the
     scheduler (started here if none runs) starts it when a CPU slot or GPUs with room for its estimate are free,
-    higher `priority` first. `devices` pins it to GPU ids. Raises ReinsError on bad input, before writing anything."""
+    higher `priority` first. `devices` pins it to GPU ids. `sweep`: run.json's sweep membership ({id, member, label,
+    settings, seed}: a SLURM array task's). Raises ReinsError on bad input, before writing anything."""
     root = _runs_dir(runs_dir)
     view = _launch(recipe, overrides, name=name, runs_dir=root, gpu_memory_gib=gpu_memory_gib, run_id=run_id,
-                   queue=QueueRequest(priority) if queue else None, devices=devices, pipeline=pipeline)
+                   queue=QueueRequest(priority) if queue else None, devices=devices, pipeline=pipeline,
+                   extra={"sweep": sweep} if sweep else None)
     if queue:
         revive_queue(root)
     return view
@@ -201,20 +223,22 @@ def follow_log(ref: str, offset: int, runs_dir: Path | str | None = None, poll_s
                         poll_s)
 
 
-def plan_resume(ref: str, runs_dir: Path | str | None = None) -> ResumePlan:
-    """What resuming `ref` would do (checkpoint, step, steps left). Raises ReinsError if it cannot be resumed."""
+def plan_resume(ref: str, runs_dir: Path | str | None = None, requeued: bool = False) -> ResumePlan:
+    """What resuming `ref` would do (checkpoint, step, steps left). Raises ReinsError if it cannot be resumed.
+    `requeued`: a batch scheduler requeued the job that ran it, so its processes are gone wherever they ran."""
     from engine.launching.resume import plan_resume as _plan
 
-    return _plan(get_run(ref, runs_dir))
+    return _plan(get_run(ref, runs_dir), requeued)
 
 
-def resume_run(ref: str, runs_dir: Path | str | None = None) -> RunView:
-    """Continue a crashed/stopped/failed run from its newest checkpoint as a new attempt of the same run."""
+def resume_run(ref: str, runs_dir: Path | str | None = None, requeued: bool = False) -> RunView:
+    """Continue a crashed/stopped/failed run from its newest checkpoint as a new attempt of the same run (with
+    `requeued`, also a run whose job a batch scheduler requeued, see `plan_resume`)."""
     from engine.launching.resume import plan_resume as _plan
     from engine.launching.resume import resume
 
     view = get_run(ref, runs_dir)
-    resume(view, _plan(view))
+    resume(view, _plan(view, requeued))
     return get_run(view.id, runs_dir)
 
 
@@ -375,6 +399,9 @@ def stop_sweep(ref: str, runs_dir: Path | str | None = None) -> SweepSummary:
 
     root = _runs_dir(runs_dir)
     path = records.record_path(root, ref)
+    job = (records.read(path).get("slurm") or {}).get("job_name")
+    if job:  # its members run on compute nodes, under SLURM: this machine cannot signal them
+        raise ReinsError(f"Sweep {path.stem} runs as the SLURM job array {job}: cancel it with `scancel --name={job}`.")
     rec = records.mark_stopped(path)
     st = RunStore(root)
     ids = [e.get("run_id") for e in [*rec.get("stages", []), *rec["members"]] if e.get("run_id")]

@@ -91,25 +91,80 @@ def _print_catalogue(as_json: bool) -> None:
         out.print(f"{r.name:<16} {r.params / 1e9:7.2f}B  {', '.join(r.hub_ids)}", highlight=False)
 
 
+SweepGridOpt = typer.Option(None, "--grid", "-g", metavar="KEY=V1,V2,…", help="With --sweep: a setting and the "
+                            "values to try (repeatable: every combination is a member).")
 export_app = typer.Typer(help="Write files that run Reins elsewhere (e.g. a SLURM batch script).",
                          no_args_is_help=True)
 
 
 @export_app.command("slurm")
-def export_slurm(recipe: str = typer.Argument(..., help="Bundled recipe name or a YAML path."),
+def export_slurm(recipe: str | None = typer.Argument(None, help="Bundled recipe name or a YAML path (not with "
+                                                                "--sweep)."),
                  overrides: list[str] | None = SetOpt,
-                 nodes: int = typer.Option(..., "--nodes", help="Machines in the job."),
+                 nodes: int | None = typer.Option(None, "--nodes", help="Machines in the job (a sweep's tasks run on "
+                                                  "one node each)."),
                  gpus_per_node: int = typer.Option(..., "--gpus-per-node", help="GPUs (processes) per machine."),
-                 time_limit: str = typer.Option("04:00:00", "--time", help="Wall-clock limit (HH:MM:SS)."),
+                 time_limit: str = typer.Option("04:00:00", "--time", help="Wall-clock limit (HH:MM:SS), per task "
+                                                "with --sweep."),
                  partition: str | None = typer.Option(None, "--partition", help="SLURM partition."),
-                 port: int = typer.Option(29500, "--port", help="Rendezvous port on the first node."),
+                 port: int | None = typer.Option(None, "--port", help="Rendezvous port on the first node (default "
+                                                 "29500)."),
+                 sweep: str | None = typer.Option(None, "--sweep", help="A job array, one task per member of this "
+                                                  "sweep: a sweep file, `sweeps/<name>`, or a recipe with --grid."),
+                 grid: list[str] | None = SweepGridOpt,
+                 seeds: int | None = typer.Option(None, "--seeds", min=1, max=16, help="With --sweep: runs per grid "
+                                                  "point with different train.seed."),
+                 max_parallel: int | None = typer.Option(None, "--max-parallel", help="With --sweep: at most this "
+                                                         "many tasks at once."),
+                 yes: bool = typer.Option(False, "--yes", "-y", help="With --sweep: allow more than 64 members."),
                  output: Path | None = typer.Option(None, "--output", "-o",  # noqa: B008
                                                     help="Write the script here (default: print it)."),
                  runs_dir: Path | None = RunsDir) -> None:
-    """An sbatch script that runs RECIPE on several nodes: `srun` starts `reins run --run-id …` on each."""
+    """An sbatch script that runs RECIPE on several nodes (`srun` starts `reins run --run-id …` on each), or with
+    --sweep a job array with one `reins run` per member of the sweep (requeued tasks resume their run)."""
+    if sweep is not None:
+        _export_sweep(sweep, recipe, overrides or [], grid, seeds, nodes, gpus_per_node, time_limit, partition,
+                      port, max_parallel, yes, output, runs_dir)
+        return
+    if recipe is None:
+        raise ReinsError("reins export slurm needs a RECIPE (with --nodes), or --sweep SWEEP for a job array.")
+    used = [f for f, v in (("--grid", grid), ("--seeds", seeds), ("--max-parallel", max_parallel), ("--yes", yes))
+            if v]
+    if used:
+        raise ReinsError(f"{', '.join(used)} {'goes' if len(used) == 1 else 'go'} only with --sweep (a job array "
+                         "over a sweep's members).")
+    if nodes is None:
+        raise ReinsError("reins export slurm RECIPE needs --nodes (machines in the job).")
     text = api.slurm_script(recipe, overrides or [], nodes=nodes, gpus_per_node=gpus_per_node, time_limit=time_limit,
-                            partition=partition, port=port, runs_dir=runs_dir, output=output)
+                            partition=partition, port=29500 if port is None else port, runs_dir=runs_dir,
+                            output=output)
     if output is None:
         sys.stdout.write(text)
         return
     err.print(f"wrote {output}: submit it with `sbatch {output}`")
+
+
+def _export_sweep(sweep: str, recipe: str | None, overrides: list[str], grid: list[str] | None, seeds: int | None,
+                  nodes: int | None, gpus_per_node: int, time_limit: str, partition: str | None, port: int | None,
+                  max_parallel: int | None, yes: bool, output: Path | None, runs_dir: Path | None) -> None:
+    if recipe is not None:
+        raise ReinsError(f"--sweep names what to run; drop {recipe!r} (a recipe to sweep goes to --sweep, with "
+                         "--grid).")
+    if nodes not in (None, 1) or port is not None:
+        raise ReinsError("Each task of a sweep's job array runs on one node: --nodes and --port are for one run on "
+                         "several nodes.")
+    result = api.slurm_sweep_script(sweep, grid, seeds, overrides, gpus_per_node=gpus_per_node,
+                                    time_limit=time_limit, partition=partition, max_parallel=max_parallel, yes=yes,
+                                    runs_dir=runs_dir, output=output)
+    for w in result.warnings:
+        err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
+    if output is None:
+        sys.stdout.write(result.script)
+    n = len(result.record["members"])
+    sweep_id = result.record["id"]
+    # soft_wrap: the paths and commands stay whole, to copy.
+    err.print(f"sweep {sweep_id}: {n} member{'s' if n != 1 else ''}, one array task each; record {result.record_path}",
+              highlight=False, soft_wrap=True)
+    if output is not None:
+        err.print(f"wrote {output}: submit it with `sbatch {output}`, then `reins sweep show {sweep_id}`",
+                  highlight=False, soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
         priority: int = typer.Option(0, "--priority", help="With --queue: higher starts first."),
         devices: str | None = typer.Option(None, "--devices", help="Pin the run to these GPU ids, e.g. 0,1 (one "
                                            "process per GPU)."),
+        sweep_member: str | None = typer.Option(None, "--sweep-member", hidden=True,
+                                                help="JSON of run.json's `sweep` (a SLURM array task's membership)."),
         runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Launch a training run (or a pipeline of runs) detached from this terminal; print where it lives."""
     pipeline_file = api.find_pipeline(recipe)
@@ -40,7 +43,8 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
     if priority and not queue:
         raise ReinsError("--priority orders the queue: add --queue (a run started at once has no place in it).")
     view = api.launch(recipe, overrides or [], name=name, runs_dir=runs_dir, gpu_memory_gib=gpu_memory, run_id=run_id,
-                      queue=queue, priority=priority, devices=parse_devices(devices))
+                      queue=queue, priority=priority, devices=parse_devices(devices),
+                      sweep=_sweep_member(sweep_member))
     for w in view.record.get("warnings", []):  # stderr, so also with --json
         err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     if not as_json:
@@ -60,6 +64,20 @@ def run(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. dpo) o
     else:
         out.print(run_detail(api.run_details(final)))
     raise typer.Exit(exit_for(final.status))
+
+
+def _sweep_member(text: str | None) -> dict[str, Any] | None:
+    """`--sweep-member JSON` (written by `reins export slurm --sweep`): run.json's `sweep`."""
+    if text is None:
+        return None
+    try:
+        member = json.loads(text)
+    except json.JSONDecodeError:
+        member = None
+    if isinstance(member, dict) and isinstance(member.get("id"), str) and isinstance(member.get("member"), int):
+        return member
+    raise ReinsError(f"--sweep-member {text!r}: expected a JSON object with the sweep's `id` and the `member` index "
+                     "(as `reins export slurm --sweep` writes it).")
 
 
 def _run_pipeline(path: Path, name: str | None, runs_dir: Path | None, wait: bool, as_json: bool) -> None:
@@ -180,9 +198,16 @@ def resume(run_ref: str = RunRef,
            dry_run: bool = typer.Option(False, "--dry-run", help="Only say what resuming would do."),
            yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation on a terminal."),
            wait: bool = typer.Option(False, "--wait", help="Follow the run until it ends."),
+           requeued: bool = typer.Option(False, "--requeued", help="The batch scheduler requeued the job that ran "
+                                         "it (SLURM preemption): its processes are gone wherever they ran, so do not "
+                                         "check them; a completed run is left as it is (exit 0)."),
            runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Continue a crashed, stopped or failed run from its newest checkpoint (same run, step counter continues)."""
-    plan = api.plan_resume(run_ref, runs_dir)
+    if requeued and (done := api.get_run(run_ref, runs_dir)).status == "completed":
+        # The task ended its run, then was requeued before it exited: its work is done.
+        err.print(f"{done.id} already completed; nothing to resume.")
+        return
+    plan = api.plan_resume(run_ref, runs_dir, requeued)
     if as_json and dry_run:
         print_json(plan.to_dict())
         return
@@ -191,7 +216,7 @@ def resume(run_ref: str = RunRef,
         return
     if not yes and sys.stdin.isatty() and not typer.confirm("Resume?", default=True, err=True):
         raise typer.Exit(1)
-    view = api.resume_run(plan.run_id, runs_dir)
+    view = api.resume_run(plan.run_id, runs_dir, requeued)
     err.print(f"[bold]resumed[/] {view.id} (attempt {plan.attempt})  follow it: reins watch {view.id}")
     if wait:
         view = _follow(view.id, runs_dir, plain=as_json or not err.is_terminal)

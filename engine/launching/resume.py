@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,10 +55,15 @@ def checkpoints(rd: RunDir) -> list[Path]:
     return rd.complete_checkpoints()
 
 
-def plan_resume(view: RunView) -> ResumePlan:
-    """Check that `view` can be resumed and work out how. Raises ReinsError subclasses."""
+def plan_resume(view: RunView, requeued: bool = False) -> ResumePlan:
+    """Check that `view` can be resumed and work out how. Raises ReinsError subclasses.
+
+    `requeued`: a batch scheduler (SLURM) requeued the job that ran it, so its processes are gone wherever they
+    ran; a run from another host is otherwise taken as alive, since its processes cannot be checked from here."""
     status = view.status
-    if status in ("created", "starting", "running") and record_alive(view.record):
+    if requeued and status in ("created", "starting", "running"):
+        status = "crashed"  # as readers would call it, had they been able to see the processes end
+    elif status in ("created", "starting", "running") and record_alive(view.record):
         raise ResumeRefusedError(f"Run {view.id} is still {status}; only a run that ended (crashed, stopped or "
                                  f"failed) can be resumed. Stop it first with `reins stop {view.id}`.")
     if status == "completed":
@@ -93,7 +99,10 @@ def resume(view: RunView, plan: ResumePlan) -> int:
     rd = view.dir
     recipe = validate(read_yaml(rd.recipe), source=rd.recipe)
     relative = str(plan.checkpoint.relative_to(rd.path))
-    rd.begin_attempt(outcome=plan.previous_status, resume_from=relative, resume_step=plan.step)
+    # This host starts the new attempt: until its worker says so, readers must check processes here, not on the
+    # host of the last attempt (a requeued SLURM task usually lands on another node).
+    rd.begin_attempt(outcome=plan.previous_status, resume_from=relative, resume_step=plan.step,
+                     host=socket.gethostname())
     with EventWriter(rd.events) as ev:
         ev.status("starting", attempt=plan.attempt, resume_from=relative, start_step=plan.step,
                   previous_status=plan.previous_status)

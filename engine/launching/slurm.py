@@ -1,15 +1,22 @@
-"""`reins export slurm`: an sbatch script that runs one recipe on several nodes through `srun` + `reins run`.
+"""`reins export slurm`: sbatch scripts that run one recipe on several nodes, or a sweep as a job array.
 
-Each node runs `reins run RECIPE --run-id <shared id>` with its own `distributed.machine_rank`; rank 0's node is the
-rendezvous host. The run directory lives on shared storage and follows the same contract as on one machine.
+Multi-node: each node runs `reins run RECIPE --run-id <shared id>` through `srun` with its own
+`distributed.machine_rank`; rank 0's node is the rendezvous host. Job array: task i runs member i of a sweep as an
+ordinary single-node `reins run` with a run id fixed when the script was written, and a requeued task (preemption)
+continues that run with `reins resume`. Either way the run directories live on shared storage and follow the same
+contract as on one machine. Scripts call the `reins` that wrote them by absolute path (see `this_reins`).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from engine.errors import ReinsError
 
@@ -27,6 +34,7 @@ class SlurmJob:
     cpus_per_task: int = 16
     port: int = 29500
     job_name: str = "reins"
+    max_parallel: int | None = None  # job arrays: at most this many tasks at once (`--array=…%K`)
 
     def check(self) -> None:
         problems = []
@@ -38,44 +46,148 @@ class SlurmJob:
             problems.append(f"--time must look like HH:MM:SS or D-HH:MM (got {self.time!r})")
         if not 0 < self.port < 65536:
             problems.append(f"--port must be a TCP port (got {self.port})")
+        if self.max_parallel is not None and self.max_parallel < 1:
+            problems.append(f"--max-parallel must be ≥ 1 (got {self.max_parallel})")
         if problems:
             raise ReinsError("Invalid SLURM options:", problems=problems)
 
 
-def sbatch_script(recipe: str, overrides: list[str], job: SlurmJob, runs_dir: Path, reins: str = "reins") -> str:
-    """The sbatch script text. Every value reaching a shell is quoted; per-node values come from SLURM's env."""
-    job.check()
-    q = shlex.quote
-    sets = " ".join(f"--set {q(o)}" for o in overrides)
-    header = [
+@dataclass(frozen=True)
+class ReinsCommand:
+    """How a script calls `reins` on the compute nodes, and a phrase saying where that came from (for its header)."""
+
+    argv: tuple[str, ...]
+    origin: str
+
+
+def this_reins() -> ReinsCommand:
+    """The `reins` running now, by absolute path: compute nodes have no virtual environment activated, so a bare
+    `reins` would not be found there (or would be another install). The console script's shebang names its own
+    interpreter; otherwise (`python -m engine`, the Python API) the interpreter running now with `-m engine`. A
+    PYTHONPATH set now decides which `engine` is imported, so the nodes get it too."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "reins" and argv0.is_file():
+        argv, origin = [str(argv0.resolve())], "the `reins` console script that wrote this script"
+    else:
+        # sys.executable unresolved: a virtual environment's python is a symlink, and resolving it leaves the venv.
+        argv, origin = [sys.executable, "-m", "engine"], "the Python that wrote this script, running `python -m engine`"
+    if os.environ.get("PYTHONPATH"):
+        argv, origin = ["env", f"PYTHONPATH={os.environ['PYTHONPATH']}", *argv], f"{origin} with its PYTHONPATH"
+    return ReinsCommand(tuple(argv), origin)
+
+
+def _header(job: SlurmJob, runs_dir: Path, output: str, extra: list[str]) -> list[str]:
+    lines = [
         "#!/bin/bash",
         f"#SBATCH --job-name={job.job_name}",
+        *extra,
         f"#SBATCH --nodes={job.nodes}",
         "#SBATCH --ntasks-per-node=1",
         f"#SBATCH --gpus-per-node={job.gpus_per_node}",
         f"#SBATCH --cpus-per-task={job.cpus_per_task}",
         f"#SBATCH --time={job.time}",
-        f"#SBATCH --output={runs_dir}/slurm-%j.out",
+        f"#SBATCH --output={runs_dir}/{output}",
     ]
     if job.partition:
-        header.append(f"#SBATCH --partition={job.partition}")
+        lines.append(f"#SBATCH --partition={job.partition}")
+    return lines
+
+
+def _reins_lines(reins: ReinsCommand) -> tuple[str, str]:
+    """The header comment saying which `reins` the script calls, and the line that sets it."""
+    comment = (f"# REINS is {reins.origin},\n"
+               "# called by absolute path: compute nodes need no activated environment. Edit REINS to call another.")
+    return comment, f"REINS=({' '.join(shlex.quote(w) for w in reins.argv)})"
+
+
+def sbatch_script(recipe: str, overrides: list[str], job: SlurmJob, runs_dir: Path,
+                  reins: ReinsCommand | None = None) -> str:
+    """The multi-node sbatch script text. Every value reaching a shell is quoted; per-node values come from SLURM's
+    env. `reins`: the command the nodes run (default: this one, see `this_reins`)."""
+    job.check()
+    q = shlex.quote
+    comment, reins_line = _reins_lines(reins or this_reins())
+    sets = " ".join(f"--set {q(o)}" for o in overrides)
     body = f"""
 # Generated by `reins export slurm`: one `reins run` per node; node 0 is the rendezvous host.
+{comment}
 set -euo pipefail
+{reins_line}
 export REINS_RUNS_DIR={q(str(runs_dir))}
 RUN_ID="${{REINS_RUN_ID:-$(date -u +%Y%m%d-%H%M%S)-{job.job_name}-${{SLURM_JOB_ID}}}}"
 MAIN_IP="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"
 export RUN_ID MAIN_IP
 
-# Per-node values are expanded on each node ('...' is not expanded here); the recipe and overrides are passed as
-# ordinary, quoted arguments after the inline script.
-srun --nodes={job.nodes} --ntasks-per-node=1 bash -c 'exec "$0" run "$@" --run-id "$RUN_ID" --wait \\
+# Per-node values are expanded on each node ('...' is not expanded here); reins, the recipe and the overrides are
+# passed as ordinary, quoted arguments after the inline script.
+srun --nodes={job.nodes} --ntasks-per-node=1 bash -c 'exec "$@" --run-id "$RUN_ID" --wait \\
   --set distributed.num_machines="$SLURM_NNODES" --set distributed.machine_rank="$SLURM_NODEID" \\
   --set distributed.main_process_ip="$MAIN_IP" --set distributed.main_process_port={job.port} \\
   --set distributed.num_processes={job.gpus_per_node}' \\
-  {q(reins)} {q(recipe)} {sets}
+  reins "${{REINS[@]}}" run {q(recipe)} {sets}
 """
-    return "\n".join(header) + "\n" + body
+    return "\n".join(_header(job, runs_dir, "slurm-%j.out", [])) + "\n" + body
+
+
+@dataclass(frozen=True)
+class ArrayTask:
+    """One task of a job array: the run it makes, its overrides, and its sweep membership (run.json `sweep`)."""
+
+    run_id: str
+    overrides: list[str]
+    sweep: dict[str, Any]
+
+
+def array_script(recipe: str, tasks: list[ArrayTask], job: SlurmJob, runs_dir: Path, sweep_id: str,
+                 reins: ReinsCommand | None = None) -> str:
+    """The job-array sbatch script text: task i runs `tasks[i]` on one node with `job.gpus_per_node` processes, or,
+    requeued after its run was created, resumes that run. Every value reaching a shell is quoted."""
+    job.check()
+    if job.nodes != 1:
+        raise ReinsError(f"Each task of a job array runs on one node (got --nodes {job.nodes}).")
+    if not tasks:
+        raise ReinsError("A job array needs at least one task.")
+    q = shlex.quote
+    comment, reins_line = _reins_lines(reins or this_reins())
+    last = len(tasks) - 1
+    array = f"#SBATCH --array=0-{last}" + (f"%{job.max_parallel}" if job.max_parallel else "")
+    arms = []
+    for i, task in enumerate(tasks):
+        words = [w for o in task.overrides for w in ("--set", q(o))]
+        words += ["--sweep-member", q(json.dumps(task.sweep))]
+        arms.append(f"  {i}) RUN_ID={q(task.run_id)}\n     MEMBER=({' '.join(words)}) ;;")
+    body = f"""
+# Generated by `reins export slurm --sweep`: one task per member of sweep {sweep_id}, each an
+# ordinary `reins run` into the shared run store; `reins sweep show {sweep_id}` ranks the members.
+{comment}
+# Preemption: SLURM requeues the task (--requeue). A task whose run folder already exists continues that run from its
+# newest checkpoint (`reins resume --requeued`); a run preempted before its first checkpoint cannot continue, and the
+# task then fails saying so (train.save_steps makes members checkpoint as they go).
+set -euo pipefail
+{reins_line}
+export REINS_RUNS_DIR={q(str(runs_dir))}
+
+# Task i: member i's run id and its settings, as in runs/sweeps/{sweep_id}.json.
+case "${{SLURM_ARRAY_TASK_ID:?this script is a job array: submit it with sbatch}}" in
+{chr(10).join(arms)}
+  *) echo "reins: sweep {sweep_id} has no member $SLURM_ARRAY_TASK_ID (tasks 0-{last})" >&2; exit 2 ;;
+esac
+
+if [ -d "$REINS_RUNS_DIR/$RUN_ID" ]; then
+  echo "reins: run $RUN_ID exists: this task was requeued, continuing the run" >&2
+  exec "${{REINS[@]}}" resume "$RUN_ID" --requeued --yes --wait
+fi
+exec "${{REINS[@]}}" run {q(recipe)} "${{MEMBER[@]}}" --run-id "$RUN_ID" --wait \\
+  --set distributed.num_processes={job.gpus_per_node}
+"""
+    header = _header(job, runs_dir, "slurm-%A_%a.out", [array])
+    return "\n".join([*header, "#SBATCH --requeue"]) + "\n" + body
+
+
+def write_script(text: str, output: Path) -> None:
+    """Write a script executable (to run it by hand on a node, or submit it)."""
+    output.write_text(text)
+    output.chmod(0o755)
 
 
 def export_script(recipe: str, overrides: list[str], job: SlurmJob, runs_dir: Path, output: Path | None = None) -> str:
@@ -86,6 +198,5 @@ def export_script(recipe: str, overrides: list[str], job: SlurmJob, runs_dir: Pa
     job = replace(job, job_name=f"reins-{loaded.name}")
     text = sbatch_script(str(loaded.source), overrides, job, runs_dir)
     if output is not None:
-        output.write_text(text)
-        output.chmod(0o755)
+        write_script(text, output)
     return text

@@ -47,12 +47,10 @@ def read(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def submit(spec: SweepSpec, members: list[Member], runs_root: Path, name: str, source: str,
-           priority: int = 0) -> dict[str, Any]:
-    """Write the sweep's record, then queue its stage runs and its members (in grid order). Each member is checked
-    before this is called; a member that still fails to queue (its data changed meanwhile) is recorded as such."""
+def new_record(spec: SweepSpec, members: list[Member], runs_root: Path, name: str,
+               source: str) -> tuple[Path, dict[str, Any]]:
+    """A new sweep's record at a free path under runs/sweeps/ (not written yet): the plan, every member pending."""
     folder = sweeps_dir(runs_root)
-    folder.mkdir(parents=True, exist_ok=True)
     sweep_id = make_run_id(name)
     path = folder / f"{sweep_id}.json"
     n = 1
@@ -67,6 +65,16 @@ def submit(spec: SweepSpec, members: list[Member], runs_root: Path, name: str, s
         "stages": [{"name": s.name, "recipe": s.recipe, "run_id": None, "status": "pending"} for s in spec.stages],
         "members": [{"index": i, **m.to_dict(), "run_id": None, "status": "pending"} for i, m in enumerate(members)],
     }
+    return path, rec
+
+
+def submit(spec: SweepSpec, members: list[Member], runs_root: Path, name: str, source: str,
+           priority: int = 0) -> dict[str, Any]:
+    """Write the sweep's record, then queue its stage runs and its members (in grid order). Each member is checked
+    before this is called; a member that still fails to queue (its data changed meanwhile) is recorded as such."""
+    path, rec = new_record(spec, members, runs_root, name, source)
+    sweep_id = rec["id"]
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, rec)
     stage_ids: dict[str, str] = {}
     queue = QueueRequest(priority)
@@ -116,7 +124,9 @@ def refresh(path: Path, store: RunStore) -> tuple[dict[str, Any], dict[str, Any]
             view = views.get(entry.get("run_id") or "")
             if view is not None:
                 entry["status"] = view.status
-            elif entry.get("run_id"):
+            elif entry.get("run_id") and entry["status"] != "pending":
+                # A pending member with a run id is a SLURM array task that has not started yet (its id is fixed
+                # when the script is written); once seen, a run that disappears is missing.
                 entry["status"] = "missing"
         states = [m["status"] for m in rec["members"]]
         rec["status"] = _overall(states, rec.get("stopped"))

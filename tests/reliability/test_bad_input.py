@@ -28,6 +28,8 @@ def bad(tmp_path_factory: pytest.TempPathFactory, make_run, write_jsonl) -> dict
     (d / "empty.jsonl").write_text("")
     (d / "bad_pipeline.yaml").write_text("stages:\n  - {name: a, recipe: sft, set: ['model.name=run:{b}']}\n"
                                          "  - {name: b, recipe: dpo}\n")
+    (d / "staged_sweep.yaml").write_text("recipe: dpo\ngrid: {method.beta: [0.1, 0.5]}\nstages:\n"
+                                         "  - {name: judge, recipe: rm}\nset: ['report.judge.model=run:{judge}']\n")
     # A run that crashed before its first checkpoint: nothing to resume from.
     store = d / "store"
     make_run(store, "20261127-010000-crashed", status="running", pid=None)
@@ -63,6 +65,14 @@ BAD_INPUT = [
      "GPU memory must be a positive number of GiB (got -5)"),
     ("zero GPU memory (run)", ["run", "dpo", "--gpu-memory", "0"], "GPU memory must be a positive number of GiB"),
     ("bad SLURM options", ["export", "slurm", "dpo", "--nodes", "0", "--gpus-per-node", "1"], "--nodes must be"),
+    ("bad SLURM options (job array)", ["export", "slurm", "--sweep", "dpo", "--grid", "method.beta=0.1",
+                                       "--gpus-per-node", "1", "--max-parallel", "0"], "--max-parallel must be ≥ 1"),
+    ("invalid sweep member (job array)", ["export", "slurm", "--sweep", "dpo", "--grid", "method.beta=0.1,-1",
+                                          "--gpus-per-node", "1"], "beta=-1: method.beta: must be > 0 (got -1)"),
+    ("sweep stages (job array)", ["export", "slurm", "--sweep", "{staged_sweep}", "--gpus-per-node", "1"],
+     "has stages (judge): the SLURM export does not run stages yet"),
+    ("job array on several nodes", ["export", "slurm", "--sweep", "dpo", "--grid", "method.beta=0.1",
+                                    "--gpus-per-node", "1", "--nodes", "2"], "runs on one node"),
     ("inconsistent multi-node settings", ["validate", "dpo", "--set", "distributed.num_machines=2"],
      "main_process_ip"),
     ("unknown pipeline stage reference", ["run", "{bad_pipeline}"], "not an earlier stage"),

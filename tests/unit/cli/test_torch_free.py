@@ -55,6 +55,7 @@ COMMANDS = [
     ["estimate", "dpo", "--gpu-memory", "24"],
     ["estimate", "--catalogue"],
     ["export", "slurm", "dpo", "--nodes", "2", "--gpus-per-node", "4"],
+    ["export", "slurm", "--sweep", "dpo", "--grid", "method.beta=0.1,0.5", "--gpus-per-node", "4"],
     ["ls"],
     ["show", "20261127-000000"],
     ["show", "20261127-000000", "--json"],

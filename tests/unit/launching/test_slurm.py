@@ -1,5 +1,5 @@
 """`reins export slurm`: the script matches a reviewed golden file, and under a fake `srun` each node runs the right
-`reins run`; a two-machine run simulated on this host really trains across both "machines"."""
+`reins run` of the `reins` that wrote the script, by absolute path."""
 
 from __future__ import annotations
 
@@ -12,15 +12,33 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ReinsError
-from engine.launching.slurm import SlurmJob, sbatch_script
+from engine.launching.slurm import ReinsCommand, SlurmJob, sbatch_script, this_reins
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "slurm_dpo.sh"
 JOB = SlurmJob(nodes=2, gpus_per_node=4, time="12:00:00", partition="gpu", job_name="reins-dpo")
 OVERRIDES = ["train.max_steps=500", "model.name=/data/my model"]
+REINS = ReinsCommand(("/opt/reins/.venv/bin/reins",), "the `reins` console script that wrote this script")
 
 
 def test_script_matches_the_golden_file() -> None:
-    assert sbatch_script("dpo", OVERRIDES, JOB, Path("/shared/runs")) == GOLDEN.read_text()
+    assert sbatch_script("dpo", OVERRIDES, JOB, Path("/shared/runs"), REINS) == GOLDEN.read_text()
+
+
+def test_the_script_calls_the_reins_that_wrote_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    console = tmp_path / "venv" / "bin" / "reins"
+    console.parent.mkdir(parents=True)
+    console.write_text("#!/venv/bin/python\n")
+    monkeypatch.chdir(console.parent)
+    monkeypatch.setattr(sys, "argv", ["reins", "export", "slurm"])  # found on PATH as a relative name
+    assert this_reins().argv == (str(console.resolve()),)
+    monkeypatch.setattr(sys, "argv", ["/somewhere/engine/__main__.py", "export", "slurm"])  # python -m engine
+    assert this_reins().argv == (sys.executable, "-m", "engine")
+    monkeypatch.setenv("PYTHONPATH", "/src/reins")  # it decides which engine runs: the nodes get the same
+    reins = this_reins()
+    assert reins.argv == ("env", "PYTHONPATH=/src/reins", sys.executable, "-m", "engine")
+    assert "PYTHONPATH" in reins.origin
+    assert "REINS=(env PYTHONPATH=/src/reins " in sbatch_script("dpo", [], JOB, Path("/r"), reins)
 
 
 def test_bad_slurm_options_are_named() -> None:
@@ -42,11 +60,16 @@ def test_under_a_fake_srun_each_node_runs_reins_with_its_rank(tmp_path: Path) ->
         "for node in range(int(os.environ['SLURM_NNODES'])):\n"
         "    subprocess.run(args, env={**os.environ, 'SLURM_NODEID': str(node)}, check=True)\n"))
     (bin_dir / "scontrol").write_text("#!/bin/sh\nprintf 'gpu-node-1\\ngpu-node-2\\n'\n")
-    (bin_dir / "reins").write_text(record)
-    for f in bin_dir.iterdir():
+    # The reins that "wrote" the script lives off PATH (a virtual environment nobody activated on the nodes).
+    venv = tmp_path / "venv with space" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "reins").write_text(record)
+    for f in [*bin_dir.iterdir(), venv / "reins"]:
         f.chmod(0o755)
     script = tmp_path / "job.sh"
-    script.write_text(GOLDEN.read_text())
+    text = sbatch_script("dpo", OVERRIDES, JOB, Path("/shared/runs"), ReinsCommand((str(venv / "reins"),), "test"))
+    assert text == GOLDEN.read_text().replace(REINS.argv[0], f"'{venv / 'reins'}'").replace(REINS.origin, "test")
+    script.write_text(text)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "SLURM_JOB_ID": "42", "SLURM_NNODES": "2",
            "SLURM_JOB_NODELIST": "gpu-node-[1-2]"}
     subprocess.run(["bash", str(script)], env=env, check=True, timeout=60)
@@ -55,6 +78,7 @@ def test_under_a_fake_srun_each_node_runs_reins_with_its_rank(tmp_path: Path) ->
     assert Path(srun["argv"][0]).name == "srun" and "--nodes=2" in srun["argv"]
     assert [c["node"] for c in nodes] == ["0", "1"]
     for rank, call in enumerate(nodes):
+        assert call["argv"][0] == str(venv / "reins")  # by absolute path, not whichever `reins` PATH finds
         argv = call["argv"][1:]
         assert argv[:2] == ["run", "dpo"] and "--wait" in argv
         assert argv[argv.index("--run-id") + 1] == call["run_id"] and call["run_id"].endswith("-reins-dpo-42")
