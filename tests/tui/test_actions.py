@@ -28,7 +28,7 @@ def stopped_run_with_checkpoint(write_run, runs: Path) -> Path:  # noqa: ANN001
 def fake_start_worker(calls: list):  # noqa: ANN201
     """Stands in for the launcher's process start: records this test process as the new attempt's pid."""
 
-    def start_worker(rd, cmd):  # noqa: ANN001, ANN202
+    def start_worker(rd, cmd, devices=None, cwd=None):  # noqa: ANN001, ANN202
         from engine.runs.process import process_start_ticks
 
         calls.append(cmd)

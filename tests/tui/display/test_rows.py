@@ -49,7 +49,7 @@ def test_launch_records_key_settings_in_run_json(tmp_path: Path, tiny_model: Pat
     from engine.launching.launcher import launch
 
     # No worker: only what the launcher writes is checked.
-    monkeypatch.setattr("engine.launching.launcher.start_worker", lambda rd, cmd: rd.update(pid=os.getpid()) and 0)
+    monkeypatch.setattr("engine.launching.launcher.start_worker", lambda rd, cmd, *_: rd.update(pid=os.getpid()) and 0)
     view = launch("dpo", [f"model.name={tiny_model}", "train.max_steps=2", "method.loss_type=ipo", "lora.r=8"],
                   runs_dir=tmp_path / "runs")
     record = json.loads((view.dir.path / "run.json").read_text())
