@@ -104,14 +104,14 @@ class ReinsApp(App[list[str]]):
 
     def _prefetch_runs(self) -> None:
         from engine import api
-        from tui.display.rows import run_row
+        from tui.display.rows import run_rows
 
         try:
             views = api.list_runs(self.settings.runs_dir)
         except OSError:
             return
         now = self.now()
-        rows = [run_row(v, now) for v in views]
+        rows = run_rows(views, now)
         self.call_from_thread(self._cache_rows, rows)
 
     def _cache_rows(self, rows: list[Any]) -> None:

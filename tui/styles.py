@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 STATUS_STYLE = {"completed": "green", "running": "bold cyan", "starting": "cyan", "created": "dim",
-                "failed": "bold red", "crashed": "bold red", "stopped": "yellow"}
+                "failed": "bold red", "crashed": "bold red", "stopped": "yellow", "queued": "magenta"}
 # A run in one of these may still be training: it can be stopped, and the screens keep re-reading it.
 LIVE = ("created", "starting", "running")
 

@@ -155,11 +155,42 @@ def write_store(root: Path) -> list[str]:
     return [i for i, _ in ids]
 
 
+def pause_queue(root: Path) -> None:
+    """A paused queue: readers that would start the store's scheduler for queued runs (engine.api.queue_status)
+    start none, so queued runs stay queued and no process is spawned."""
+    (root / "queue").mkdir(parents=True, exist_ok=True)
+    (root / "queue" / "settings.yaml").write_text("paused: true\n")
+
+
+def write_queued(root: Path, run_id: str, *, seq: float, priority: int = 0, beta: float = 0.1,
+                 need_gib: float = 1.3, sweep: dict[str, Any] | None = None) -> Path:
+    """A run waiting in the queue, as `reins run --queue` leaves it (no process; the queue paused)."""
+    pause_queue(root)
+    rd = root / run_id
+    rd.mkdir(parents=True, exist_ok=True)
+    recipe = yaml.safe_load((BUNDLED_RECIPES / "dpo.yaml").read_text())
+    recipe["method"]["beta"] = beta
+    (rd / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    record: dict[str, Any] = {
+        "id": run_id, "name": run_id[16:], "method": "dpo", "model": "smollm2-135m-instruct",
+        "created": "2026-09-21T10:00:00+00:00", "host": "test", "status": "queued", "settings": key_settings(recipe),
+        "need_gib": need_gib, "queue": {"priority": priority, "seq": seq, "submitted": "2026-09-21T10:00:00+00:00",
+                                        "gpus": 1, "devices": None, "after": []},
+        **({"sweep": sweep} if sweep else {}),
+    }
+    (rd / "run.json").write_text(json.dumps(record, indent=2))
+    (rd / "estimate.json").write_text(json.dumps({"total_gib": need_gib, "terms": [], "verdict": None}))
+    write_events(rd, [{"t": T0, "kind": "status", "status": "queued"}])
+    return rd
+
+
 @pytest.fixture
 def fake_runs() -> SimpleNamespace:
-    """The run-directory writers: `write_run`, `write_store`, `write_events`, and the events they are made of."""
+    """The run-directory writers: `write_run`, `write_store`, `write_events`, queued runs (`write_queued`,
+    `pause_queue`), and the events they are made of."""
     return SimpleNamespace(T0=T0, write_run=write_run, write_store=write_store, write_events=write_events,
-                           metric=metric, dpo_values=dpo_values, alert_event=alert_event, sample_events=sample_events)
+                           metric=metric, dpo_values=dpo_values, alert_event=alert_event, sample_events=sample_events,
+                           write_queued=write_queued, pause_queue=pause_queue)
 
 
 def _text_of(widget: Any) -> str:

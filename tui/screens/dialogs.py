@@ -34,7 +34,11 @@ HELP = """\
   s            sort by the next column
   x            stop the run under the cursor
   u            resume it from its newest checkpoint
+  +            move a queued run one place up the queue
+  d            take a queued run out of the queue
   r            refresh now
+  A queued run shows its place (queued #2); a live run the GPUs
+  it holds.
 
 [b]Run[/b]
   g / a / l    charts / alerts / log
