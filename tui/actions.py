@@ -1,5 +1,5 @@
 """What the user can do to a run from any screen: stop it or resume it, each after a confirmation; mark a sample;
-move a queued run up or take it out of the queue."""
+move a queued run up or take it out of the queue; stop a sweep."""
 
 from __future__ import annotations
 
@@ -120,6 +120,32 @@ def _cancel_queued(app: App[Any], run_id: str, done: Callable[[], None] | None) 
         app.call_from_thread(app.notify, f"Cancelled {run_id}: it has left the queue.")
     if done is not None:
         app.call_from_thread(done)
+
+
+def confirm_stop_sweep(app: App[Any], sweep_id: str, done: Callable[[], None] | None = None) -> None:
+    """Ask, then stop a sweep (engine.api.stop_sweep): its queued members leave the queue, its running ones save a
+    checkpoint and end `stopped`."""
+    from tui.screens.dialogs import ConfirmScreen
+
+    def stop() -> None:
+        from engine import api
+
+        try:
+            api.stop_sweep(sweep_id, app.settings.runs_dir)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+            app.call_from_thread(app.notify, f"Could not stop sweep {sweep_id}: {exc}", severity="error")
+        else:
+            app.call_from_thread(app.notify, f"Stopping sweep {sweep_id}: queued members cancelled, running ones "
+                                 "save a checkpoint.")
+        if done is not None:
+            app.call_from_thread(done)
+
+    def answered(ok: bool | None) -> None:
+        if ok:
+            app.run_worker(stop, thread=True, group="sweep-stop")
+
+    app.push_screen(ConfirmScreen("Stop this sweep?", f"{sweep_id}\n\nIts queued members leave the queue; its "
+                                  "running members save a checkpoint and end `stopped`.", yes="Stop it"), answered)
 
 
 class InOrder:

@@ -138,3 +138,17 @@ def test_runs_queued(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamesp
     for i, (name, seq) in enumerate((("beta05", 1), ("beta1", 3), ("beta2", 2))):
         fake_runs.write_queued(runs, f"20260921-16000{i}-{name}", seq=fake_runs.T0 + seq, beta=[0.5, 1.0, 2.0][i])
     assert snap_compare(app, terminal_size=size, run_before=_settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_sweeps(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
+    # The older sweep selected: β=0.1 marked best, members best first, the metric on a log β axis with whiskers.
+    app = _app(fake_runs, tmp_path, "sweeps")
+    fake_runs.write_demo_sweeps(tmp_path / "runs")
+
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        await pilot.press("down")
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=before)

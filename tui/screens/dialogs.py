@@ -10,7 +10,7 @@ from textual.widgets import Button, Static
 
 HELP = """\
 [b]Everywhere[/b]
-  1 / 2        Recipes / Runs
+  1 / 2 / 3    Recipes / Runs / Sweeps
   ctrl+p       command palette: every action by name
   ?            this help
   q            quit the TUI only: [b]runs keep training[/b];
@@ -50,6 +50,13 @@ HELP = """\
 
 [b]Compare[/b]
   e            x axis: step → epoch → tokens seen
+
+[b]Sweeps[/b]
+  ↑ ↓          pick a sweep: its members below, best first
+  enter        to its members; enter on a member opens its run
+  c            compare every member of the sweep
+  x            stop the sweep (queued members leave the queue)
+  esc          back to the sweep list
 """
 
 
