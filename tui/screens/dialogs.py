@@ -24,7 +24,10 @@ HELP = """\
   tab          next field (each field's help is under it)
   ctrl+l       launch (the same call as `reins run … --set …`)
   ctrl+r       reset the form to the recipe
-  The VRAM panel re-estimates as you edit.
+  The VRAM panel re-estimates as you edit. A numeric field
+  given a comma list (β 0.05,0.1,0.5) makes a sweep: the line
+  above Launch says how many runs and the memory each needs;
+  ctrl+l then queues them all.
 
 [b]Runs[/b]
   ↑ ↓  enter   open a run
