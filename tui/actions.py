@@ -1,4 +1,5 @@
-"""What the user can do to a run from any screen: stop it or resume it, each after a confirmation; mark a sample."""
+"""What the user can do to a run from any screen: stop it or resume it, each after a confirmation; mark a sample;
+move a queued run up or take it out of the queue; stop a sweep."""
 
 from __future__ import annotations
 
@@ -69,6 +70,82 @@ def _resume(app: App[Any], run_id: str, attempt: int, resumed: Callable[[str], N
     app.call_from_thread(app.notify, f"Resumed {run_id} as attempt {attempt}.")
     if resumed is not None:
         app.call_from_thread(resumed, run_id)
+
+
+def move_up(app: App[Any], run_id: str, done: Callable[[], None] | None = None) -> None:
+    """Move a queued run one place up the queue (engine.api.prioritize), off the UI thread; says where it is now.
+    `done()` runs on the UI thread afterwards, also after a failure (which is shown)."""
+    from engine import api
+
+    runs_dir = app.settings.runs_dir  # type: ignore[attr-defined]
+
+    def call() -> None:
+        try:
+            api.prioritize(run_id, up=True, runs_dir=runs_dir)
+            place = next((r.position for r in api.queue_status(runs_dir).queued if r.view.id == run_id), None)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+            app.call_from_thread(app.notify, f"Could not move {run_id}: {exc}", title="Not moved",
+                                 severity="warning", timeout=10)
+        else:
+            where = f"now #{place} in the queue" if place else "it has left the queue"
+            app.call_from_thread(app.notify, f"Moved {run_id} up: {where}.")
+        if done is not None:
+            app.call_from_thread(done)
+
+    app.run_worker(call, thread=True, group="queue-order")
+
+
+def confirm_cancel_queued(app: App[Any], run_id: str, done: Callable[[], None] | None = None) -> None:
+    """Ask, then take a queued run out of the queue (engine.api.cancel_queued: it ends `stopped`, never started).
+    `done()` runs on the UI thread once the run has left the queue (or could not)."""
+    from tui.screens.dialogs import ConfirmScreen
+
+    def answered(ok: bool | None) -> None:
+        if ok:
+            app.run_worker(lambda: _cancel_queued(app, run_id, done), thread=True, group="queue-cancel")
+
+    app.push_screen(ConfirmScreen("Take this run out of the queue?", f"{run_id}\n\nIt ends `stopped` without "
+                                  "ever starting.", yes="Cancel it", no="Keep it queued"), answered)
+
+
+def _cancel_queued(app: App[Any], run_id: str, done: Callable[[], None] | None) -> None:
+    from engine import api
+
+    try:
+        api.cancel_queued(run_id, app.settings.runs_dir)  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+        app.call_from_thread(app.notify, f"Could not cancel {run_id}: {exc}", title="Not cancelled",
+                             severity="warning", timeout=10)
+    else:
+        app.call_from_thread(app.notify, f"Cancelled {run_id}: it has left the queue.")
+    if done is not None:
+        app.call_from_thread(done)
+
+
+def confirm_stop_sweep(app: App[Any], sweep_id: str, done: Callable[[], None] | None = None) -> None:
+    """Ask, then stop a sweep (engine.api.stop_sweep): its queued members leave the queue, its running ones save a
+    checkpoint and end `stopped`."""
+    from tui.screens.dialogs import ConfirmScreen
+
+    def stop() -> None:
+        from engine import api
+
+        try:
+            api.stop_sweep(sweep_id, app.settings.runs_dir)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
+            app.call_from_thread(app.notify, f"Could not stop sweep {sweep_id}: {exc}", severity="error")
+        else:
+            app.call_from_thread(app.notify, f"Stopping sweep {sweep_id}: queued members cancelled, running ones "
+                                 "save a checkpoint.")
+        if done is not None:
+            app.call_from_thread(done)
+
+    def answered(ok: bool | None) -> None:
+        if ok:
+            app.run_worker(stop, thread=True, group="sweep-stop")
+
+    app.push_screen(ConfirmScreen("Stop this sweep?", f"{sweep_id}\n\nIts queued members leave the queue; its "
+                                  "running members save a checkpoint and end `stopped`.", yes="Stop it"), answered)
 
 
 class InOrder:

@@ -1,4 +1,5 @@
-"""The Reins Textual app and its factory: modes Recipes and Runs, with Configure, Run and Compare pushed on top."""
+"""The Reins Textual app and its factory: modes Recipes, Runs and Sweeps, with Configure, Run and Compare pushed on
+top."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ def _screen(module: str, name: str) -> Any:
     return _screen_class(module, name)()
 
 
-# The two modes' screens: (module in tui.screens, class).
-MODE_SCREENS = {"recipes": ("recipes", "RecipesScreen"), "runs": ("runs", "RunsScreen")}
+# The modes' screens: (module in tui.screens, class).
+MODE_SCREENS = {"recipes": ("recipes", "RecipesScreen"), "runs": ("runs", "RunsScreen"),
+                "sweeps": ("sweeps", "SweepsScreen")}
 
 
 def _commands() -> Any:
@@ -65,16 +67,17 @@ class ReinsApp(App[list[str]]):
     BINDINGS = [
         Binding("1", "switch_mode('recipes')", "Recipes"),
         Binding("2", "switch_mode('runs')", "Runs"),
+        Binding("3", "switch_mode('sweeps')", "Sweeps"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit_app", "Quit"),
         Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True),
     ]
 
     def __init__(self, settings: Settings, start: str | None = None) -> None:
-        self.first_mode = "recipes" if start == "recipes" else "runs"
+        self.first_mode = start if start in MODE_SCREENS else "runs"
         # The first screen is the default screen of a default mode named after it, not a MODES screen: Textual
         # starts a MODES screen with a CSS refresh and a second full layout before the app is ready (~70 ms). Its
-        # mode joins MODES once the screen exists (on_mount), so 1 and 2 come back to this very screen. Both are
+        # mode joins MODES once the screen exists (on_mount), so 1, 2 and 3 come back to this very screen. Both are
         # read by App.__init__.
         self.DEFAULT_MODE = self.first_mode
         self.MODES = {mode: screen for mode, screen in ReinsApp.MODES.items() if mode != self.first_mode}
@@ -104,14 +107,14 @@ class ReinsApp(App[list[str]]):
 
     def _prefetch_runs(self) -> None:
         from engine import api
-        from tui.display.rows import run_row
+        from tui.display.rows import run_rows
 
         try:
             views = api.list_runs(self.settings.runs_dir)
         except OSError:
             return
         now = self.now()
-        rows = [run_row(v, now) for v in views]
+        rows = run_rows(views, now)
         self.call_from_thread(self._cache_rows, rows)
 
     def _cache_rows(self, rows: list[Any]) -> None:
@@ -163,6 +166,14 @@ class ReinsApp(App[list[str]]):
             self.notify("Select two or more runs to compare (space in the Runs table).", severity="warning")
             return
         self.push_screen(CompareScreen(run_ids))
+
+    def open_sweeps(self, sweep_id: str | None = None) -> None:
+        """Show the Sweeps screen, with `sweep_id` (when given) selected."""
+        self.switch_mode("sweeps")
+        while len(self.screen_stack) > 1:  # a run opened from a sweep earlier: back to the list itself
+            self.pop_screen()
+        if sweep_id:
+            self.screen_stack[0].select(sweep_id)  # type: ignore[attr-defined]
 
     def open_configure(self, recipe: str | Path) -> None:
         from tui.screens.configure import ConfigureScreen

@@ -155,11 +155,100 @@ def write_store(root: Path) -> list[str]:
     return [i for i, _ in ids]
 
 
+def pause_queue(root: Path) -> None:
+    """A paused queue: readers that would start the store's scheduler for queued runs (engine.api.list_sweeps,
+    queue_status) start none, so queued runs stay queued and no process is spawned."""
+    (root / "queue").mkdir(parents=True, exist_ok=True)
+    (root / "queue" / "settings.yaml").write_text("paused: true\n")
+
+
+def write_queued(root: Path, run_id: str, *, seq: float, priority: int = 0, beta: float = 0.1,
+                 need_gib: float = 1.3, sweep: dict[str, Any] | None = None) -> Path:
+    """A run waiting in the queue, as `reins run --queue` leaves it (no process; the queue paused)."""
+    pause_queue(root)
+    rd = root / run_id
+    rd.mkdir(parents=True, exist_ok=True)
+    recipe = yaml.safe_load((BUNDLED_RECIPES / "dpo.yaml").read_text())
+    recipe["method"]["beta"] = beta
+    (rd / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    record: dict[str, Any] = {
+        "id": run_id, "name": run_id[16:], "method": "dpo", "model": "smollm2-135m-instruct",
+        "created": "2026-09-21T10:00:00+00:00", "host": "test", "status": "queued", "settings": key_settings(recipe),
+        "need_gib": need_gib, "queue": {"priority": priority, "seq": seq, "submitted": "2026-09-21T10:00:00+00:00",
+                                        "gpus": 1, "devices": None, "after": []},
+        **({"sweep": sweep} if sweep else {}),
+    }
+    (rd / "run.json").write_text(json.dumps(record, indent=2))
+    (rd / "estimate.json").write_text(json.dumps({"total_gib": need_gib, "terms": [], "verdict": None}))
+    write_events(rd, [{"t": T0, "kind": "status", "status": "queued"}])
+    return rd
+
+
+def write_sweep(root: Path, sweep_id: str, members: list[dict[str, Any]], seeds: int = 1) -> list[str]:
+    """A sweep over method.beta as `reins sweep` leaves it: its record (runs/sweeps/<id>.json) and one run per
+    member. Each member: `beta`, `seed` (None with one seed), `status` (completed, running, queued…), `headline`
+    ((value, low, high) or None: the report's win rate), `verdict`. Returns the members' run ids."""
+    pause_queue(root)
+    betas = list(dict.fromkeys(m["beta"] for m in members))
+    entries, ids = [], []
+    for i, m in enumerate(members):
+        run_id = f"{sweep_id}-{i + 1}"
+        label = f"beta={m['beta']}" + (f" seed={m['seed']}" if m.get("seed") is not None else "")
+        sweep = {"id": sweep_id, "member": i, "label": label, "settings": {"method.beta": m["beta"]},
+                 "seed": m.get("seed")}
+        status = m.get("status", "completed")
+        if status == "queued":
+            rd = write_queued(root, run_id, seq=T0 + i, beta=m["beta"], sweep=sweep)
+        else:
+            rd = write_run(root, run_id, beta=m["beta"], status=status, live=status == "running",
+                           steps=20 if status != "running" else 8, alerts=m.get("alerts", 0))
+            record = json.loads((rd / "run.json").read_text())
+            record["sweep"] = sweep
+            if m.get("headline"):
+                value, low, high = m["headline"]
+                record["headline"] = {"metric": "win rate", "value": value, "low": low, "high": high, "n": 32}
+                record["verdict"] = m.get("verdict", "inconclusive")
+            (rd / "run.json").write_text(json.dumps(record, indent=2))
+        ids.append(run_id)
+        entries.append({"index": i, "label": label, "settings": {"method.beta": m["beta"]}, "seed": m.get("seed"),
+                        "overrides": [f"method.beta={m['beta']}"], "merged": [], "run_id": run_id, "status": status})
+    record = {"id": sweep_id, "name": sweep_id[16:], "source": "dpo", "recipe": "dpo", "description": "",
+              "set": [], "grid": {"method.beta": betas}, "seeds": seeds, "metric": "auto", "direction": None,
+              "columns": {"method.beta": "beta"}, "created": "2026-09-22T09:00:00+00:00", "status": "queued",
+              "stages": [], "members": entries}
+    (root / "sweeps").mkdir(parents=True, exist_ok=True)
+    (root / "sweeps" / f"{sweep_id}.json").write_text(json.dumps(record, indent=2))
+    return ids
+
+
+SWEEP_CLEAR = "20260922-090000-sweep-clear"
+SWEEP_TIED = "20260922-100000-sweep-tied"
+
+
+def write_demo_sweeps(root: Path) -> tuple[str, str]:
+    """Two sweeps over β: in the older one β=0.1's interval lies wholly above the others' (best); in the newer one
+    the two finished points overlap (tied) and a third member still waits in the queue. Returns (older, newer)."""
+    write_sweep(root, SWEEP_CLEAR, [
+        {"beta": 0.05, "headline": (0.52, 0.40, 0.64)},
+        {"beta": 0.1, "headline": (0.78, 0.69, 0.86), "verdict": "keep"},
+        {"beta": 0.5, "headline": (0.41, 0.30, 0.52), "verdict": "don't keep", "alerts": 1},
+    ])
+    write_sweep(root, SWEEP_TIED, [
+        {"beta": 0.1, "headline": (0.60, 0.48, 0.72)},
+        {"beta": 0.3, "headline": (0.64, 0.52, 0.76)},
+        {"beta": 1.0, "status": "queued"},
+    ])
+    return SWEEP_CLEAR, SWEEP_TIED
+
+
 @pytest.fixture
 def fake_runs() -> SimpleNamespace:
-    """The run-directory writers: `write_run`, `write_store`, `write_events`, and the events they are made of."""
+    """The run-directory writers: `write_run`, `write_store`, `write_events`, queued runs and sweeps
+    (`write_queued`, `write_sweep`, `write_demo_sweeps`, `pause_queue`), and the events they are made of."""
     return SimpleNamespace(T0=T0, write_run=write_run, write_store=write_store, write_events=write_events,
-                           metric=metric, dpo_values=dpo_values, alert_event=alert_event, sample_events=sample_events)
+                           metric=metric, dpo_values=dpo_values, alert_event=alert_event, sample_events=sample_events,
+                           write_queued=write_queued, write_sweep=write_sweep, pause_queue=pause_queue,
+                           write_demo_sweeps=write_demo_sweeps)
 
 
 def _text_of(widget: Any) -> str:

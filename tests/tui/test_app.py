@@ -1,5 +1,5 @@
 """Pilot tests of the app as a whole: recipe → form → estimate → launch → live run → alert → compare, reattaching,
-quitting, help and palette, and the mode keys 1 and 2."""
+quitting, help and palette, and the mode keys 1, 2 and 3."""
 
 from __future__ import annotations
 
@@ -109,7 +109,8 @@ async def test_recipe_to_launch_to_live_to_alert_to_compare(tmp_path: Path, monk
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(("start", "first", "other"), [("recipes", "RecipesScreen", "RunsScreen"),
-                                                       (None, "RunsScreen", "RecipesScreen")])
+                                                       (None, "RunsScreen", "RecipesScreen"),
+                                                       ("sweeps", "SweepsScreen", "RunsScreen")])
 async def test_mode_keys_return_to_the_very_screen_the_app_started_on(tmp_path: Path, settle, start: str | None,
                                                                        first: str, other: str) -> None:
     app = make_app(runs_dir=tmp_path / "runs", now=None, start=start, refresh_s=60)
@@ -117,7 +118,7 @@ async def test_mode_keys_return_to_the_very_screen_the_app_started_on(tmp_path: 
         await settle(pilot, app)
         screen = app.screen
         assert type(screen).__name__ == first
-        keys = ("2", "1") if start == "recipes" else ("1", "2")
+        keys = {"recipes": ("2", "1"), None: ("1", "2"), "sweeps": ("2", "3")}[start]
         await pilot.press(keys[0])
         await settle(pilot, app)
         assert type(app.screen).__name__ == other

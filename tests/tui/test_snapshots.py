@@ -124,3 +124,31 @@ def test_compare(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace)
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_help(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
     assert snap_compare(_app(fake_runs, tmp_path), terminal_size=size, press=["question_mark"], run_before=_settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_runs_queued(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
+    # A live run on GPUs 0 and 1 and three queued runs, the last moved ahead of the second: `queued #1…#3`.
+    from engine.runs.rundir import RunDir
+
+    app = _app(fake_runs, tmp_path)
+    runs = tmp_path / "runs"
+    fake_runs.write_run(runs, "20260921-150000-dpo-live", live=True, steps=8)
+    RunDir(runs / "20260921-150000-dpo-live").update(devices=[0, 1])
+    for i, (name, seq) in enumerate((("beta05", 1), ("beta1", 3), ("beta2", 2))):
+        fake_runs.write_queued(runs, f"20260921-16000{i}-{name}", seq=fake_runs.T0 + seq, beta=[0.5, 1.0, 2.0][i])
+    assert snap_compare(app, terminal_size=size, run_before=_settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_sweeps(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
+    # The older sweep selected: β=0.1 marked best, members best first, the metric on a log β axis with whiskers.
+    app = _app(fake_runs, tmp_path, "sweeps")
+    fake_runs.write_demo_sweeps(tmp_path / "runs")
+
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        await pilot.press("down")
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=before)

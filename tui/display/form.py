@@ -1,8 +1,10 @@
-"""The Configure form's model: one field per recipe setting, read from the schema, turned into `--set` overrides."""
+"""The Configure form's model: one field per recipe setting, read from the schema, turned into `--set` overrides; a
+numeric field holding a comma list (`0.05,0.1,0.5`) becomes a sweep's grid item instead."""
 
 from __future__ import annotations
 
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -148,3 +150,46 @@ def field_for_problem(problem: str, keys: list[str]) -> str | None:
             return None
         head = head.rsplit(".", 1)[0]
     return None
+
+
+def sweep_text(spec: FieldSpec, shown: Any) -> str | None:
+    """The comma list a numeric field sweeps over (`0.05,0.1,0.5`), or None when it holds one value. Only numbers
+    sweep here: a list setting's commas separate its items."""
+    if spec.kind != "text" or spec.text_type != "number":
+        return None
+    text = "".join(str(shown).split())
+    return text if "," in text else None
+
+
+def grid_item(spec: FieldSpec, text: str) -> str:
+    """The `--grid KEY=V1,V2,…` item of a sweep field (empty values kept: the engine says what is wrong with them)."""
+    return f"{spec.key}={text}"
+
+
+def first_value(text: str) -> str:
+    """The first value of a sweep field, which the VRAM panel estimates (every member's is in the sweep line)."""
+    return text.split(",", 1)[0]
+
+
+def sweep_field_for_problem(problem: str, keys: list[str]) -> str | None:
+    """Which swept field a sweep error line names (`beta=abc: method.beta: …`, `--grid 'method.beta=0.1,': …`)."""
+    for key in keys:
+        if re.search(rf"(?<![\w.]){re.escape(key)}(?![\w.])", problem):
+            return key
+    return None
+
+
+def sweep_plan_text(members: list[dict[str, Any]]) -> str:
+    """`3 runs · 2.06 GiB each` (or `1.20–2.06 GiB each`), and how many identical members were merged."""
+    n = len(members)
+    merged = sum(len(m.get("merged") or []) for m in members)
+    needs = [float(m["need_gib"]) for m in members if isinstance(m.get("need_gib"), (int, float))]
+    text = f"{n} run{'s' if n != 1 else ''}"
+    if merged:
+        text += f" ({merged} identical merged)"
+    if needs:
+        low, high = min(needs), max(needs)
+        text += f" · {low:.2f} GiB each" if high - low < 0.005 else f" · {low:.2f}–{high:.2f} GiB each"
+        if len(needs) < n:
+            text += f" ({n - len(needs)} not estimated)"
+    return text

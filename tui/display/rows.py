@@ -1,4 +1,5 @@
-"""The Runs table's rows: one line of strings per run (status, key settings, headline metrics, memory, duration)."""
+"""The Runs table's rows: one line of strings per run (status with its queue place, key settings, headline metrics,
+the GPUs it holds, memory, duration)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from engine.recipe.methods import DEFAULT_HEADLINE, method_spec
 from engine.runs.rundir import RunDir, elapsed_s
 from engine.verdict.decision import rank_key, short_verdict
 from tui.display.cells import fmt
+from tui.styles import LIVE
 
 _ESTIMATES: dict[Path, dict[str, Any]] = {}
 
@@ -109,6 +111,13 @@ class RunRow:
     search: str
     verdict: str = ""  # the report's keep / drop / unsure and its headline number
     rank: tuple[int, float] = (3, 1.0)  # best first: verdict, then the headline's lower bound
+    position: int | None = None  # 1-based place in the queue of a queued run
+    gpus: str = ""  # the GPUs a live run holds (`0`, `0-3`, `1,3`)
+
+    @property
+    def status_text(self) -> str:
+        """The status cell: `queued #2` for a queued run, else its status."""
+        return f"{self.status} #{self.position}" if self.position else self.status
 
 
 def duration(record: dict[str, Any], status: str, now: datetime | None) -> str:
@@ -116,7 +125,35 @@ def duration(record: dict[str, Any], status: str, now: datetime | None) -> str:
     return hms(elapsed_s(record, now if status in ("running", "starting", "created") else None))
 
 
-def run_row(view: Any, now: datetime | None = None) -> RunRow:
+def devices_text(devices: Any) -> str:
+    """GPU ids as a short cell: runs of consecutive ids joined (`0-3`), others listed (`1,3`); '' for none."""
+    if not isinstance(devices, list) or not all(isinstance(d, int) for d in devices):
+        return ""
+    spans: list[list[int]] = []
+    for d in sorted(set(devices)):
+        if spans and d == spans[-1][1] + 1:
+            spans[-1][1] = d
+        else:
+            spans.append([d, d])
+    return ",".join(f"{a}-{b}" if b > a + 1 else ",".join(map(str, range(a, b + 1))) for a, b in spans)
+
+
+def queue_positions(views: list[Any]) -> dict[str, int]:
+    """Each queued run's 1-based place in the queue, in the order the scheduler takes them (engine.queue)."""
+    if not any(v.status == "queued" for v in views):
+        return {}
+    from engine.queue.entries import queued  # loaded with engine.api already: no start-up cost
+
+    return {v.id: i for i, v in enumerate(queued(views), 1)}
+
+
+def run_rows(views: list[Any], now: datetime | None = None) -> list[RunRow]:
+    """The Runs table's rows for `views`, queued runs with their place in the queue."""
+    positions = queue_positions(views)
+    return [run_row(v, now, positions.get(v.id)) for v in views]
+
+
+def run_row(view: Any, now: datetime | None = None, position: int | None = None) -> RunRow:
     rec, s = view.record, view.summary
     method = view.what  # the method of a training run, else the run's kind (generate, evaluate)
     status = view.status
@@ -137,5 +174,7 @@ def run_row(view: Any, now: datetime | None = None) -> RunRow:
         headline=headline, alerts=s.alerts, memory=memory, duration=duration(rec, status, now),
         created=str(rec.get("created", "")), sort_step=s.step,
         search=" ".join((view.id, name, status, method, model, settings)).lower(),
-        verdict=short_verdict(rec), rank=rank_key(rec),
+        verdict=short_verdict(rec), rank=rank_key(rec), position=position,
+        # The GPUs a run holds are those given to it at start (run.json `devices`); an ended run holds none.
+        gpus=devices_text(rec.get("devices")) if status in LIVE else "",
     )

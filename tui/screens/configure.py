@@ -1,4 +1,5 @@
-"""Configure: a form generated from the recipe schema, a VRAM panel that re-estimates as you edit, and Launch."""
+"""Configure: a form generated from the recipe schema, a VRAM panel that re-estimates as you edit, and Launch; a
+numeric field given a comma list (`0.05,0.1,0.5`) turns the launch into a sweep, queued run by run."""
 
 from __future__ import annotations
 
@@ -12,7 +13,19 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Collapsible, Footer, Header, Input, Label, Select, Static, Switch
 
-from tui.display.form import FieldSpec, display_value, field_for_problem, form_fields, override_text, value_at
+from tui.display.form import (
+    FieldSpec,
+    display_value,
+    field_for_problem,
+    first_value,
+    form_fields,
+    grid_item,
+    override_text,
+    sweep_field_for_problem,
+    sweep_plan_text,
+    sweep_text,
+    value_at,
+)
 from tui.display.recipes import display_path
 from tui.widgets.vram import VramPanel
 
@@ -32,7 +45,8 @@ class ConfigureScreen(Screen[None]):
         Binding("ctrl+r", "reset", "Reset form"),
     ]
     PALETTE = [
-        ("Configure: launch this run", "launch", "the same call as `reins run RECIPE --set …`"),
+        ("Configure: launch this run", "launch", "the same call as `reins run RECIPE --set …` (a sweep: `reins "
+         "sweep RECIPE --grid …`)"),
         ("Configure: reset the form", "reset", "back to the recipe's own values"),
     ]
 
@@ -47,6 +61,11 @@ class ConfigureScreen(Screen[None]):
         self.problems: list[str] = []
         self.estimate: dict[str, Any] | None = None
         self.load_error: str | None = None
+        # A sweep: `--grid` items from fields holding comma lists, what the engine plans for them, and its errors.
+        self.grid: list[str] = []
+        self.sweep_members: list[dict[str, Any]] | None = None
+        self.sweep_problems: list[str] = []
+        self._field_problems: dict[str, list[str]] = {}
 
     # -- building the form -------------------------------------------------------------------------------
 
@@ -89,6 +108,7 @@ class ConfigureScreen(Screen[None]):
                             yield Label(f"[b]{section}[/b]", classes="section-title")
                         yield self._field(spec)
             yield VramPanel(id="vram-panel")
+        yield Static(id="configure-sweep")
         with Horizontal(id="launch-bar"):
             yield Input(placeholder="run name (optional)", id="run-name")
             yield Input(placeholder="GPU GiB (detected)", id="gpu-gib", type="number")
@@ -114,6 +134,8 @@ class ConfigureScreen(Screen[None]):
             widget = Switch(value=shown, id=wid)
         else:
             placeholder = "blank = unset" if spec.optional else ""
+            if spec.text_type == "number":
+                placeholder = "a value, or v1,v2,… to sweep" + (" (blank = unset)" if spec.optional else "")
             widget = Input(value=shown, id=wid, placeholder=placeholder)
         widget.tooltip = spec.help
         return Vertical(
@@ -156,11 +178,30 @@ class ConfigureScreen(Screen[None]):
         for spec in self.specs:
             if spec.section == "lora" and not lora_on:
                 continue
+            if sweep_text(spec, self.widget_value(spec)) is not None:
+                continue  # a sweep field: a grid item (current_grid), not an override
             now = override_text(spec, self.widget_value(spec))
             before = override_text(spec, display_value(spec, self._baseline_value(spec)))
             if now != before:
                 out.append(f"{spec.key}={now}")
         return out
+
+    def sweep_fields(self) -> dict[str, str]:
+        """The fields that hold a comma list, each with its list: the sweep's grid."""
+        lora_on = self.lora_enabled()
+        out = {}
+        for spec in self.specs:
+            if spec.section == "lora" and not lora_on:
+                continue
+            text = sweep_text(spec, self.widget_value(spec))
+            if text is not None:
+                out[spec.key] = text
+        return out
+
+    def current_grid(self) -> list[str]:
+        """The `--grid` items of the sweep the form describes (empty: one run)."""
+        specs = {s.key: s for s in self.specs}
+        return [grid_item(specs[key], text) for key, text in self.sweep_fields().items()]
 
     def gpu_gib(self) -> float | None:
         text = self.query_one("#gpu-gib", Input).value.strip()
@@ -187,10 +228,61 @@ class ConfigureScreen(Screen[None]):
 
     def recompute(self) -> None:
         self.overrides = self.current_overrides()
-        self._estimate(list(self.overrides), self.gpu_gib())
+        sweeps = self.sweep_fields()
+        # The VRAM panel estimates the sweep's first member; the sweep line gives every member's need.
+        firsts = [f"{key}={first_value(text)}" for key, text in sweeps.items()]
+        self._estimate(list(self.overrides), self.gpu_gib(), firsts)
+        grid = self.current_grid()
+        for spec in self.specs:
+            if spec.kind == "text":
+                self.query_one(f"#{_wid(spec.key)}").set_class(spec.key in sweeps, "sweep")
+        if grid != self.grid or not grid:
+            self.grid, self.sweep_members, self.sweep_problems = grid, None, []
+            self._show_sweep()
+            self._show_field_errors()
+        self.query_one("#launch", Button).label = "Sweep ^l" if grid else "Launch ^l"
+        if grid:
+            self._plan(list(self.overrides), list(grid))
+
+    @work(thread=True, exclusive=True, group="plan")
+    def _plan(self, overrides: list[str], grid: list[str]) -> None:
+        from engine import api
+        from engine.errors import ReinsError
+
+        app: Any = self.app
+        try:
+            members = api.plan_sweep(str(self.recipe_path), grid=grid, overrides=overrides,
+                                     runs_dir=app.settings.runs_dir)
+        except ReinsError as exc:
+            app.call_from_thread(self.show_plan, overrides, grid, None, exc.problems or [exc.message])
+            return
+        app.call_from_thread(self.show_plan, overrides, grid, members, [])
+
+    def show_plan(self, overrides: list[str], grid: list[str], members: list[dict[str, Any]] | None,
+                  problems: list[str]) -> None:
+        if overrides != self.overrides or grid != self.grid:
+            return  # a newer edit is being planned
+        self.sweep_members, self.sweep_problems = members, problems
+        self._show_sweep()
+        self._show_field_errors()
+
+    def _show_sweep(self) -> None:
+        box = self.query_one("#configure-sweep", Static)
+        box.set_class(bool(self.grid), "shown")
+        box.set_class(bool(self.sweep_problems), "error")
+        if not self.grid:
+            box.update("")
+            return
+        keys = ", ".join(item.split("=", 1)[0] for item in self.grid)
+        if self.sweep_problems:
+            box.update(f"✖ sweep over {keys}: fix the values marked ✖")
+        elif self.sweep_members is None:
+            box.update(f"sweep over {keys}: checking every member…")
+        else:
+            box.update(f"sweep over {keys}: {sweep_plan_text(self.sweep_members)} · ^l queues them")
 
     @work(thread=True, exclusive=True, group="estimate")
-    def _estimate(self, overrides: list[str], gpu: float | None) -> None:
+    def _estimate(self, overrides: list[str], gpu: float | None, firsts: list[str] | None = None) -> None:
         from engine import api
         from engine.errors import ReinsError
 
@@ -200,9 +292,10 @@ class ConfigureScreen(Screen[None]):
         est = None
         error = None
         try:
-            loaded = api.validate_recipe(self.recipe_path, overrides, check_files=False)
+            full = [*overrides, *(firsts or [])]
+            loaded = api.validate_recipe(self.recipe_path, full, check_files=False)
             warnings = api.recipe_warnings(loaded, app.settings.runs_dir)
-            est = api.estimate_recipe(self.recipe_path, overrides, gpu or app.settings.gpu_memory_gib).to_dict()
+            est = api.estimate_recipe(self.recipe_path, full, gpu or app.settings.gpu_memory_gib).to_dict()
         except ReinsError as exc:
             problems = exc.problems or [exc.message]
             error = "fix the highlighted settings to see the estimate"
@@ -221,20 +314,33 @@ class ConfigureScreen(Screen[None]):
         for p in problems:
             key = field_for_problem(p, keys)
             (by_field.setdefault(key, []) if key else general).append(p)
-        for spec in self.specs:
-            err = self.query_one(f"#err-{_wid(spec.key)}", Static)
-            msgs = by_field.get(spec.key, [])
-            err.update("✖ " + "; ".join(m.split(":", 1)[-1].strip() for m in msgs) if msgs else "")
-            err.set_class(bool(msgs), "shown")
-        if by_field:
-            first = next(s for s in self.specs if s.key in by_field)
-            if first.key not in self.key_set:
-                self.query_one("#all-settings", Collapsible).collapsed = False
+        self._field_problems = {k: ["; ".join(m.split(":", 1)[-1].strip() for m in msgs)]
+                                for k, msgs in by_field.items()}
+        self._show_field_errors()
         box = self.query_one("#configure-errors", Static)
         # Warnings (e.g. trust_remote_code on, data truncated) sit with the errors but never block a launch.
         box.update("\n".join([f"✖ {p}" for p in general] + [f"⚠ {w}" for w in warnings or []]))
         box.set_class(bool(general or warnings), "shown")
         self.query_one(VramPanel).show(est, error=error)
+
+    def _show_field_errors(self) -> None:
+        """Each field's ✖ line: the estimate's problems with it, or, for a swept field, the sweep plan's (which
+        checks every value, not only the first one the estimate sees)."""
+        swept = self.sweep_fields() if self.grid else {}
+        sweep_msgs: dict[str, list[str]] = {}
+        for p in self.sweep_problems:
+            key = sweep_field_for_problem(p, list(swept))
+            sweep_msgs.setdefault(key or next(iter(swept), ""), []).append(p.removeprefix("--grid "))
+        shown: list[str] = []
+        for spec in self.specs:
+            msgs = sweep_msgs.get(spec.key, []) if spec.key in swept else self._field_problems.get(spec.key, [])
+            err = self.query_one(f"#err-{_wid(spec.key)}", Static)
+            err.update("✖ " + "; ".join(msgs) if msgs else "")
+            err.set_class(bool(msgs), "shown")
+            if msgs:
+                shown.append(spec.key)
+        if shown and shown[0] not in self.key_set:
+            self.query_one("#all-settings", Collapsible).collapsed = False
 
     # -- actions -------------------------------------------------------------------------------------------
 
@@ -249,12 +355,56 @@ class ConfigureScreen(Screen[None]):
     def action_launch(self) -> None:
         if self.load_error:
             return
-        if self.problems:
+        if self.problems or self.sweep_problems:
             self.notify("Fix the settings marked ✖ first.", severity="error")
             return
         name = self.query_one("#run-name", Input).value.strip() or None
+        grid = self.current_grid()
+        if grid:
+            self._confirm_sweep(list(self.current_overrides()), grid, name)
+            return
         self.query_one("#launch", Button).disabled = True
         self._launch(list(self.current_overrides()), name, self.gpu_gib())
+
+    def _confirm_sweep(self, overrides: list[str], grid: list[str], name: str | None) -> None:
+        # The engine refuses more than 64 members unless told yes: the user is asked here instead of a flag.
+        from engine.sweeps.spec import MAX_MEMBERS_WITHOUT_YES
+        from tui.screens.dialogs import ConfirmScreen
+
+        n = len(self.sweep_members or [])
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.query_one("#launch", Button).disabled = True
+                self._start_sweep(overrides, grid, name, n > MAX_MEMBERS_WITHOUT_YES)
+
+        if n > MAX_MEMBERS_WITHOUT_YES:
+            self.app.push_screen(ConfirmScreen(f"Queue {n} runs?", f"This sweep has {n} members: each is a run "
+                                               "that waits in the queue for a GPU.", yes=f"Queue {n} runs"), answered)
+        else:
+            answered(True)
+
+    @work(thread=True, exclusive=True, group="launch")
+    def _start_sweep(self, overrides: list[str], grid: list[str], name: str | None, yes: bool) -> None:
+        from engine import api
+        from engine.errors import ReinsError
+
+        app: Any = self.app
+        try:
+            record = api.start_sweep(str(self.recipe_path), grid=grid, overrides=overrides, name=name, yes=yes,
+                                     runs_dir=app.settings.runs_dir)
+        except ReinsError as exc:
+            app.call_from_thread(self._launch_failed, str(exc))
+            return
+        app.call_from_thread(self._sweep_started, record)
+
+    def _sweep_started(self, record: dict[str, Any]) -> None:
+        app: Any = self.app
+        n = len(record.get("members", []))
+        app.notify(f"Queued sweep {record['id']}: {n} run{'s' if n != 1 else ''}, started as the GPUs allow; "
+                   "quitting the TUI won't stop them.")
+        app.pop_screen()
+        app.open_sweeps(record["id"])
 
     @work(thread=True, exclusive=True, group="launch")
     def _launch(self, overrides: list[str], name: str | None, gpu: float | None) -> None:

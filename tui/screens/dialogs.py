@@ -10,7 +10,7 @@ from textual.widgets import Button, Static
 
 HELP = """\
 [b]Everywhere[/b]
-  1 / 2        Recipes / Runs
+  1 / 2 / 3    Recipes / Runs / Sweeps
   ctrl+p       command palette: every action by name
   ?            this help
   q            quit the TUI only: [b]runs keep training[/b];
@@ -24,7 +24,10 @@ HELP = """\
   tab          next field (each field's help is under it)
   ctrl+l       launch (the same call as `reins run … --set …`)
   ctrl+r       reset the form to the recipe
-  The VRAM panel re-estimates as you edit.
+  The VRAM panel re-estimates as you edit. A numeric field
+  given a comma list (β 0.05,0.1,0.5) makes a sweep: the line
+  above Launch says how many runs and the memory each needs;
+  ctrl+l then queues them all.
 
 [b]Runs[/b]
   ↑ ↓  enter   open a run
@@ -34,7 +37,11 @@ HELP = """\
   s            sort by the next column
   x            stop the run under the cursor
   u            resume it from its newest checkpoint
+  +            move a queued run one place up the queue
+  d            take a queued run out of the queue
   r            refresh now
+  A queued run shows its place (queued #2); a live run the GPUs
+  it holds.
 
 [b]Run[/b]
   g / a / l    charts / alerts / log
@@ -46,6 +53,13 @@ HELP = """\
 
 [b]Compare[/b]
   e            x axis: step → epoch → tokens seen
+
+[b]Sweeps[/b]
+  ↑ ↓          pick a sweep: its members below, best first
+  enter        to its members; enter on a member opens its run
+  c            compare every member of the sweep
+  x            stop the sweep (queued members leave the queue)
+  esc          back to the sweep list
 """
 
 

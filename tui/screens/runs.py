@@ -1,4 +1,5 @@
-"""Runs: every run in the store in one table — sort, filter with `/`, select several with space to compare."""
+"""Runs: every run in the store in one table — sort, filter with `/`, select several with space to compare; queued
+runs show their place in the queue, which `+` and `d` change."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from engine.recipe.methods import method_spec
-from tui.actions import confirm_resume, confirm_stop
-from tui.display.rows import RunRow, run_row
+from tui.actions import confirm_cancel_queued, confirm_resume, confirm_stop, move_up
+from tui.display.rows import RunRow, queue_positions, run_row
 from tui.styles import LIVE, STATUS_STYLE, VERDICT_STYLE
 from tui.widgets.runtable import RunTable
 
@@ -43,6 +44,8 @@ class RunsScreen(Screen[None]):
         Binding("s", "sort", "Sort"),
         Binding("x", "stop", "Stop run"),
         Binding("u", "resume", "Resume", show=False),
+        Binding("plus", "queue_up", "Queue up", key_display="+"),
+        Binding("d", "dequeue", "Dequeue"),
         Binding("r", "refresh", "Refresh"),
         Binding("n", "app.switch_mode('recipes')", "New run"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -56,6 +59,8 @@ class RunsScreen(Screen[None]):
         ("Stop the run under the cursor", "stop", "it saves a checkpoint and ends `stopped`"),
         ("Resume the run under the cursor", "resume", "a stopped, failed or crashed run continues from its newest "
          "checkpoint"),
+        ("Move the queued run under the cursor up", "queue_up", "one place up the queue: it starts sooner"),
+        ("Take the queued run under the cursor out of the queue", "dequeue", "it ends `stopped` without starting"),
         ("Refresh the runs table", "refresh", "re-read the run store"),
     ]
 
@@ -88,11 +93,12 @@ class RunsScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.add_column("", key="sel", width=1)
         # Fixed widths: columns don't jump about while 1,000 rows stream in.
-        for label, key, width in (("started", "created", 9), ("name", "name", 18), ("status", "status", 9),
-                                  ("method", "method", 6), ("key settings", "settings", 24), ("step", "step", 7),
-                                  ("margin", "h0", 7), ("acc", "h1", 6), ("⚠", "alerts", 2), ("verdict", "verdict", 10),
-                                  ("model", "model", 21), ("GiB est/peak", "memory", 12), ("time", "duration", 8),
-                                  ("id", "id", 44)):
+        # status: `queued #12` fits; GPU, beside it: the ids a live run holds (`0-3`).
+        for label, key, width in (("started", "created", 9), ("name", "name", 18), ("status", "status", 10),
+                                  ("GPU", "gpus", 5), ("method", "method", 6), ("key settings", "settings", 24),
+                                  ("step", "step", 7), ("margin", "h0", 7), ("acc", "h1", 6), ("⚠", "alerts", 2),
+                                  ("verdict", "verdict", 10), ("model", "model", 21), ("GiB est/peak", "memory", 12),
+                                  ("time", "duration", 8), ("id", "id", 44)):
             table.add_column(label, key=key, width=width)
         self.query_one("#runs-status", Static).update("loading runs…")
         app: Any = self.app
@@ -105,9 +111,9 @@ class RunsScreen(Screen[None]):
         self.set_interval(app.settings.refresh_s, self._tick)
 
     def _tick(self) -> None:
-        # Live runs change every few seconds; a quiet store is re-read five times less often.
+        # Live and queued runs change every few seconds; a quiet store is re-read five times less often.
         self._ticks += 1
-        if any(r.status in LIVE for r in self.rows) or self._ticks % 5 == 0:
+        if any(r.status in LIVE or r.position for r in self.rows) or self._ticks % 5 == 0:
             self.load()
 
     def on_screen_suspend(self) -> None:
@@ -126,10 +132,12 @@ class RunsScreen(Screen[None]):
         app: Any = self.app
         views = api.list_runs(app.settings.runs_dir)
         now = app.now()
+        places = queue_positions(views)
         if not self.loaded and len(views) > FIRST_SCREEN:
             # First open of a big store: the newest screenful is painted while the rest of the rows are built.
-            self.app.call_from_thread(self.show_rows, [run_row(v, now) for v in views[:FIRST_SCREEN]], True)
-        rows = [run_row(v, now) for v in views]
+            first = [run_row(v, now, places.get(v.id)) for v in views[:FIRST_SCREEN]]
+            self.app.call_from_thread(self.show_rows, first, True)
+        rows = [run_row(v, now, places.get(v.id)) for v in views]
         self.app.call_from_thread(self.show_rows, rows)
 
     def show_rows(self, rows: list[RunRow], partial: bool = False) -> None:
@@ -167,7 +175,8 @@ class RunsScreen(Screen[None]):
         return [
             Text("✓" if r.id in self.selected else ""),
             Text(r.id[4:8] + " " + r.id[9:13] if len(r.id) > 13 else r.id), Text(r.name),
-            Text(r.status, style=STATUS_STYLE.get(r.status, "")), Text(r.method), Text(r.settings), Text(r.step),
+            Text(r.status_text, style=STATUS_STYLE.get(r.status, "")), Text(r.gpus), Text(r.method), Text(r.settings),
+            Text(r.step),
             *(Text(h) for h in r.headline), Text(str(r.alerts), style="bold yellow") if r.alerts else Text(""),
             Text(r.verdict, style=VERDICT_STYLE.get(r.verdict.split(" ")[0], "")),
             Text(r.model), Text(r.memory), Text(r.duration), Text(r.id),
@@ -227,8 +236,10 @@ class RunsScreen(Screen[None]):
 
     def _status_line(self, shown: int) -> None:
         live = sum(r.status in LIVE for r in self.rows)
+        queued = sum(r.position is not None for r in self.rows)
         parts = [f"{shown} of {len(self.rows)} runs" if self.filter_text else f"{len(self.rows)} runs",
-                 f"{live} live", f"sorted by {SORTS[self.sort_index][0]}"]
+                 f"{live} live", *([f"{queued} queued (+ moves up, d dequeues)"] if queued else []),
+                 f"sorted by {SORTS[self.sort_index][0]}"]
         if self.selected:
             parts.append(f"{len(self.selected)} selected (c compares)")
         if self.filter_text:
@@ -314,12 +325,35 @@ class RunsScreen(Screen[None]):
             confirm_resume(self.app, run_id, resumed=lambda _id: self.load())
 
     def action_stop(self) -> None:
-        run_id = self.current_id()
-        row = next((r for r in self.rows if r.id == run_id), None)
+        row = self.current_row()
+        if row is not None and row.status == "queued":
+            self.notify("The run under the cursor has not started: d takes it out of the queue.", severity="warning")
+            return
         if row is None or row.status not in LIVE:
             self.notify("The run under the cursor is not running.", severity="warning")
             return
         confirm_stop(self.app, row.id)
+
+    def current_row(self) -> RunRow | None:
+        run_id = self.current_id()
+        return next((r for r in self.rows if r.id == run_id), None)
+
+    def _queued_row(self) -> RunRow | None:
+        row = self.current_row()
+        if row is None or row.status != "queued":
+            self.notify("The run under the cursor is not queued.", severity="warning")
+            return None
+        return row
+
+    def action_queue_up(self) -> None:
+        row = self._queued_row()
+        if row is not None:
+            move_up(self.app, row.id, done=self.load)
+
+    def action_dequeue(self) -> None:
+        row = self._queued_row()
+        if row is not None:
+            confirm_cancel_queued(self.app, row.id, done=self.load)
 
 
 def _short(key: str) -> str:

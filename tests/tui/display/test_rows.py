@@ -1,4 +1,5 @@
-"""Key settings in the Runs table: what each method's runs show, from run.json or, for older runs, recipe.yaml."""
+"""Key settings in the Runs table: what each method's runs show, from run.json or, for older runs, recipe.yaml; the
+place of queued runs and the GPUs of live ones."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from engine.recipe.keysettings import key_settings
 from engine.recipe.loading import load_recipe
-from tui.display.rows import read_settings, settings_text
+from tui.display.rows import devices_text, read_settings, run_rows, settings_text
 
 
 @pytest.mark.parametrize(("recipe", "expected"), [
@@ -55,3 +56,30 @@ def test_launch_records_key_settings_in_run_json(tmp_path: Path, tiny_model: Pat
     record = json.loads((view.dir.path / "run.json").read_text())
     assert record["settings"] == {"beta": 0.1, "loss_type": "ipo", "lr": 0.0002, "lora_r": 8}
     assert settings_text(read_settings(view)) == "β0.1 ipo lr2e-4 r8"
+
+
+@pytest.mark.parametrize(("devices", "text"), [
+    ([], ""), (None, ""), ([0], "0"), ([0, 1], "0,1"), ([0, 1, 2, 3], "0-3"), ([3, 1], "1,3"),
+    ([0, 1, 2, 5, 6, 7], "0-2,5-7"), (["0"], ""),
+])
+def test_the_gpus_a_run_holds_read_short(devices: object, text: str) -> None:
+    assert devices_text(devices) == text
+
+
+def test_queued_runs_show_their_place_and_live_runs_their_gpus(tmp_path: Path, fake_runs: SimpleNamespace) -> None:
+    from engine.runs.rundir import RunDir
+    from engine.runs.store import RunStore
+
+    runs = tmp_path / "runs"
+    fake_runs.write_run(runs, "20260921-100000-done")
+    RunDir(runs / "20260921-100000-done").update(devices=[0])  # an ended run holds nothing
+    fake_runs.write_run(runs, "20260921-110000-live", live=True, steps=3)
+    RunDir(runs / "20260921-110000-live").update(devices=[1, 2])
+    # Higher priority first, then the order of submission (`seq`), whatever the folders' order.
+    fake_runs.write_queued(runs, "20260921-120000-late", seq=fake_runs.T0 + 2)
+    fake_runs.write_queued(runs, "20260921-130000-early", seq=fake_runs.T0 + 1)
+    fake_runs.write_queued(runs, "20260921-140000-urgent", seq=fake_runs.T0 + 3, priority=5)
+    rows = {r.id.split("-", 2)[2]: r for r in run_rows(RunStore(runs).refresh())}
+    assert {k: r.status_text for k, r in rows.items()} == {
+        "done": "completed", "live": "running", "late": "queued #3", "early": "queued #2", "urgent": "queued #1"}
+    assert (rows["done"].gpus, rows["live"].gpus, rows["late"].gpus) == ("", "1,2", "")

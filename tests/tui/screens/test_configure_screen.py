@@ -47,3 +47,49 @@ async def test_trust_remote_code_shows_a_warning_in_configure(tmp_path: Path, se
         await until(pilot, app, lambda: "model.trust_remote_code=true" in screen.overrides
                     and "trust_remote_code is on" in text_of(screen.query_one("#configure-errors")))
         assert not screen.problems  # a warning, not an error: launching stays possible
+
+
+@pytest.mark.anyio
+async def test_a_comma_list_makes_a_sweep_and_bad_values_say_why(tmp_path: Path, settle, until, text_of) -> None:
+    app = make_app(runs_dir=tmp_path / "runs", now=None, start="recipes", gpu_memory_gib=8.0, refresh_s=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await configure_dpo(pilot, app, settle, until)
+        beta = screen.query_one("#w-method--beta")
+        beta.value = "0.05, 0.1,0.5"
+        sweep_line = screen.query_one("#configure-sweep")
+        await until(pilot, app, lambda: screen.sweep_members is not None)
+        assert screen.grid == ["method.beta=0.05,0.1,0.5"] and screen.overrides == []  # a grid item, not a --set
+        assert "3 runs · " in text_of(sweep_line) and "GiB each" in text_of(sweep_line)
+        assert beta.has_class("sweep") and "Sweep" in str(screen.query_one("#launch").label)
+
+        beta.value = "0.05,abc"  # the engine's own message, under the field
+        await until(pilot, app, lambda: bool(screen.sweep_problems))
+        error = text_of(screen.query_one("#err-w-method--beta"))
+        assert "beta=abc" in error and "valid number" in error
+        assert "fix the values" in text_of(sweep_line)
+        await pilot.press("ctrl+l")  # refused while a value is wrong
+        await settle(pilot, app)
+        assert not (tmp_path / "runs" / "sweeps").exists()
+
+        beta.value = "0.1"  # one value again: one run, no sweep line, no error
+        await until(pilot, app, lambda: not screen.grid and not screen.sweep_problems and screen.estimate is not None)
+        assert text_of(screen.query_one("#err-w-method--beta")).strip() == ""
+        assert not sweep_line.has_class("shown") and not beta.has_class("sweep")
+
+
+@pytest.mark.anyio
+async def test_launching_a_sweep_queues_it_and_shows_it(tmp_path: Path, fake_runs, settle, until) -> None:  # noqa: ANN001
+    runs = tmp_path / "runs"
+    fake_runs.pause_queue(runs)  # the members stay queued: no scheduler, no training
+    app = make_app(runs_dir=runs, now=None, start="recipes", gpu_memory_gib=8.0, refresh_s=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await configure_dpo(pilot, app, settle, until)
+        screen.query_one("#w-method--beta").value = "0.05,0.5"
+        await until(pilot, app, lambda: screen.sweep_members is not None)
+        await pilot.press("ctrl+l")
+        await until(pilot, app, lambda: type(app.screen).__name__ == "SweepsScreen" and app.screen.loaded)
+        (record,) = (runs / "sweeps").glob("*.json")
+        assert app.screen.selected == record.stem
+        assert app.screen.query_one("#sweep-members").row_count == 2
+        queued = [r for r in app.screen.members if r.status == "queued"]
+        assert [r.settings for r in queued] == [("0.05",), ("0.5",)]

@@ -135,3 +135,50 @@ async def test_runs_rank_by_the_reports_verdict(tmp_path: Path, fake_runs: Simpl
         table = screen.query_one("DataTable")
         assert str(table.get_cell(ids[1], "verdict")) == "keep .71"
         assert str(table.get_cell(ids[0], "verdict")) == "drop .30"
+
+
+@pytest.mark.anyio
+async def test_queued_runs_show_their_place_move_up_and_leave_the_queue(tmp_path: Path, fake_runs: SimpleNamespace,
+                                                                       settle, until) -> None:
+    import json
+
+    from engine.runs.rundir import RunDir
+
+    runs = tmp_path / "runs"
+    fake_runs.write_run(runs, "20260921-100000-live", live=True, steps=4)
+    RunDir(runs / "20260921-100000-live").update(devices=[0, 1])
+    ids = [f"20260921-11000{i}-queued-{c}" for i, c in enumerate("abc")]
+    for i, run_id in enumerate(ids):
+        fake_runs.write_queued(runs, run_id, seq=fake_runs.T0 + i)
+    app = make_app(runs_dir=runs, now=None, start="runs", refresh_s=60)
+    notes: list[str] = []
+    notify = app.notify
+    app.notify = lambda message, **kw: notes.append(str(message)) or notify(message, **kw)  # type: ignore[method-assign]
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        table = screen.query_one("DataTable")
+        assert [str(table.get_cell(i, "status")) for i in ids] == ["queued #1", "queued #2", "queued #3"]
+        assert str(table.get_cell("20260921-100000-live", "gpus")) == "0,1"
+
+        table.move_cursor(row=table.get_row_index(ids[2]))
+        await pilot.press("plus")  # c passes b
+        await until(pilot, app, lambda: str(table.get_cell(ids[2], "status")) == "queued #2")
+        assert str(table.get_cell(ids[1], "status")) == "queued #3"
+        seq = {i: json.loads((runs / i / "run.json").read_text())["queue"]["seq"] for i in ids}
+        assert seq[ids[0]] < seq[ids[2]] < seq[ids[1]]  # the order is on disk: the scheduler sees it too
+        assert notes[-1] == f"Moved {ids[2]} up: now #2 in the queue."
+
+        table.move_cursor(row=table.get_row_index(ids[0]))
+        await pilot.press("d")
+        await until(pilot, app, lambda: type(app.screen).__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await until(pilot, app, lambda: str(table.get_cell(ids[0], "status")) == "stopped")
+        assert [str(table.get_cell(i, "status")) for i in ids[1:]] == ["queued #2", "queued #1"]
+        assert json.loads((runs / ids[0] / "run.json").read_text())["status"] == "stopped"
+        assert notes[-1] == f"Cancelled {ids[0]}: it has left the queue."
+
+        table.move_cursor(row=table.get_row_index("20260921-100000-live"))
+        await pilot.press("plus")  # not queued: a warning, nothing changes
+        await settle(pilot, app)
+        assert str(table.get_cell("20260921-100000-live", "status")) == "running"
