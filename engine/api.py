@@ -38,6 +38,8 @@ from engine.verdict.report import WrittenReport
 if TYPE_CHECKING:
     from engine.launching.resume import ResumePlan
     from engine.queue.settings import QueueSettings
+    from engine.synth.launch import SynthResumePlan
+    from engine.synth.plan import SynthPlan
 
 __all__ = [
     "launch", "list_recipes", "list_pipelines", "find_pipeline", "validate_recipe", "recipe_warnings",
@@ -46,7 +48,7 @@ __all__ = [
     "check_health", "write_report", "rejudge_samples", "list_samples", "annotate_sample", "head_to_head",
     "rerun_probes", "queue_status", "cancel_queued", "prioritize", "pause_queue", "resume_queue",
     "queue_settings", "revive_queue", "find_sweep", "list_sweep_files", "plan_sweep", "start_sweep", "list_sweeps",
-    "sweep_summary", "stop_sweep", "wait_for_sweep", "slurm_sweep_script",
+    "sweep_summary", "stop_sweep", "wait_for_sweep", "slurm_sweep_script", "plan_synth", "start_synth",
     "RunView", "RunDetails", "Estimate", "LogTail", "PipelineInfo", "StartedPipeline", "ArchitectureInfo",
     "HealthResult", "WrittenReport", "SampleMarks", "QueueStatus", "SweepSummary", "SlurmSweep",
 ]
@@ -223,12 +225,19 @@ def follow_log(ref: str, offset: int, runs_dir: Path | str | None = None, poll_s
                         poll_s)
 
 
-def plan_resume(ref: str, runs_dir: Path | str | None = None, requeued: bool = False) -> ResumePlan:
-    """What resuming `ref` would do (checkpoint, step, steps left). Raises ReinsError if it cannot be resumed.
-    `requeued`: a batch scheduler requeued the job that ran it, so its processes are gone wherever they ran."""
+def plan_resume(ref: str, runs_dir: Path | str | None = None,
+                requeued: bool = False) -> ResumePlan | SynthResumePlan:
+    """What resuming `ref` would do (checkpoint, step, steps left; for a synth run, the rows it skips). Raises
+    ReinsError if it cannot be resumed. `requeued`: a batch scheduler requeued the job that ran it, so its
+    processes are gone wherever they ran."""
     from engine.launching.resume import plan_resume as _plan
 
-    return _plan(get_run(ref, runs_dir), requeued)
+    view = get_run(ref, runs_dir)
+    if view.kind == "generate":
+        from engine.synth.launch import plan_synth_resume
+
+        return plan_synth_resume(view)
+    return _plan(view, requeued)
 
 
 def resume_run(ref: str, runs_dir: Path | str | None = None, requeued: bool = False) -> RunView:
@@ -238,8 +247,33 @@ def resume_run(ref: str, runs_dir: Path | str | None = None, requeued: bool = Fa
     from engine.launching.resume import resume
 
     view = get_run(ref, runs_dir)
+    if view.kind == "generate":
+        from engine.synth.launch import resume_synth
+
+        return resume_synth(view)  # a synth run: its worker skips the prompt rows already written
     resume(view, _plan(view, requeued))
     return get_run(view.id, runs_dir)
+
+
+# ---------- synthetic data ----------
+
+def plan_synth(prompts: str | Path, out: str | Path, **options: Any) -> SynthPlan:
+    """A `reins data synth` plan from its options (see `engine.synth.plan.build_plan`). Raises ReinsError."""
+    from engine.synth.plan import build_plan
+
+    return build_plan(prompts, out, **options)
+
+
+def start_synth(plan: SynthPlan, recipe: str | None = None, name: str | None = None,
+                runs_dir: Path | str | None = None) -> RunView:
+    """Check a synth plan (prompts, output, models, keys; a warning when the generator is the model `recipe`
+    aligns) and start it as a `generate` run, detached. Raises ReinsError before writing anything."""
+    from engine.synth.launch import check_plan
+    from engine.synth.launch import start_synth as _start
+
+    root = _runs_dir(runs_dir)
+    warnings = check_plan(plan, root, recipe)
+    return _start(plan, root, name, warnings)
 
 
 # ---------- the queue ----------

@@ -11,7 +11,14 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from engine.cli import queue_commands, recipe_commands, run_commands, sweep_commands, verdict_commands
+from engine.cli import (
+    queue_commands,
+    recipe_commands,
+    run_commands,
+    sweep_commands,
+    synth_commands,
+    verdict_commands,
+)
 from engine.cli.options import RunsDir
 from engine.cli.output import err
 from engine.errors import ReinsError
@@ -48,6 +55,7 @@ app.command()(recipe_commands.estimate)
 app.command()(run_commands.run)
 app.add_typer(recipe_commands.export_app, name="export")
 app.add_typer(queue_commands.queue_app, name="queue")
+app.add_typer(synth_commands.data_app, name="data")
 app.command()(sweep_commands.sweep)
 app.command("ls")(run_commands.ls)
 app.command()(run_commands.show)

@@ -54,6 +54,7 @@ class RunDir:
     annotations = property(lambda self: self.path / "annotations.jsonl")  # people's marks on samples (append-only)
     annotations_lock = property(lambda self: self.path / ".annotations.jsonl.lock")
     reprobe_log = property(lambda self: self.path / "reprobe.log")  # output of `reins report --probes`'s process
+    synth_plan = property(lambda self: self.path / "synth.json")  # a generation run's plan (`reins data synth`)
 
     @property
     def identity_files(self) -> tuple[Path, ...]:
