@@ -330,3 +330,18 @@ def fake_judge(prefers_longer: Rule) -> Callable[..., Any]:
             server.server_close()
 
     return serve
+
+
+# ---------- a fake OpenAI-compatible chat endpoint (generation and judging) ----------
+
+@pytest.fixture(scope="session")
+def fake_chat() -> Callable[..., Any]:
+    """fake_chat(statuses=None, always=None): tests/fakes/chat_server.py's `serve` — a context manager yielding
+    {"url", "requests"}; it answers generation requests by system prompt, judges by length, and can answer scripted
+    failure statuses first (`statuses`) or always (`always`)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fake_chat_server", FAKES / "chat_server.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.serve

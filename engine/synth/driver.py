@@ -148,7 +148,7 @@ def _best_of_n(plan: SynthPlan, run_id: str, chunk: list, generate: Generate, ju
             counts.skipped_rows.append(index)
             continue
         best = max(share, key=share.get)
-        worst = min(share, key=share.get)
+        worst = min((i for i in share if i != best), key=share.get)  # a pair of two answers, even if all tie
         why = degenerate(cands[best], cands[worst])
         if why is None and share[best] - share[worst] < plan.threshold:
             why = "below_threshold"
