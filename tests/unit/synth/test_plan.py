@@ -18,8 +18,9 @@ BUNDLED_CATEGORIES = {"hallucination_vs_calibrated", "first_step_vs_everything",
 
 @pytest.fixture
 def prompts(tmp_path: Path, write_jsonl) -> Path:
-    return write_jsonl(tmp_path / "p.jsonl", [{"prompt": "hi"}, {"messages": [
-        {"role": "system", "content": "old"}, {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}])
+    conversation = [{"role": "system", "content": "old"}, {"role": "user", "content": "q"},
+                    {"role": "assistant", "content": "a"}]
+    return write_jsonl(tmp_path / "p.jsonl", [{"prompt": "hi"}, {"messages": conversation}])
 
 
 def test_the_bundled_pairs_cover_the_bundled_data_categories() -> None:
