@@ -18,6 +18,11 @@ PROMPTS = [{"prompt": f"Give me one tip about topic number {i}.", "category": ca
                                     "first_step_vs_everything", "unknown"] * 8)]
 
 
+# One thread per worker: on a shared CPU a tiny model's many small ops run ~10× slower with two threads
+# (measured: 0.66 s vs 5.7 s for two 24-token answers with the machine loaded).
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}
+
+
 def _rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -31,7 +36,7 @@ def test_contrast_run_makes_one_pair_per_prompt(tmp_path: Path, tiny_model: Path
     prompts = write_jsonl(tmp_path / "p.jsonl", PROMPTS[:5])
     out, runs = tmp_path / "pairs.jsonl", tmp_path / "runs"
     res = reins("data", "synth", str(prompts), str(out), "--model", str(tiny_model), "--max-new-tokens", "8",
-                "--json", runs=runs)
+                "--json", runs=runs, env=ONE_THREAD)
     assert res.returncode == 0, res.stderr[-3000:]
     final = json.loads(res.stdout)
     summary = final["synth"]
@@ -51,8 +56,8 @@ def test_a_stopped_run_resumes_where_it_left_off(tmp_path: Path, tiny_model: Pat
                                                  wait_until) -> None:
     prompts = write_jsonl(tmp_path / "p.jsonl", PROMPTS)
     out, runs = tmp_path / "pairs.jsonl", tmp_path / "runs"
-    res = reins("data", "synth", str(prompts), str(out), "--model", str(tiny_model), "--max-new-tokens", "24",
-                "--batch", "1", "--detach", runs=runs)
+    res = reins("data", "synth", str(prompts), str(out), "--model", str(tiny_model), "--max-new-tokens", "16",
+                "--batch", "1", "--detach", runs=runs, env=ONE_THREAD)
     assert res.returncode == 0, res.stderr[-3000:]
     rd = _run_of(runs)
     wait_until(lambda: any(e["kind"] == "phase" and e.get("done") for e in read_all(rd.events)), what="a batch")
@@ -60,7 +65,7 @@ def test_a_stopped_run_resumes_where_it_left_off(tmp_path: Path, tiny_model: Pat
     assert json.loads(stopped.stdout)["status"] == "stopped", stopped.stderr[-2000:]
     before = {r["synth"]["row"] for r in _rows(out)}
     assert 0 < len(before) < len(PROMPTS)
-    resumed = reins("resume", rd.id, "--yes", "--wait", "--json", runs=runs)
+    resumed = reins("resume", rd.id, "--yes", "--wait", "--json", runs=runs, env=ONE_THREAD)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "are skipped" in resumed.stderr
     final = json.loads(resumed.stdout)
@@ -75,7 +80,7 @@ def test_best_of_n_with_a_local_judge(tmp_path: Path, tiny_model: Path, write_js
     out = tmp_path / "pairs.jsonl"
     res = reins("data", "synth", str(prompts), str(out), "--mode", "best-of-n", "-n", "3", "--threshold", "0",
                 "--model", str(tiny_model), "--judge", f"local:{tiny_model}", "--max-new-tokens", "8", "--json",
-                runs=tmp_path / "runs")
+                runs=tmp_path / "runs", env=ONE_THREAD)
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout)["synth"]
     rows = _rows(out)
