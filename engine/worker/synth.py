@@ -5,7 +5,6 @@ events; SIGTERM stops it after the batch in progress, ending `stopped` (resume c
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import sys
 import threading
@@ -27,6 +26,7 @@ from engine.synth.driver import Counts, Generate, JudgeFn, synthesize  # noqa: E
 from engine.synth.endpoint import EndpointClient, RetryingPost  # noqa: E402
 from engine.synth.plan import EndpointGenerator, SynthPlan  # noqa: E402
 from engine.worker.failure import record_failure  # noqa: E402
+from engine.worker.signals import stop_on_signals  # noqa: E402
 
 PHASE = "generate"
 
@@ -98,14 +98,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m engine.worker.synth RUN_DIR", file=sys.stderr)
         return 2
     rd = RunDir(Path(argv[0]))
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: object) -> None:
-        print(f"[reins] {signal.Signals(signum).name} received: stopping after this batch", flush=True)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = stop_on_signals("stopping after this batch")
     writer = EventWriter(rd.events)
     try:
         rd.update(worker_pid=os.getpid(), worker_pid_start=process_start_ticks(os.getpid()), started=now_iso(),

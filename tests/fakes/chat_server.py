@@ -11,7 +11,7 @@ import json
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,9 +36,11 @@ def reply_for(body: dict[str, Any]) -> str:
 
 
 @contextmanager
-def serve(statuses: list[int] | None = None, always: int | None = None) -> Iterator[dict[str, Any]]:
-    """Serve on a free loopback port; yields {"url", "requests": [body, …]}. `statuses`: HTTP codes answered to
-    the first requests, in order, before normal replies; `always`: a code answered to every request."""
+def serve(statuses: list[int] | None = None, always: int | None = None,
+          reply: Callable[[dict[str, Any]], str] = reply_for) -> Iterator[dict[str, Any]]:
+    """Serve on a free loopback port; yields {"url", "requests": [(headers, body), …]}. `statuses`: HTTP codes
+    answered to the first requests, in order, before normal replies; `always`: a code answered to every request;
+    `reply`: the assistant's text for a request body."""
     state: dict[str, Any] = {"requests": [], "script": list(statuses or [])}
     lock = threading.Lock()
 
@@ -46,14 +48,14 @@ def serve(statuses: list[int] | None = None, always: int | None = None) -> Itera
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with lock:
-                state["requests"].append(body)
+                state["requests"].append((dict(self.headers), body))
                 code = always or (state["script"].pop(0) if state["script"] else 200)
             if self.path != "/v1/chat/completions":
                 code = 404
             if code != 200:
                 self._send(code, {"error": {"message": f"scripted failure {code}"}}, {"Retry-After": "0"})
                 return
-            self._send(200, {"choices": [{"message": {"role": "assistant", "content": reply_for(body)}}]})
+            self._send(200, {"choices": [{"message": {"role": "assistant", "content": reply(body)}}]})
 
         def _send(self, code: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()

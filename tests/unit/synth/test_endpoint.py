@@ -22,7 +22,7 @@ def test_429_is_retried_with_backoff_then_answers(fake_chat) -> None:
     assert answer.endswith("answer to: Hello?")
     assert len(server["requests"]) == 3 and client.post.requests == 3 and client.post.retried == 2
     assert slept == [0.0, 0.0]  # the server's Retry-After: 0 is honoured
-    body = server["requests"][-1]
+    body = server["requests"][-1][1]
     assert body["model"] == "fake" and body["messages"] == MESSAGES and body["seed"] == 3 and body["max_tokens"] == 8
 
 
