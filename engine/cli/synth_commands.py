@@ -11,7 +11,8 @@ from rich.markup import escape
 from engine import api
 from engine.cli.options import JsonOut, RunsDir
 from engine.cli.output import err, exit_for, print_json
-from engine.cli.render import progress_line
+from engine.cli.output import out as out_console
+from engine.cli.render import progress_line, run_detail
 
 data_app = typer.Typer(help="Preference data: make synthetic pairs.", no_args_is_help=True)
 
@@ -85,10 +86,7 @@ def synth(prompts: Path = PromptsArg, out: Path = OutArg,
     if as_json:
         print_json(final.to_dict())
     elif summary:
-        skipped = ", ".join(f"{summary[k]} {k.replace('_', ' ')}" for k in ("identical", "empty", "below_threshold")
-                            if summary.get(k))
-        err.print(f"{summary.get('pairs')} pairs in {summary.get('seconds')} s ({summary.get('s_per_pair')} s per "
-                  f"pair){'; skipped: ' + skipped if skipped else ''} → {plan.out}", highlight=False)
+        out_console.print(run_detail(api.run_details(final)))
     if final.status == "failed" and final.record.get("user_error"):
         err.print(f"[bold red]error:[/] {escape(str(final.to_dict().get('error') or ''))}", highlight=False)
         raise typer.Exit(USER_ERROR)

@@ -71,7 +71,10 @@ def start_synth(plan: SynthPlan, runs_root: Path, name: str | None = None,
     settings = {"mode": plan.mode, "max_new_tokens": plan.max_new_tokens, "temperature": plan.sampling_temperature}
     if plan.mode == "best-of-n":
         settings.update(n=plan.n, threshold=plan.threshold, judge=plan.judge_label())
-    rd.update(id=rd.id, kind=KIND, name=label, model=plan.generator.label, prompts=plan.prompts, output=plan.out,
+    gen = plan.generator
+    where = {"model": gen.model.name} if isinstance(gen, LocalGenerator) else {"model": gen.model,
+                                                                               "endpoint": gen.url}
+    rd.update(id=rd.id, kind=KIND, name=label, **where, prompts=plan.prompts, output=plan.out,
               created=now_iso(), host=socket.gethostname(), argv=[shlex.quote(a) for a in cmd], status="created",
               settings=settings, warnings=list(warnings or []), cwd=os.getcwd())
     with EventWriter(rd.events) as ev:
