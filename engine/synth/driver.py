@@ -128,9 +128,10 @@ def _best_of_n(plan: SynthPlan, run_id: str, chunk: list, generate: Generate, ju
     if judge is None:
         raise ValueError("best-of-n needs a judge")
     n, temperature, seed = plan.n, plan.sampling_temperature, plan.seed
-    answers = generate([msgs for _, _, msgs in chunk for _ in range(n)], seed, temperature)
-    counts.answers += len(answers)
-    per_prompt = [answers[k * n: (k + 1) * n] for k in range(len(chunk))]
+    # sample j of every prompt is drawn with seed + j: reproducible, and distinct on an endpoint that honours seeds
+    draws = [generate([msgs for _, _, msgs in chunk], seed + j, temperature) for j in range(n)]
+    counts.answers += n * len(chunk)
+    per_prompt = [[draws[j][k] for j in range(n)] for k in range(len(chunk))]
     samples = []
     for k, cands in enumerate(per_prompt):
         msgs = chunk[k][2]
@@ -163,7 +164,8 @@ def _best_of_n(plan: SynthPlan, run_id: str, chunk: list, generate: Generate, ju
         if rewards:
             scores["reward"] = {"chosen": rewards.get(best), "rejected": rewards.get(worst)}
         rows.append(pair_row(msgs, cands[best], cands[worst], row, _provenance(
-            plan, run_id, index, seed, temperature, n=n, picked=[best, worst], judge=plan.judge_label(),
+            plan, run_id, index, seed, temperature, n=n, picked=[best, worst],
+            seeds={"chosen": seed + best, "rejected": seed + worst}, judge=plan.judge_label(),
             scores=scores)))
     return rows
 

@@ -100,6 +100,15 @@ def test_endpoint_pairs_and_a_refusal(tmp_path: Path, write_jsonl, reins, fake_c
     summary = json.loads(res.stdout)["synth"]
     assert summary["pairs"] == 6 and summary["requests"] == 13 and summary["retried"] == 1
     assert len(server["requests"]) == 13
+    with fake_chat() as server:  # best-of-n: the endpoint generates and judges (longer wins, asked in both orders)
+        res = reins("data", "synth", str(prompts), str(tmp_path / "best.jsonl"), "--mode", "best-of-n", "-n", "3",
+                    "--endpoint", server["url"], "--endpoint-model", "fake", "--judge", server["url"],
+                    "--judge-model", "fake-judge", "--temperature", "0.7", "--json", runs=tmp_path / "runs3")
+    assert res.returncode == 0, res.stderr[-3000:]
+    best = _rows(tmp_path / "best.jsonl")
+    judged = [b for _, b in server["requests"] if b["model"] == "fake-judge"]
+    assert best and all(len(r["chosen"][0]["content"]) > len(r["rejected"][0]["content"]) for r in best)
+    assert len(judged) % 2 == 0 and len(judged) <= 6 * 3 * 2  # every compared pair asked in both orders
     with fake_chat(always=401) as server:
         res = reins("data", "synth", str(prompts), str(tmp_path / "no.jsonl"), "--endpoint", server["url"],
                     "--endpoint-model", "fake", runs=tmp_path / "runs2")

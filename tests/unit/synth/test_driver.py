@@ -100,11 +100,13 @@ def test_resume_skips_rows_already_written(tmp_path: Path, prompts: Path) -> Non
 
 
 def test_best_of_n_keeps_best_and_worst_when_the_gap_clears_the_threshold(tmp_path: Path, prompts: Path) -> None:
+    seeds: list[int] = []
+
     def generate(batch, seed, temperature):
         assert temperature == 0.8  # best-of-n samples by default
-        # per prompt, N=3 answers of growing length; question 3's answers are all equally long
-        return [("x" * (1 if "question 3" in m[-1]["content"] else k + 1)) for k, m in
-                zip([i % 3 for i in range(len(batch))], batch, strict=True)]
+        seeds.append(seed)
+        # sample j (seed j) of each prompt is j + 1 long; question 3's answers are all equally long
+        return ["x" * (1 if "question 3" in m[-1]["content"] else seed + 1) for m in batch]
 
     def longer_wins(samples):
         for s in samples:
@@ -121,6 +123,7 @@ def test_best_of_n_keeps_best_and_worst_when_the_gap_clears_the_threshold(tmp_pa
     s = row["synth"]
     assert s["scores"]["chosen"] == 1.0 and s["scores"]["rejected"] == 0.0 and s["scores"]["all"] == [0.0, 0.5, 1.0]
     assert s["picked"] == [2, 0] and s["n"] == 3 and s["judge"] == "openai:j @ http://127.0.0.1:9/v1"
+    assert seeds == [0, 1, 2] and s["seeds"] == {"chosen": 2, "rejected": 0}
 
     high = build_plan(prompts, tmp_path / "out2.jsonl", mode="best-of-n", n=3, threshold=1.0,
                       judge="local:some-model")
