@@ -1,4 +1,4 @@
-"""Build the GPU check's kit: the wheels the GPU image lacks and SmolLM2's tokenizer in `.whl/`, sized against the limit.
+"""Build the GPU check's kit: the wheels the GPU image lacks and SmolLM2's tokenizer in `.whl/`, size-checked.
 
     .venv/bin/python bench/gpu_kit.py            # (make gpu-kit) download, size-check, print the device command
 

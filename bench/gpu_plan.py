@@ -1,4 +1,4 @@
-"""The GPU check's plan: every point (memory grid, speed, GPU-only paths), its estimate, its expected seconds, its order.
+"""The GPU check's plan: every point (memory grid, speed, GPU-only paths), its estimate, expected seconds and order.
 
 Points are ordered most informative first: each next point is the one that adds the most not-yet-covered facts
 (a method, a mode, a size, checkpointing, a batch size, a length, a speed comparison, a GPU-only path) per expected
@@ -242,12 +242,13 @@ def special_points() -> list[Point]:
 def order(points: list[Planned]) -> list[Planned]:
     """Greedy: next is the point adding the most uncovered tag weight per expected second (ties: cheaper, id)."""
     left, covered, out = list(points), set(), []
+
+    def gain(pl: Planned) -> float:
+        return sum(w for t, w in pl.point.tags.items() if t not in covered)
+
     while left:
-        def value(pl: Planned) -> tuple[float, float, str]:
-            gain = sum(w for t, w in pl.point.tags.items() if t not in covered)
-            return (-gain / (pl.seconds + 20.0), pl.seconds, pl.point.id)
-        best = min(left, key=value)
-        if sum(w for t, w in best.point.tags.items() if t not in covered) <= 0:
+        best = min(left, key=lambda pl: (-gain(pl) / (pl.seconds + 20.0), pl.seconds, pl.point.id))
+        if gain(best) <= 0:
             break  # the rest measure nothing new
         left.remove(best)
         covered |= set(best.point.tags)

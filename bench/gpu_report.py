@@ -66,7 +66,7 @@ def memory_section(rows: list[dict[str, Any]]) -> list[str]:
         lines.append(f"| {r['id']} | {r['method']} | {r['mode']} | {r['size']} | {r['batch']} × {r['max_length']} | "
                      f"{'on' if str(r['checkpointing']) == 'True' else 'off'} | {_fmt(r['estimate_allocator_gib'])} | "
                      f"{_fmt(r['measured_reserved_gib'])} | {_fmt(r['error_reserved_pct'], 1)} | "
-                     f"{_fmt(r['measured_allocated_gib'])} | {_fmt(r['error_allocated_pct'], 1)} | "
+                     f"{_fmt(r.get('measured_allocated_gib'))} | {_fmt(r.get('error_allocated_pct'), 1)} | "
                      f"{_fmt(r.get('nvml_peak_used_gib'))} |")
     if not measured:
         lines.append("| (no point measured) |||||||||||| ")

@@ -1,0 +1,74 @@
+"""bench/gpu_kit.py without the network: pins, the size check against 64 MiB, and the device command."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import subprocess
+from pathlib import Path
+
+import gpu_kit
+import pytest
+
+
+def test_device_command_fits_the_tool_and_installs_then_runs_the_check() -> None:
+    cmd = gpu_kit.device_command()
+    assert len(cmd) <= 2000
+    assert cmd.startswith("python3 -m pip install -q --no-index --no-deps --no-compile")
+    assert "--target /tmp/site .whl/*.whl" in cmd and "PYTHONPATH=/tmp/site:$PWD" in cmd
+    assert cmd.endswith("python3 bench/gpu_check.py $OUT --budget-s 480 --tokenizer .whl/smollm2-tokenizer")
+
+
+def test_pins_are_the_versions_installed_here() -> None:
+    assert gpu_kit.pinned("trl") == f"trl=={md.version('trl')}"
+    assert gpu_kit.pinned("liger-kernel").startswith("liger-kernel==")  # fallback pin when not installed here
+    with pytest.raises(SystemExit, match="not installed"):
+        gpu_kit.pinned("no-such-package-reins")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("/.whl/\nbuild/\n")
+    (tmp_path / "tracked.py").write_bytes(b"x" * 2**20)
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "ignored.bin").write_bytes(b"x" * 5 * 2**20)
+    return tmp_path
+
+
+def fake_kit(monkeypatch: pytest.MonkeyPatch, wheel_mib: float) -> list[list[str]]:
+    calls: list[list[str]] = []
+
+    def download(reqs: list[str], dest: Path) -> None:
+        calls.append(reqs)
+        (dest / "trl-0.0.1-py3-none-any.whl").write_bytes(b"x")  # a stale version: must be removed
+        for r in reqs:
+            name, version = r.split("==")
+            (dest / f"{name.replace('-', '_')}-{version}-py3-none-any.whl").write_bytes(
+                b"x" * int(wheel_mib * 2**20 / len(reqs)))
+
+    def tokenizer(dest: Path) -> None:
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / "tokenizer_config.json").write_text("{}")
+
+    monkeypatch.setattr(gpu_kit, "download", download)
+    monkeypatch.setattr(gpu_kit, "save_tokenizer", tokenizer)
+    return calls
+
+
+def test_kit_sizes_wheels_tokenizer_and_the_travelling_repo(repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    calls = fake_kit(monkeypatch, wheel_mib=10.0)
+    assert gpu_kit.main(["--root", str(repo)]) == 0
+    out = capsys.readouterr().out
+    assert calls and {r.split("==")[0] for r in calls[0]} == set(gpu_kit.PACKAGES)
+    assert not (repo / ".whl" / "trl-0.0.1-py3-none-any.whl").exists()  # one version of each package
+    # the ignored build/ folder does not travel; .gitignore and tracked.py do (1 MiB)
+    assert "repository 1.00 MiB" in out and "wheels 10.00 MiB" in out
+    assert gpu_kit.device_command() in out
+
+
+def test_kit_over_the_limit_exits_2(repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    fake_kit(monkeypatch, wheel_mib=70.0)
+    assert gpu_kit.main(["--root", str(repo)]) == 2
+    assert "too large" in capsys.readouterr().err
