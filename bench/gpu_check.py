@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -147,7 +148,7 @@ class Check:
         return path
 
     def run(self, plan: plan_mod.Plan) -> None:
-        for pl in plan.kept:
+        for i, pl in enumerate(plan.kept):
             p = pl.point
             build = 0.0 if p.size in self.built else plan.builds.get(p.size, 0.0)
             need = (pl.seconds + build) * self.scale()
@@ -157,7 +158,7 @@ class Check:
                 print(f"[check] skip {p.id}: expected {need:.0f} s > {left:.0f} s left", flush=True)
                 continue
             t = time.perf_counter()
-            row = self.point(pl, timeout_s=max(30.0, left - build))
+            row = self.point(pl, timeout_s=max(30.0, left))
             row["wall_s"] = round(time.perf_counter() - t, 1)
             if row["status"] in ("completed", "failed") and row["status"] == p.expect:
                 self.ratios.append(row["wall_s"] / (pl.seconds + build))
@@ -166,6 +167,8 @@ class Check:
                   f"est {row['estimate_allocator_gib']} GiB, reserved {row.get('measured_reserved_gib') or '-'} GiB,"
                   f" s/step {row.get('s_per_step') or '-'}", flush=True)
             self.write()
+            if all(later.point.size != p.size for later in plan.kept[i + 1:]):
+                shutil.rmtree(self.work / "models" / p.size, ignore_errors=True)  # 8B-class: 16 GB of disk
         self.skipped += [f"{pl.point.id}: {pl.note}" for pl in plan.items if not pl.in_budget]
         self.write()
         self.events_file.close()
@@ -214,7 +217,7 @@ class Check:
         final = api.wait_for(view.id, runs, timeout_s=timeout_s)
         note = ""
         if final.status not in TERMINAL:
-            final = api.stop_run(view.id, runs, wait_s=60)
+            final = api.stop_run(view.id, runs, wait_s=30)
             note = "stopped at the time budget"
         evs = events.read_all(final.dir.events)
         for ev in evs:
@@ -240,7 +243,11 @@ class Check:
             out["s_per_step"] = round(float(summary["s_per_step"]), 4)
         evaluation = next((e for e in reversed(evs) if e.get("kind") == "evaluation"), None)
         if evaluation:
-            out["posteval_s"] = evaluation.get("values", {}).get("seconds")
+            values = evaluation.get("values", {})
+            out["posteval_s"] = values.get("seconds")
+            parts = ", ".join(f"{k} {v:.1f} s" for k, v in (values.get("timings") or {}).items()
+                              if isinstance(v, (int, float)))
+            out["note"] = (out["note"] + f" post-training evaluation: {parts}").strip() if parts else out["note"]
         return out
 
     def plain(self, p: plan_mod.Point, model_dir: Path, data: Path, timeout_s: float) -> dict[str, Any]:
@@ -337,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         device = "cuda"
         plan = plan_mod.make_plan(args.budget_s, torch.cuda.get_device_properties(0).total_memory / GIB)
     args.out.mkdir(parents=True, exist_ok=True)
+    # The GPU box reaches no hub: fail fast instead of waiting on network timeouts (the runs inherit this).
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     env = preflight(args.budget_s, device)
     print(json.dumps({k: env[k] for k in ("gpu", "versions", "problems")}), flush=True)
     print(plan_mod.describe(plan), flush=True)

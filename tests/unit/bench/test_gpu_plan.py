@@ -10,8 +10,9 @@ from pathlib import Path
 import gpu_check
 import gpu_plan as gp
 import pytest
+from vram_validate import synthetic_rows
 
-from engine.recipe.loading import load_recipe
+from engine import api
 
 
 @pytest.fixture(scope="module")
@@ -70,20 +71,27 @@ def test_order_takes_the_point_adding_most_per_second_first() -> None:
     assert [p.point.id for p in gp.order([a, b, c, d])] == ["a", "c"]
 
 
-def test_every_kept_point_is_a_valid_recipe(plan: gp.Plan, tmp_path: Path) -> None:
+def test_every_kept_point_passes_the_launchers_checks(plan: gp.Plan, tmp_path: Path) -> None:
+    """The recipe, its model reference and its data pass `api.validate_recipe` (what `launch` runs first)."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"model_type": "llama", **gp.SMOKE_CONFIG}))
     for pl in plan.kept:
-        if pl.point.runner != "reins":
+        p = pl.point
+        if p.runner != "reins":
             continue
-        raw = gp.recipe_dict(pl.point, tmp_path / "model", tmp_path / "d.jsonl", tmp_path / "e.jsonl")
-        path = tmp_path / f"{pl.point.id}.yaml"
-        path.write_text(json.dumps(raw))  # JSON is YAML
-        recipe = load_recipe(path).recipe
-        assert recipe.train.max_steps == pl.point.steps and recipe.train.batch_size == pl.point.batch
-        assert recipe.report.enabled == pl.point.report
-        if pl.point.method == "grpo":
-            assert recipe.method.max_completion_length == pl.point.max_length // 2
-            assert recipe.method.reward_model == str(tmp_path / "model")
-        assert (recipe.model.quantization == "4bit") == (pl.point.mode == "qlora")
+        data = tmp_path / f"{p.method}-{p.max_length}.jsonl"
+        data.write_text("".join(json.dumps(r) + "\n" for r in synthetic_rows(
+            "sft" if p.method == "sft" else "dpo", p.max_length, n=4)))
+        path = tmp_path / f"{p.id}.yaml"
+        path.write_text(json.dumps(gp.recipe_dict(p, model, data)))  # JSON is YAML
+        recipe = api.validate_recipe(path).recipe
+        assert recipe.train.max_steps == p.steps and recipe.train.batch_size == p.batch
+        assert recipe.report.enabled == p.report
+        if p.method == "grpo":
+            assert recipe.method.max_completion_length == p.max_length // 2
+            assert recipe.method.reward_model == str(model)
+        assert (recipe.model.quantization == "4bit") == (p.mode == "qlora")
 
 
 def test_a_setting_the_schema_lacks_is_left_out_with_the_reason() -> None:
