@@ -183,8 +183,8 @@ class Check:
             "params_b": round(plan_mod.params_b(p.size), 3), "expected_s": round(pl.seconds, 1),
             "estimate_total_gib": round(est.total_gib, 3),
             "estimate_allocator_gib": round(plan_mod.allocator_gib(est), 3), **terms}
-        model_dir, data = self.model(p.size), self.data(p.method, p.max_length)
         try:
+            model_dir, data = self.model(p.size), self.data(p.method, p.max_length)
             with NvmlSampler() as nvml:
                 measured = (self.plain(p, model_dir, data, timeout_s) if p.runner == "plain"
                             else self.reins(p, model_dir, data, timeout_s))
