@@ -157,9 +157,9 @@ class Check:
                 self.skipped.append(f"{p.id}: expected {need:.0f} s, {left:.0f} s left")
                 print(f"[check] skip {p.id}: expected {need:.0f} s > {left:.0f} s left", flush=True)
                 continue
-            t = time.perf_counter()
+            t = self.elapsed()
             row = self.point(pl, timeout_s=max(30.0, left))
-            row["wall_s"] = round(time.perf_counter() - t, 1)
+            row["wall_s"] = round(self.elapsed() - t, 1)
             if row["status"] in ("completed", "failed") and row["status"] == p.expect:
                 self.ratios.append(row["wall_s"] / (pl.seconds + build))
             self.rows.append(row)
@@ -225,30 +225,9 @@ class Check:
         if final.status != "completed":
             log = final.dir.log_tail(30)
             self.events_file.write(json.dumps({"point": p.id, "kind": "log_tail", "lines": list(log.lines)}) + "\n")
-        summary = final.summary.final or {}
-        out: dict[str, Any] = {"status": final.status, "run_id": final.id}
         error = final.summary.error or final.record.get("error")
-        if error:
-            note = (note + " " + error).strip()
-        if p.expect == "failed":
-            note = oom_verdict(final.status, error or "") + (f" — {error[:600]}" if error else "")
-        out["note"] = note
-        peak = summary.get("peak_mem_gb") or _peak_from_events(evs, "peak_mem_gb")
-        alloc = summary.get("peak_mem_allocated_gb") or _peak_from_events(evs, "peak_mem_allocated_gb")
-        if peak:
-            out["measured_reserved_gib"] = round(float(peak), 3)
-        if alloc:
-            out["measured_allocated_gib"] = round(float(alloc), 3)
-        if summary.get("s_per_step"):
-            out["s_per_step"] = round(float(summary["s_per_step"]), 4)
-        evaluation = next((e for e in reversed(evs) if e.get("kind") == "evaluation"), None)
-        if evaluation:
-            values = evaluation.get("values", {})
-            out["posteval_s"] = values.get("seconds")
-            parts = ", ".join(f"{k} {v:.1f} s" for k, v in (values.get("timings") or {}).items()
-                              if isinstance(v, (int, float)))
-            out["note"] = (out["note"] + f" post-training evaluation: {parts}").strip() if parts else out["note"]
-        return out
+        return {"run_id": final.id, **run_figures(final.status, final.summary.final or {}, evs, error, p.expect,
+                                                  note)}
 
     def plain(self, p: plan_mod.Point, model_dir: Path, data: Path, timeout_s: float) -> dict[str, Any]:
         cmd = [sys.executable, str(ROOT / "bench" / "plain_trl_dpo.py"), str(model_dir), str(data), str(p.steps),
@@ -289,6 +268,35 @@ def oom_verdict(status: str, error: str) -> str:
     ok = status == "failed" and "Out of memory" in error and "estimated peak" in error and (
         "suggests" in error or "Try a smaller" in error)
     return "OOM path as promised (failed, estimate and fixes named)" if ok else f"OOM path NOT as promised ({status})"
+
+
+def run_figures(status: str, summary: dict[str, Any], evs: list[dict[str, Any]], error: str | None, expect: str,
+                note: str = "") -> dict[str, Any]:
+    """A finished run's row figures: status, peaks (final summary, else the system events), s/step, the
+    post-training evaluation's seconds and parts, and the failure (judged as the OOM path when it was expected)."""
+    if error:
+        note = (note + " " + error).strip()
+    if expect == "failed":
+        note = oom_verdict(status, error or "") + (f" — {error[:600]}" if error else "")
+    out: dict[str, Any] = {"status": status}
+    peak = summary.get("peak_mem_gb") or _peak_from_events(evs, "peak_mem_gb")
+    alloc = summary.get("peak_mem_allocated_gb") or _peak_from_events(evs, "peak_mem_allocated_gb")
+    if peak:
+        out["measured_reserved_gib"] = round(float(peak), 3)
+    if alloc:
+        out["measured_allocated_gib"] = round(float(alloc), 3)
+    if summary.get("s_per_step"):
+        out["s_per_step"] = round(float(summary["s_per_step"]), 4)
+    evaluation = next((e for e in reversed(evs) if e.get("kind") == "evaluation"), None)
+    if evaluation:
+        values = evaluation.get("values", {})
+        out["posteval_s"] = values.get("seconds")
+        parts = ", ".join(f"{k} {v:.1f} s" for k, v in (values.get("timings") or {}).items()
+                          if isinstance(v, (int, float)))
+        if parts:
+            note = (note + f" post-training evaluation: {parts}").strip()
+    out["note"] = note
+    return out
 
 
 def _peak_from_events(evs: list[dict[str, Any]], key: str) -> float | None:
