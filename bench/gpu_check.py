@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import gpu_plan as plan_mod  # noqa: E402
 import gpu_report as report  # noqa: E402
+from gpu_kit import PACKAGES as KIT_PACKAGES  # noqa: E402
 from vram_validate import build_random_model, synthetic_rows  # noqa: E402
 
 from engine.estimate.gpus import read_gpus  # noqa: E402
@@ -59,25 +60,30 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def bound_problems() -> list[str]:
-    """Installed versions that break datasets' declared bounds (pyarrow ≥ 24, fsspec ≤ 2026.9 for datasets 5.2)."""
+def requirement_problems(names: tuple[str, ...] = KIT_PACKAGES) -> tuple[list[str], list[str]]:
+    """(unmet requirements of the installed kit packages, kit packages not installed). The kit installs with
+    --no-deps, so nothing else checks e.g. datasets' `pyarrow>=24` and `fsspec<=2026.9.0` against the image."""
     from packaging.requirements import Requirement
 
-    problems = []
-    try:
-        reqs = [Requirement(r) for r in metadata.requires("datasets") or [] if "extra ==" not in r]
-    except metadata.PackageNotFoundError:
-        return ["datasets is not installed"]
-    for req in reqs:
-        if req.name in ("pyarrow", "fsspec", "dill", "multiprocess"):
+    problems, missing = [], []
+    for name in names:
+        try:
+            declared = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+            continue
+        for text in declared:
+            req = Requirement(text)
+            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                continue  # an extra's requirement, or another platform's
             try:
                 have = metadata.version(req.name)
             except metadata.PackageNotFoundError:
-                problems.append(f"{req.name} missing (datasets needs {req})")
+                problems.append(f"{name} needs {req}: not installed")
                 continue
-            if have not in req.specifier:
-                problems.append(f"{req.name} {have} breaks datasets' bound {req}")
-    return problems
+            if not req.specifier.contains(have, prereleases=True):
+                problems.append(f"{name} needs {req}: {req.name} {have} is installed")
+    return problems, missing
 
 
 def nvml_readings() -> list[dict[str, Any]]:
@@ -308,7 +314,8 @@ def preflight(budget_s: float, device: str) -> dict[str, Any]:
     gpus = nvml_readings()
     env = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "host": platform.node(),
            "python": platform.python_version(), "device": device, "budget_s": budget_s, "versions": versions(),
-           "nvml": gpus, "gpu": gpus[0]["name"] if gpus else "CPU", "problems": bound_problems()}
+           "nvml": gpus, "gpu": gpus[0]["name"] if gpus else "CPU"}
+    env["problems"], env["missing"] = requirement_problems()
     if device == "cuda":
         import torch
 
@@ -356,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     env = preflight(args.budget_s, device)
-    print(json.dumps({k: env[k] for k in ("gpu", "versions", "problems")}), flush=True)
+    print(json.dumps({k: env[k] for k in ("gpu", "versions", "problems", "missing")}), flush=True)
     print(plan_mod.describe(plan), flush=True)
     work = args.work or Path(f"/tmp/reins-gpu-check-{int(time.time())}")
     check = Check(args.out, work, args.tokenizer, args.budget_s, device, env)

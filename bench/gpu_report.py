@@ -129,6 +129,8 @@ def summary_markdown(rows: list[dict[str, Any]], env: dict[str, Any], skipped: l
             f"{len(rows)} points run, {len(skipped)} left out.", ""]
     for problem in env.get("problems", []):
         head.append(f"- preflight: {problem}")
+    if env.get("missing"):
+        head.append(f"- preflight: not installed: {', '.join(env['missing'])}")
     tail = ["", "## Left out", ""] + [f"- {s}" for s in skipped] if skipped else []
     body = memory_section(rows) + [""] + speed_section(rows) + [""] + paths_section(rows, env) + tail
     return "\n".join(head + body) + "\n"

@@ -37,6 +37,29 @@ def test_run_figures_judge_the_oom_path() -> None:
     assert plain_failure["note"] == "ValueError: bad data"
 
 
+def test_preflight_names_requirements_the_image_breaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    declared = {"datasets": ["pyarrow>=24.0.0", "fsspec<=2026.9.0,>=2023.1.0", "pytest; extra == 'tests'",
+                             "winreg-only; sys_platform == 'win32'", "dill<0.4.2"]}
+    installed = {"datasets": "5.2.0", "pyarrow": "23.0.1", "fsspec": "2026.9.0"}
+
+    def requires(name: str) -> list[str]:
+        if name not in declared:
+            raise gc.metadata.PackageNotFoundError(name)
+        return declared[name]
+
+    def version(name: str) -> str:
+        if name not in installed:
+            raise gc.metadata.PackageNotFoundError(name)
+        return installed[name]
+
+    monkeypatch.setattr(gc.metadata, "requires", requires)
+    monkeypatch.setattr(gc.metadata, "version", version)
+    problems, missing = gc.requirement_problems(("datasets", "liger-kernel"))
+    assert problems == ["datasets needs pyarrow>=24.0.0: pyarrow 23.0.1 is installed",
+                        "datasets needs dill<0.4.2: not installed"]
+    assert missing == ["liger-kernel"]
+
+
 class FakeCheck(gc.Check):
     """Runs nothing: each point 'takes' `factor` × its expected seconds on a fake clock."""
 
