@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import gpu_plan as plan_mod  # noqa: E402
 import gpu_report as report  # noqa: E402
 from gpu_kit import PACKAGES as KIT_PACKAGES  # noqa: E402
+from overhead import plain_command  # noqa: E402
 from vram_validate import build_random_model, synthetic_rows  # noqa: E402
 
 from engine.estimate.gpus import read_gpus  # noqa: E402
@@ -236,9 +237,10 @@ class Check:
                                                   note)}
 
     def plain(self, p: plan_mod.Point, model_dir: Path, data: Path, timeout_s: float) -> dict[str, Any]:
-        cmd = [sys.executable, str(ROOT / "bench" / "plain_trl_dpo.py"), str(model_dir), str(data), str(p.steps),
-               str(p.batch), str(p.max_length), "1e-5", str(self.work / "plain" / p.id),
-               "--dtype", "float32" if p.precision == "fp32" else "bfloat16", "--lora-dropout", "0.05"]
+        raw = plan_mod.recipe_dict(p, model_dir, data)  # the Reins side's settings, so both sides train alike
+        cmd = plain_command(model_dir, data, p.steps, p.batch, p.max_length, raw["train"]["learning_rate"],
+                            self.work / "plain" / p.id, "--dtype", "float32" if p.precision == "fp32" else "bfloat16",
+                            "--lora-dropout", str(raw["lora"]["dropout"]))
         cmd += ["--liger"] if p.liger else []
         cmd += ["--precompute-ref"] if p.precompute_ref else []
         cmd += ["--attn", p.attn] if p.attn != "auto" else []

@@ -106,3 +106,26 @@ def test_points_that_would_overrun_the_budget_are_skipped_after_rescaling(tmp_pa
     assert float(first["mfu"]) == pytest.approx(6 * n * 8 * 2 * 1024 / 0.5 / gc.DENSE_BF16_PEAK["H200"], abs=1e-4)
     assert float(first["error_reserved_pct"]) == gr.signed_error(float(first["estimate_allocator_gib"]), 2.0)
     assert "## Speed: DPO, LoRA" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_plain_side_gets_the_reins_settings_and_reports_its_peaks(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+
+    def run(cmd: list[str], **kwargs: Any) -> Any:
+        seen.append(cmd)
+        out = '{"train_runtime": 8.0, "steps": 8, "s_per_step": 1.0, "peak_mem_gb": 30.5, "peak_mem_allocated_gb": 29}'
+        return type("Done", (), {"returncode": 0, "stdout": "log line\n" + out, "stderr": ""})()
+
+    monkeypatch.setattr(gc.subprocess, "run", run)
+    (tmp_path / "out").mkdir()
+    check = gc.Check(tmp_path / "out", tmp_path / "work", None, 100.0, "cuda", {})
+    point = next(p for p in gp.special_points() if p.id == "speed-plain-liger")
+    row = check.plain(point, tmp_path / "model", tmp_path / "d.jsonl", timeout_s=50)
+    cmd = seen[0]
+    assert cmd[1].endswith("plain_trl_dpo.py") and cmd[4:9] == ["8", "8", "1024", "1e-05", str(
+        tmp_path / "work" / "plain" / "speed-plain-liger")]
+    assert cmd[cmd.index("--dtype") + 1] == "bfloat16" and cmd[cmd.index("--lora-dropout") + 1] == "0.05"
+    assert "--liger" in cmd and "--precompute-ref" not in cmd
+    assert row == {"status": "completed", "s_per_step": 1.0, "measured_reserved_gib": 30.5,
+                   "measured_allocated_gib": 29.0}
