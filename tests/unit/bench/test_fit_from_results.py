@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from types import ModuleType
 
-import fit_from_results as ff
-import gpu_report as gr
 import pytest
 
 
-def synthetic_csv(path: Path, factors: dict[str, float], n: int = 12) -> Path:
+def synthetic_csv(ff: ModuleType, gr: ModuleType, path: Path, factors: dict[str, float], n: int = 12) -> Path:
     rng = random.Random(0)
     rows = []
     for i in range(n):
@@ -28,8 +27,8 @@ def synthetic_csv(path: Path, factors: dict[str, float], n: int = 12) -> Path:
     return path
 
 
-def test_fit_recovers_the_factors_of_the_free_terms(tmp_path: Path) -> None:
-    path = synthetic_csv(tmp_path / "r.csv", {"activations": 1.3, "logits": 0.8, "extra models": 1.1})
+def test_fit_recovers_the_factors_of_the_free_terms(ff: ModuleType, gr: ModuleType, tmp_path: Path) -> None:
+    path = synthetic_csv(ff, gr, tmp_path / "r.csv", {"activations": 1.3, "logits": 0.8, "extra models": 1.1})
     rows = gr.read_csv(path)
     factors = ff.fit(rows)
     assert factors["activations"] == pytest.approx(1.3, abs=1e-3)
@@ -42,8 +41,9 @@ def test_fit_recovers_the_factors_of_the_free_terms(tmp_path: Path) -> None:
     assert max(abs(e["error_pct"]) for e in before) > 1.0
 
 
-def test_cli_prints_json_and_refuses_unknown_terms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = synthetic_csv(tmp_path / "r.csv", {"activations": 2.0})
+def test_cli_prints_json_and_refuses_unknown_terms(ff: ModuleType, gr: ModuleType, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path = synthetic_csv(ff, gr, tmp_path / "r.csv", {"activations": 2.0})
     assert ff.main([str(path), "--free", "activations", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["factors"]["activations"] == pytest.approx(2.0, abs=1e-3)

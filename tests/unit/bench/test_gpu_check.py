@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import gpu_check as gc
-import gpu_plan as gp
-import gpu_report as gr
 import pytest
 
 OOM = ("Out of memory (OOM: OutOfMemoryError: CUDA out of memory. Tried to allocate 80 GiB) after step 0. It was "
@@ -15,7 +13,7 @@ OOM = ("Out of memory (OOM: OutOfMemoryError: CUDA out of memory. Tried to alloc
        "estimate.json. The estimator suggests: gradient checkpointing (saves 500.00 GiB: --set x=true).")
 
 
-def test_run_figures_take_final_peaks_else_the_system_events_and_the_evaluation() -> None:
+def test_run_figures_take_final_peaks_else_the_system_events_and_the_evaluation(gc: ModuleType) -> None:
     final = {"peak_mem_gb": 41.26, "peak_mem_allocated_gb": 38.01, "s_per_step": 0.81234}
     out = gc.run_figures("completed", final, [], None, "completed")
     assert out == {"status": "completed", "measured_reserved_gib": 41.26, "measured_allocated_gib": 38.01,
@@ -29,7 +27,7 @@ def test_run_figures_take_final_peaks_else_the_system_events_and_the_evaluation(
     assert out["note"] == "stopped at the time budget post-training evaluation: samples 20.0 s, probes 15.0 s"
 
 
-def test_run_figures_judge_the_oom_path() -> None:
+def test_run_figures_judge_the_oom_path(gc: ModuleType) -> None:
     out = gc.run_figures("failed", {}, [], OOM, "failed")
     assert out["note"].startswith("OOM path as promised") and "1226.30 GiB" in out["note"]
     assert gc.run_figures("completed", {}, [], None, "failed")["note"].startswith("OOM path NOT as promised")
@@ -37,7 +35,7 @@ def test_run_figures_judge_the_oom_path() -> None:
     assert plain_failure["note"] == "ValueError: bad data"
 
 
-def test_preflight_names_requirements_the_image_breaks(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_preflight_names_requirements_the_image_breaks(gc: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     declared = {"datasets": ["pyarrow>=24.0.0", "fsspec<=2026.9.0,>=2023.1.0", "pytest; extra == 'tests'",
                              "winreg-only; sys_platform == 'win32'", "dill<0.4.2"]}
     installed = {"datasets": "5.2.0", "pyarrow": "23.0.1", "fsspec": "2026.9.0"}
@@ -60,26 +58,30 @@ def test_preflight_names_requirements_the_image_breaks(monkeypatch: pytest.Monke
     assert missing == ["liger-kernel"]
 
 
-class FakeCheck(gc.Check):
-    """Runs nothing: each point 'takes' `factor` × its expected seconds on a fake clock."""
+@pytest.fixture
+def fake_check(gc: ModuleType) -> type:
+    class FakeCheck(gc.Check):
+        """Runs nothing: each point 'takes' `factor` × its expected seconds on a fake clock."""
 
-    def __init__(self, *args: Any, factor: float, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.clock, self.factor, self.ran = 0.0, factor, []
+        def __init__(self, *args: Any, factor: float, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.clock, self.factor, self.ran, self.expected = 0.0, factor, [], {}
 
-    def elapsed(self) -> float:
-        return self.clock
+        def elapsed(self) -> float:
+            return self.clock
 
-    def model(self, size: str) -> Path:
-        return self.work / "models" / size
+        def model(self, size: str) -> Path:
+            return self.work / "models" / size
 
-    def reins(self, p: gp.Point, model_dir: Path, data: Path, timeout_s: float) -> dict[str, Any]:
-        self.ran.append(p.id)
-        self.clock += self.factor * self.expected[p.id]
-        return {"status": "completed", "measured_reserved_gib": 2.0, "s_per_step": 0.5}
+        def reins(self, p: Any, model_dir: Path, data: Path, timeout_s: float) -> dict[str, Any]:
+            self.ran.append(p.id)
+            self.clock += self.factor * self.expected[p.id]
+            return {"status": "completed", "measured_reserved_gib": 2.0, "s_per_step": 0.5}
+
+    return FakeCheck
 
 
-def fake_plan(seconds: list[float]) -> gp.Plan:
+def fake_plan(gp: ModuleType, seconds: list[float]) -> Any:
     est = gp.estimate_point(gp.smoke_plan().items[0].point, None)
     items = [gp.Planned(gp.Point(f"p{i}", "speed", "dpo", "lora", "qwen2.5-1.5b", 8, 1024), est, s)
              for i, s in enumerate(seconds)]
@@ -87,11 +89,13 @@ def fake_plan(seconds: list[float]) -> gp.Plan:
 
 
 @pytest.mark.parametrize("factor, ran", [(1.0, ["p0", "p1", "p2"]), (2.0, ["p0", "p2"])])
-def test_points_that_would_overrun_the_budget_are_skipped_after_rescaling(tmp_path: Path, factor: float,
+def test_points_that_would_overrun_the_budget_are_skipped_after_rescaling(gc: ModuleType, gp: ModuleType,
+                                                                          gr: ModuleType, fake_check: type,
+                                                                          tmp_path: Path, factor: float,
                                                                           ran: list[str]) -> None:
-    plan = fake_plan([100.0, 100.0, 20.0])
+    plan = fake_plan(gp, [100.0, 100.0, 20.0])
     (tmp_path / "out").mkdir()
-    check = FakeCheck(tmp_path / "out", tmp_path / "work", None, 250.0, "cuda", {"gpu": "NVIDIA H200"},
+    check = fake_check(tmp_path / "out", tmp_path / "work", None, 250.0, "cuda", {"gpu": "NVIDIA H200"},
                       factor=factor)
     check.expected = {pl.point.id: pl.seconds for pl in plan.items}
     check.run(plan)
@@ -108,7 +112,7 @@ def test_points_that_would_overrun_the_budget_are_skipped_after_rescaling(tmp_pa
     assert "## Speed: DPO, LoRA" in (tmp_path / "out" / "summary.md").read_text()
 
 
-def test_plain_side_gets_the_reins_settings_and_reports_its_peaks(tmp_path: Path,
+def test_plain_side_gets_the_reins_settings_and_reports_its_peaks(gc: ModuleType, gp: ModuleType, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[list[str]] = []
 

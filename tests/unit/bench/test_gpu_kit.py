@@ -1,28 +1,28 @@
-"""bench/gpu_kit.py without the network: pins, the size check against 64 MiB, and the device command."""
+"""bench/kit.py without the network: pins, the size check against 64 MiB, and the device command."""
 
 from __future__ import annotations
 
 import importlib.metadata as md
 import subprocess
 from pathlib import Path
+from types import ModuleType
 
-import gpu_kit
 import pytest
 
 
-def test_device_command_fits_the_tool_and_installs_then_runs_the_check() -> None:
-    cmd = gpu_kit.device_command()
+def test_device_command_fits_the_tool_and_installs_then_runs_the_check(kit: ModuleType) -> None:
+    cmd = kit.device_command()
     assert len(cmd) <= 2000
     assert cmd.startswith("python3 -m pip install -q --no-index --no-deps --no-compile")
     assert "--target /tmp/site .whl/*.whl" in cmd and "PYTHONPATH=/tmp/site:$PWD" in cmd
     assert cmd.endswith("python3 bench/gpu_check.py $OUT --budget-s 480 --tokenizer .whl/smollm2-tokenizer")
 
 
-def test_pins_are_the_versions_installed_here() -> None:
-    assert gpu_kit.pinned("trl") == f"trl=={md.version('trl')}"
-    assert gpu_kit.pinned("liger-kernel").startswith("liger-kernel==")  # fallback pin when not installed here
+def test_pins_are_the_versions_installed_here(kit: ModuleType) -> None:
+    assert kit.pinned("trl") == f"trl=={md.version('trl')}"
+    assert kit.pinned("liger-kernel").startswith("liger-kernel==")  # fallback pin when not installed here
     with pytest.raises(SystemExit, match="not installed"):
-        gpu_kit.pinned("no-such-package-reins")
+        kit.pinned("no-such-package-reins")
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def fake_kit(monkeypatch: pytest.MonkeyPatch, wheel_mib: float) -> list[list[str]]:
+def fake_kit(kit: ModuleType, monkeypatch: pytest.MonkeyPatch, wheel_mib: float) -> list[list[str]]:
     calls: list[list[str]] = []
 
     def download(reqs: list[str], dest: Path) -> None:
@@ -50,25 +50,26 @@ def fake_kit(monkeypatch: pytest.MonkeyPatch, wheel_mib: float) -> list[list[str
         dest.mkdir(parents=True, exist_ok=True)
         (dest / "tokenizer_config.json").write_text("{}")
 
-    monkeypatch.setattr(gpu_kit, "download", download)
-    monkeypatch.setattr(gpu_kit, "save_tokenizer", tokenizer)
+    monkeypatch.setattr(kit, "download", download)
+    monkeypatch.setattr(kit, "save_tokenizer", tokenizer)
     return calls
 
 
-def test_kit_sizes_wheels_tokenizer_and_the_travelling_repo(repo: Path, monkeypatch: pytest.MonkeyPatch,
+def test_kit_sizes_wheels_tokenizer_and_the_travelling_repo(kit: ModuleType, repo: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    calls = fake_kit(monkeypatch, wheel_mib=10.0)
-    assert gpu_kit.main(["--root", str(repo)]) == 0
+    calls = fake_kit(kit, monkeypatch, wheel_mib=10.0)
+    assert kit.main(["--root", str(repo)]) == 0
     out = capsys.readouterr().out
-    assert calls and {r.split("==")[0] for r in calls[0]} == set(gpu_kit.PACKAGES)
+    assert calls and {r.split("==")[0] for r in calls[0]} == set(kit.PACKAGES)
     assert not (repo / ".whl" / "trl-0.0.1-py3-none-any.whl").exists()  # one version of each package
     # the ignored build/ folder does not travel; .gitignore and tracked.py do (1 MiB)
     assert "repository 1.00 MiB" in out and "wheels 10.00 MiB" in out
-    assert gpu_kit.device_command() in out
+    assert kit.device_command() in out
 
 
-def test_kit_over_the_limit_exits_2(repo: Path, monkeypatch: pytest.MonkeyPatch,
+def test_kit_over_the_limit_exits_2(kit: ModuleType, repo: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
-    fake_kit(monkeypatch, wheel_mib=70.0)
-    assert gpu_kit.main(["--root", str(repo)]) == 2
+    fake_kit(kit, monkeypatch, wheel_mib=70.0)
+    assert kit.main(["--root", str(repo)]) == 2
     assert "too large" in capsys.readouterr().err

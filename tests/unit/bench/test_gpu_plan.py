@@ -6,29 +6,27 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import ModuleType
 
-import gpu_check
-import gpu_plan as gp
 import pytest
-from vram_validate import synthetic_rows
 
 from engine import api
 
 
 @pytest.fixture(scope="module")
-def plan() -> gp.Plan:
+def plan(gp: ModuleType) -> object:
     return gp.make_plan(480.0, gp.H200_GIB)
 
 
-def test_dry_run_prints_a_plan_that_fits_eight_minutes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert gpu_check.main(["--dry-run"]) == 0
+def test_dry_run_prints_a_plan_that_fits_eight_minutes(gc: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    assert gc.main(["--dry-run"]) == 0
     out = capsys.readouterr().out
     m = re.search(r"(\d+) points, expected (\d+) s of the 480 s budget", out)
     assert m and int(m.group(1)) >= 10 and int(m.group(2)) <= 480
     assert "speed-reins" in out and "path-oom" in out
 
 
-def test_the_plan_covers_what_the_issue_asks_within_the_budget(plan: gp.Plan) -> None:
+def test_the_plan_covers_what_the_issue_asks_within_the_budget(gp: ModuleType, plan: object) -> None:
     kept = plan.kept
     assert plan.expected_s <= plan.budget_s
     ids = {pl.point.id for pl in kept}
@@ -42,7 +40,7 @@ def test_the_plan_covers_what_the_issue_asks_within_the_budget(plan: gp.Plan) ->
     assert starts == sorted(starts) and starts[0] == gp.PREFLIGHT_S
 
 
-def test_a_smaller_budget_keeps_the_first_points_and_stays_inside(plan: gp.Plan) -> None:
+def test_a_smaller_budget_keeps_the_first_points_and_stays_inside(gp: ModuleType, plan: object) -> None:
     small = gp.make_plan(150.0, gp.H200_GIB)
     assert small.expected_s <= 150.0 and 0 < len(small.kept) < len(plan.kept)
     assert small.kept[0].point == plan.kept[0].point
@@ -50,7 +48,7 @@ def test_a_smaller_budget_keeps_the_first_points_and_stays_inside(plan: gp.Plan)
                and not pl.note.startswith("recipe refused"))
 
 
-def test_grid_points_fit_the_card_and_the_oom_point_does_not(plan: gp.Plan) -> None:
+def test_grid_points_fit_the_card_and_the_oom_point_does_not(gp: ModuleType, plan: object) -> None:
     for pl in plan.kept:
         if pl.point.expect == "completed":
             assert pl.estimate.total_gib <= gp.FIT_SHARE * gp.H200_GIB, pl.point.id
@@ -58,10 +56,10 @@ def test_grid_points_fit_the_card_and_the_oom_point_does_not(plan: gp.Plan) -> N
             assert pl.estimate.total_gib > gp.H200_GIB, pl.point.id
 
 
-def test_order_takes_the_point_adding_most_per_second_first() -> None:
+def test_order_takes_the_point_adding_most_per_second_first(gp: ModuleType) -> None:
     est = gp.estimate_point(gp.smoke_plan().items[0].point, None)
 
-    def planned(pid: str, tags: dict[str, float], seconds: float) -> gp.Planned:
+    def planned(pid: str, tags: dict[str, float], seconds: float) -> object:
         return gp.Planned(gp.Point(pid, "grid", "sft", "lora", "tiny", 1, 64, tags=tags), est, seconds)
 
     a = planned("a", {"x": 4, "y": 4}, 30)
@@ -71,7 +69,8 @@ def test_order_takes_the_point_adding_most_per_second_first() -> None:
     assert [p.point.id for p in gp.order([a, b, c, d])] == ["a", "c"]
 
 
-def test_every_kept_point_passes_the_launchers_checks(plan: gp.Plan, tmp_path: Path) -> None:
+def test_every_kept_point_passes_the_launchers_checks(gp: ModuleType, vv: ModuleType, plan: object,
+                                                     tmp_path: Path) -> None:
     """The recipe, its model reference and its data pass `api.validate_recipe` (what `launch` runs first)."""
     model = tmp_path / "model"
     model.mkdir()
@@ -81,7 +80,7 @@ def test_every_kept_point_passes_the_launchers_checks(plan: gp.Plan, tmp_path: P
         if p.runner != "reins":
             continue
         data = tmp_path / f"{p.method}-{p.max_length}.jsonl"
-        data.write_text("".join(json.dumps(r) + "\n" for r in synthetic_rows(
+        data.write_text("".join(json.dumps(r) + "\n" for r in vv.synthetic_rows(
             "sft" if p.method == "sft" else "dpo", p.max_length, n=4)))
         path = tmp_path / f"{p.id}.yaml"
         path.write_text(json.dumps(gp.recipe_dict(p, model, data)))  # JSON is YAML
@@ -94,14 +93,14 @@ def test_every_kept_point_passes_the_launchers_checks(plan: gp.Plan, tmp_path: P
         assert (recipe.model.quantization == "4bit") == (p.mode == "qlora")
 
 
-def test_a_setting_the_schema_lacks_is_left_out_with_the_reason() -> None:
+def test_a_setting_the_schema_lacks_is_left_out_with_the_reason(gp: ModuleType) -> None:
     liger = next(p for p in gp.special_points() if p.id == "speed-reins-liger")
     why = gp.unavailable(liger)
     assert why is None or "trl" in why  # available once the recipe has TRL's passthrough (method.trl)
     assert gp.unavailable(next(p for p in gp.special_points() if p.id == "speed-plain-liger")) is None
 
 
-def test_cost_model_orders_what_costs_more() -> None:
+def test_cost_model_orders_what_costs_more(gp: ModuleType) -> None:
     base = gp.Point("p", "grid", "dpo", "lora", "qwen2.5-1.5b", 8, 1024)
     assert gp.expected_seconds(base.__class__(**{**base.__dict__, "size": "llama-3.1-8b"})) > gp.expected_seconds(base)
     assert gp.expected_seconds(base.__class__(**{**base.__dict__, "mode": "qlora"})) > gp.expected_seconds(base)
@@ -119,8 +118,8 @@ def test_cost_model_orders_what_costs_more() -> None:
     pytest.param(["OUT"], "no CUDA device", marks=pytest.mark.skipif(
         __import__("torch").cuda.is_available(), reason="a GPU is here: the check would run")),
 ])
-def test_bad_arguments_exit_2_with_a_message(argv: list[str], message: str, capsys: pytest.CaptureFixture[str],
-                                             tmp_path: Path) -> None:
+def test_bad_arguments_exit_2_with_a_message(gc: ModuleType, argv: list[str], message: str,
+                                             capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     argv = [str(tmp_path / a) if a == "OUT" else a for a in argv]
-    assert gpu_check.main(argv) == 2
+    assert gc.main(argv) == 2
     assert message in capsys.readouterr().err
