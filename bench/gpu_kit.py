@@ -6,8 +6,9 @@ The GPU box (Python 3.12, torch 2.11/CUDA 13, transformers, accelerate, peft, â€
 index, so what Reins needs beyond its image travels as wheels with the working tree, which may be 64 MiB in all.
 Versions are pinned to the ones installed here, so the GPU runs the code the CPU tests ran. Not carried, on purpose:
 triton (torch 2.11's CUDA build ships triton 3.6, which liger-kernel's `triton>=2.3.1` accepts; its wheel is
-~150 MB), xxhash and filelock (in the image), pyarrow (~45 MB: it cannot fit beside bitsandbytes; the check's
-preflight reports whether the image's pyarrow meets datasets' bound). fsspec is carried (0.2 MB) because datasets
+~150 MB), xxhash and filelock (in the image), pyarrow (52.5 MiB: it cannot fit beside bitsandbytes' 41 MiB; the check's
+preflight reports whether the image's pyarrow meets datasets' bound, and if not, `--drop bitsandbytes --add
+pyarrow` builds a kit for a run without the QLoRA points). fsspec is carried (0.2 MB) because datasets
 caps it (`fsspec<=2026.9.0`) and the image's version is unknown here.
 """
 
@@ -86,12 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=ROOT)
     ap.add_argument("--clean", action="store_true", help="Remove the kit's old wheels first.")
+    ap.add_argument("--add", action="append", default=[], metavar="NAME", help="Carry this package too.")
+    ap.add_argument("--drop", action="append", default=[], metavar="NAME", help="Do not carry this package.")
     args = ap.parse_args(argv)
     kit = args.root / KIT
     if args.clean:
         shutil.rmtree(kit, ignore_errors=True)
     kit.mkdir(exist_ok=True)
-    reqs = [pinned(n) for n in PACKAGES]
+    reqs = [pinned(n) for n in (*PACKAGES, *args.add) if n not in args.drop]
     download(reqs, kit)
     keep = tuple(r.replace("-", "_").replace("==", "-").lower() + "-" for r in reqs)
     for old in kit.glob("*.whl"):  # two versions of one package stop the whole install there

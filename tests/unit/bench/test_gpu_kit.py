@@ -68,6 +68,14 @@ def test_kit_sizes_wheels_tokenizer_and_the_travelling_repo(kit: ModuleType, rep
     assert kit.device_command() in out
 
 
+def test_kit_can_swap_a_package(kit: ModuleType, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = fake_kit(kit, monkeypatch, wheel_mib=1.0)
+    assert kit.main(["--root", str(repo), "--drop", "bitsandbytes", "--add", "pyarrow"]) == 0
+    names = {r.split("==")[0] for r in calls[0]}
+    assert "pyarrow" in names and "bitsandbytes" not in names
+    assert not list((repo / ".whl").glob("bitsandbytes-*"))
+
+
 def test_kit_over_the_limit_exits_2(kit: ModuleType, repo: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     fake_kit(kit, monkeypatch, wheel_mib=70.0)
