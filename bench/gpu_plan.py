@@ -221,6 +221,7 @@ def grid_points() -> list[Point]:
 def special_points() -> list[Point]:
     """Speed comparisons (DPO, LoRA, 1.5B-class, batch 8, length 1024) and the GPU-only paths, once each."""
     base = dict(method="dpo", mode="lora", size="qwen2.5-1.5b", batch=8, max_length=1024, steps=8)
+    small = {**base, "batch": 2}
     grid_tags = {"method:dpo": 4, "mode:lora": 4, "size:qwen2.5-1.5b": 4, "batch:8": 1, "len:1024": 1}
     return [
         Point("speed-reins", "speed", **base, tags={"speed:reins": 100, **grid_tags}),
@@ -234,8 +235,10 @@ def special_points() -> list[Point]:
         Point("speed-reins-precompute", "speed", **base, precompute_ref=True, tags={"speed:precompute": 40}),
         Point("path-posteval-bf16", "path", "dpo", "lora", "qwen2.5-0.5b", 8, 512, steps=4, report=True,
               tags={"path:posteval": 40}),
-        Point("speed-reins-eager", "speed", **base, attn="eager", tags={"speed:eager": 15}),
-        Point("speed-reins-fp32", "speed", **base, precision="fp32", tags={"speed:fp32": 15}),
+        # Eager attention and fp32 need more memory than batch 8 leaves: compared at batch 2 with their own baseline.
+        Point("speed-reins-b2", "speed", **small, tags={"speed:b2": 25, "batch:2": 1}),
+        Point("speed-reins-b2-eager", "speed", **small, attn="eager", tags={"speed:eager": 25}),
+        Point("speed-reins-b2-fp32", "speed", **small, precision="fp32", tags={"speed:fp32": 25}),
     ]
 
 

@@ -81,22 +81,38 @@ def memory_section(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _baseline(r: dict[str, Any], speed: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What a speed row is compared with: for Reins, plain TRL at its shape (with its Liger setting when there is
+    one), else the plain-settings Reins run at its shape (the batch-2 comparisons of eager attention and fp32); for
+    plain TRL with Liger, plain TRL without. Plain TRL without Liger is the baseline itself."""
+    same = [x for x in speed if (x["batch"], x["max_length"]) == (r["batch"], r["max_length"]) and x is not r]
+    plain = [x for x in same if x["runner"] == "plain"]
+    plain_off = next((x for x in plain if str(x["liger"]) == "False"), None)
+    if r["runner"] == "plain":
+        return plain_off if str(r["liger"]) == "True" else None
+    matching = next((x for x in plain if str(x["liger"]) == str(r["liger"])), None)
+    return matching or plain_off or next((x for x in same if x["runner"] == "reins" and all(
+        str(x[k]) == v for k, v in (("liger", "False"), ("precompute_ref", "False"), ("attn", "auto"),
+                                    ("precision", "bf16")))), None)
+
+
 def speed_section(rows: list[dict[str, Any]]) -> list[str]:
     speed = [r for r in rows if r.get("role") == "speed"]
-    base = next((r for r in speed if r["runner"] == "plain" and str(r["liger"]) == "False"), None)
-    base_s = _num(base.get("s_per_step")) if base else None
     lines = ["## Speed: DPO, LoRA", "",
              "s/step = the trainer's train_runtime / steps on both sides; tokens/s = sequences × max_length / "
              "s/step (every synthetic row fills max_length); MFU = model FLOPs (6N per token for full fine-tuning, "
-             "4N under LoRA, +2N for the reference forward) / s/step / the GPU's dense bf16 peak.", "",
-             "| point | runner | Liger | precompute ref | attention | precision | status | s/step | tokens/s | MFU "
-             "| × plain TRL |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "4N under LoRA, +2N for the reference forward) / s/step / the GPU's dense bf16 peak. Ratio = s/step "
+             "over the baseline's: plain TRL at the same shape, else the plain-settings Reins run.", "",
+             "| point | runner | batch | Liger | precompute ref | attention | precision | status | s/step | tokens/s "
+             "| MFU | peak reserved GiB | ratio (baseline) |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in speed:
-        s = _num(r.get("s_per_step"))
-        ratio = f"{s / base_s:.3f}" if s and base_s else "–"
-        lines.append(f"| {r['id']} | {r['runner']} | {r['liger']} | {r['precompute_ref']} | {r['attn']} | "
-                     f"{r['precision']} | {r['status']} | {_fmt(s, 3)} | {_fmt(r.get('tokens_per_s'), 0)} | "
-                     f"{_fmt(r.get('mfu'), 3)} | {ratio} |")
+        s, base = _num(r.get("s_per_step")), _baseline(r, speed)
+        base_s = _num(base.get("s_per_step")) if base else None
+        ratio = f"{s / base_s:.3f} ({base['id']})" if s and base_s else "–"
+        lines.append(f"| {r['id']} | {r['runner']} | {r['batch']} | {r['liger']} | {r['precompute_ref']} | "
+                     f"{r['attn']} | {r['precision']} | {r['status']} | {_fmt(s, 3)} | "
+                     f"{_fmt(r.get('tokens_per_s'), 0)} | {_fmt(r.get('mfu'), 3)} | "
+                     f"{_fmt(r.get('measured_reserved_gib'))} | {ratio} |")
     return lines
 
 

@@ -33,12 +33,21 @@ def test_summary_reports_mean_and_worst_signed_error_per_method_and_the_target(g
     assert [r["id"] for r in gr.read_csv(tmp_path / "r.csv")] == ["a", "b", "c"]
 
 
-def test_speed_table_gives_each_point_its_ratio_to_plain_trl(gr: ModuleType) -> None:
-    plain = row(gr, "speed-plain", "dpo", 1.0, None, role="speed", runner="plain", s_per_step=2.0, tokens_per_s=8192)
-    reins = row(gr, "speed-reins", "dpo", 1.0, None, role="speed", s_per_step=2.1, tokens_per_s=7800, mfu=0.31)
-    text = "\n".join(gr.speed_section([plain, reins]))
-    assert "| speed-reins | reins |" in text and "| 1.050 |" in text and "| 0.310 |" in text
-    assert "| speed-plain | plain |" in text and "| 1.000 |" in text
+def test_speed_table_compares_each_point_with_its_baseline(gr: ModuleType) -> None:
+    def speed(pid: str, runner: str, s: float, batch: int = 8, **kw: object) -> dict:
+        return row(gr, pid, "dpo", 1.0, None, role="speed", runner=runner, s_per_step=s, batch=batch, **kw)
+
+    rows = [speed("speed-plain", "plain", 2.0), speed("speed-reins", "reins", 2.1, mfu=0.31),
+            speed("speed-plain-liger", "plain", 1.5, liger=True), speed("speed-reins-liger", "reins", 1.6, liger=True),
+            speed("speed-reins-b2", "reins", 1.0, batch=2), speed("speed-reins-b2-eager", "reins", 1.25, batch=2,
+                                                                  attn="eager")]
+    lines = {line.split(" |")[0][2:]: line for line in gr.speed_section(rows) if line.startswith("| speed")}
+    assert lines["speed-reins"].endswith("| 0.310 | – | 1.050 (speed-plain) |")
+    assert lines["speed-reins-liger"].endswith("| 1.067 (speed-plain-liger) |")
+    assert lines["speed-reins-b2-eager"].endswith("| 1.250 (speed-reins-b2) |")
+    assert lines["speed-plain-liger"].endswith("| 0.750 (speed-plain) |")  # Liger's own effect on plain TRL
+    assert lines["speed-plain"].endswith("| – |")  # the baseline
+    assert lines["speed-reins-b2"].endswith("| – |")  # the batch-2 baseline
 
 
 def test_oom_verdict_wants_failed_with_the_estimate_and_fixes(gc: ModuleType) -> None:
