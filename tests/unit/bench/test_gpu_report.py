@@ -58,3 +58,16 @@ def test_oom_verdict_wants_failed_with_the_estimate_and_fixes(gc: ModuleType) ->
     assert oom_verdict("failed", msg).startswith("OOM path as promised")
     assert "NOT" in oom_verdict("completed", "")
     assert "NOT" in oom_verdict("failed", "RuntimeError: something else")
+
+
+def test_paths_section_reports_each_path_nvml_and_the_context_gap(gr: ModuleType) -> None:
+    rows = [row(gr, "path-oom", "sft", 1000.0, None, role="path", status="failed", expect="failed",
+                note="OOM path as promised (failed, estimate and fixes named)"),
+            row(gr, "path-posteval-bf16", "dpo", 20.0, 19.0, role="path", posteval_s=41.5, nvml_peak_used_gib=20.1),
+            row(gr, "g", "dpo", 10.0, 9.0, nvml_peak_used_gib=10.3)]
+    env = {"nvml": [{"name": "NVIDIA H200", "total_gib": 139.8, "used_gib": 0.6}]}
+    text = "\n".join(gr.paths_section(rows, env))
+    assert "- **path-oom**: failed (expected failed). OOM path as promised" in text
+    assert "- **path-posteval-bf16**: completed (expected completed), post-training evaluation 41.5 s." in text
+    assert "NVIDIA H200, 139.8 GiB total, 0.6 GiB used before the first run" in text
+    assert "median 1.20 GiB over 2 runs" in text  # (20.1 − 19) and (10.3 − 9)
