@@ -23,37 +23,17 @@ def _load(name: str) -> ModuleType:
     return module
 
 
-@pytest.fixture(scope="session")
-def gp() -> ModuleType:
-    """bench/gpu_plan.py"""
-    return _load("gpu_plan")
+def _fixture(alias: str, name: str) -> object:
+    def load() -> ModuleType:
+        return _load(name)
+
+    load.__doc__ = f"bench/{name}.py"
+    return pytest.fixture(scope="session", name=alias)(load)
 
 
-@pytest.fixture(scope="session")
-def gc() -> ModuleType:
-    """bench/gpu_check.py"""
-    return _load("gpu_check")
-
-
-@pytest.fixture(scope="session")
-def gr() -> ModuleType:
-    """bench/gpu_report.py"""
-    return _load("gpu_report")
-
-
-@pytest.fixture(scope="session")
-def kit() -> ModuleType:
-    """bench/gpu_kit.py"""
-    return _load("gpu_kit")
-
-
-@pytest.fixture(scope="session")
-def ff() -> ModuleType:
-    """bench/fit_from_results.py"""
-    return _load("fit_from_results")
-
-
-@pytest.fixture(scope="session")
-def vv() -> ModuleType:
-    """bench/vram_validate.py"""
-    return _load("vram_validate")
+gp = _fixture("gp", "gpu_plan")
+gc = _fixture("gc", "gpu_check")
+gr = _fixture("gr", "gpu_report")
+kit = _fixture("kit", "gpu_kit")
+ff = _fixture("ff", "fit_from_results")
+vv = _fixture("vv", "vram_validate")
