@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.recipe.data import load_records  # noqa: E402
+from engine.data.reading import load_records  # noqa: E402
 from engine.recipe.loading import load_recipe  # noqa: E402
 
 

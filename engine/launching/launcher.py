@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from engine.data.checks import check_data
 from engine.errors import ModelNotFoundError, RecipeError, ReinsError
 from engine.estimate.fit import estimate
 from engine.estimate.gpus import read_gpus
@@ -23,7 +24,6 @@ from engine.launching import distributed
 from engine.launching.preflight import recipe_warnings
 from engine.launching.secrets import redact, worker_env
 from engine.paths import runs_dir as default_runs_dir
-from engine.recipe.data import check_data
 from engine.recipe.keysettings import key_settings
 from engine.recipe.loading import LoadedRecipe, dump_recipe, load_recipe
 from engine.recipe.model_refs import RUN_PREFIX, resolve_model

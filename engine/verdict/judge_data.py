@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from engine.data.mixture import train_sources
 from engine.errors import ReinsError
 from engine.recipe.model_refs import RUN_PREFIX
 from engine.verdict.healthcheck import recipe_of
@@ -32,7 +33,12 @@ def _data_key(train: str) -> str:
 def train_data(run_dir: Path) -> str | None:
     """The training data a run's recipe names (resolved), or None without a readable recipe."""
     recipe = recipe_of(run_dir)
-    return _data_key(recipe.data.train) if recipe is not None and recipe.data.train else None
+    if recipe is None or not recipe.data.train:
+        return None
+    sources = train_sources(recipe.data)
+    if len(sources) == 1:
+        return _data_key(sources[0][0])
+    return " + ".join(f"{_data_key(path)}×{weight:g}" for path, weight in sources)  # a mixture: files and weights
 
 
 def judge_run_dir(judge_model: str | None, runs_root: Path) -> Path | None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import torch
 
+from engine.data.reading import load_records
 from engine.paths import BUNDLED_RECIPES
-from engine.recipe.data import load_records
 from engine.recipe.schema import ChatJudge, LocalJudge, Recipe, ReportSection, RewardModelJudge
 from engine.runs.events import EventWriter
 from engine.verdict.judge import ChatJudgeClient, by_score, judge_result
