@@ -30,8 +30,9 @@ def main() -> None:
     args = ap.parse_args()
 
 
+    from engine.data.text import prompts_of
     from engine.worker.loading import load_model
-    from engine.worker.measuring import answer_tokens, generate, prompts_of
+    from engine.worker.measuring import answer_tokens, generate
 
     recipe = load_recipe("dpo").recipe
     model, tok, _ = load_model(recipe)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from engine.data.checks import required_fields
+from engine.data.leakage import leakage_warning
 from engine.data.mixture import read_train
 from engine.data.tokens import row_lengths, token_counter, tokenizer_dir
 from engine.errors import ReinsError
@@ -66,6 +67,11 @@ def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[st
                        f"({spec.unused_train_note}); Reins uses it only for the memory estimate and the "
                        "post-training evaluation.")
     out += checkpoint_warnings(recipe)
+    try:
+        leak = leakage_warning(recipe.data, t.seed)
+    except ReinsError:
+        leak = None  # unreadable data is an error check_data reports
+    out += [leak] if leak else []
     if recipe.distributed.strategy != "ddp":
         from engine.launching.distributed import visible_gpus
 

@@ -10,6 +10,7 @@ from typing import Any
 from engine.data.mixture import train_sources
 from engine.errors import ReinsError
 from engine.recipe.model_refs import RUN_PREFIX
+from engine.runs.rundir import RunDir
 from engine.verdict.healthcheck import recipe_of
 from engine.verdict.judge import length_part
 
@@ -59,8 +60,20 @@ def same_data(judge_model: str | None, run_dir: Path, runs_root: Path | None = N
     judge_dir = judge_run_dir(judge_model, runs_root or Path(run_dir).resolve().parent)
     if judge_dir is None:
         return False
+    hashed = [train_hashes(Path(d)) for d in (run_dir, judge_dir)]
+    if all(hashed):  # both runs recorded their files' contents: the same bytes, whatever the files are called
+        return hashed[0] == hashed[1]
     ours = train_data(Path(run_dir))
     return ours is not None and ours == train_data(judge_dir)
+
+
+def train_hashes(run_dir: Path) -> list[tuple[str, float]] | None:
+    """The content hashes and weights of the training files run.json `data_files` records (None when it has none
+    or a file could not be hashed)."""
+    files = [f for f in RunDir(run_dir).read().get("data_files") or [] if f.get("role") == "train"]
+    if not files or not all(f.get("sha256") for f in files):
+        return None
+    return sorted((f["sha256"], float(f.get("weight", 1.0))) for f in files)
 
 
 def complete_judge_result(judge: dict[str, Any] | None, samples: list[dict[str, Any]], run_dir: Path) -> None:
