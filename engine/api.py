@@ -11,12 +11,9 @@ from typing import TYPE_CHECKING, Any
 from engine.data import convert as _convert
 from engine.data import sample as _sample
 from engine.data import split as _split
-from engine.data.checks import check_rows
-from engine.data.context import DataContext, counting, data_context, guess_method, method_fields
+from engine.data.context import data_context, read_for_tool
 from engine.data.reading import DataFile
-from engine.data.reading import read_data as _read_data
-from engine.data.writing import check_writable, write_jsonl
-from engine.errors import DataError, ReinsError
+from engine.errors import ReinsError
 from engine.estimate.catalogue import ArchitectureInfo, architecture_config, architectures
 from engine.estimate.fit import estimate as _estimate
 from engine.estimate.memory import Estimate, check_gpu_memory, detect_gpu_memory_gib
@@ -522,27 +519,11 @@ def rerun_probes(ref: str, runs_dir: Path | str | None = None) -> dict[str, Any]
 
 # ---------- data files ----------
 
-MAX_PROBLEMS = 8
-
-
-def _read(path: str | Path, ctx: DataContext, fmt: str | None, strict: bool) -> DataFile:
-    data = _read_data(str(Path(path).expanduser()), ctx.split, ctx.fields, fmt or ctx.format)
-    if not strict:
-        return data
-    # Rows must be readable in their format and hold what the method (the recipe's, or the guessed one) needs.
-    problems = data.problems or check_rows(data.rows, ctx.method or guess_method(data.rows), data.source)
-    if problems:
-        more = len(problems) - MAX_PROBLEMS
-        shown = problems[:MAX_PROBLEMS] + ([f"… and {more} more"] if more > 0 else [])
-        raise DataError(f"{path} has {len(problems)} problem(s):", problems=shown)
-    return data
-
-
 def read_data(path: str | Path, recipe: str | None = None, overrides: list[str] | tuple[str, ...] = (),
               fmt: str | None = None) -> DataFile:
     """A data file's rows as TRL reads them (any format Reins knows; `recipe` gives its field names and format),
     with every problem found (file, row, field)."""
-    return _read(path, data_context(recipe, list(overrides)), fmt, strict=False)
+    return read_for_tool(path, data_context(recipe, list(overrides)), fmt, strict=False)
 
 
 def inspect_data(path: str | Path, recipe: str | None = None, overrides: list[str] | tuple[str, ...] = (),
@@ -550,33 +531,22 @@ def inspect_data(path: str | Path, recipe: str | None = None, overrides: list[st
                  runs_dir: Path | str | None = None) -> dict[str, Any]:
     """`reins data inspect`: rows, format, lengths with the recipe's tokenizer (p50/p95/max per field, rows over
     max_length), duplicate prompts, near-identical pairs, length bias, empty answers, per-category figures."""
-    from engine.data.inspection import inspect_rows  # rapidfuzz: loaded only by the command that uses it
+    from engine.data.inspection import inspect_file  # rapidfuzz: loaded only by the command that uses it
 
-    ctx = data_context(recipe, list(overrides))
-    data = _read(path, ctx, fmt, strict=False)
-    report = inspect_rows(data, method_fields(ctx, data.rows), counting(ctx, _runs_dir(runs_dir)), ctx.max_length,
-                          category)
-    return {**report, "recipe": ctx.recipe, "method": ctx.method}
+    return inspect_file(path, data_context(recipe, list(overrides)), fmt, category, _runs_dir(runs_dir))
 
 
 def convert_data(path: str | Path, out: str | Path, recipe: str | None = None,
                  overrides: list[str] | tuple[str, ...] = (), fmt: str | None = None,
                  force: bool = False) -> dict[str, Any]:
     """`reins data convert`: write a file of any known format as TRL conversational `.jsonl` rows."""
-    check_writable(Path(out).expanduser(), force)
-    data = _read(path, data_context(recipe, list(overrides)), fmt, strict=True)
-    written = write_jsonl(Path(out), [_convert.to_conversational(r) for r in data.rows], force)
-    return {"source": str(path), "format": data.format, "rows": len(data.rows), "out": str(written)}
+    return _convert.convert_file(path, out, data_context(recipe, list(overrides)), fmt, force)
 
 
 def sample_data(path: str | Path, n: int = 50, seed: int = 0, recipe: str | None = None,
                 overrides: list[str] | tuple[str, ...] = (), fmt: str | None = None) -> dict[str, Any]:
     """`reins data sample`: `n` random rows (prompt and answers as text) to read side by side."""
-    if n < 1:
-        raise DataError(f"-n must be at least 1 (got {n}).")
-    data = _read(path, data_context(recipe, list(overrides)), fmt, strict=True)
-    return {"source": data.source, "format": data.format, "rows": len(data.rows), "seed": seed,
-            "sample": _sample.sample_rows(data.rows, n, seed)}
+    return _sample.sample_file(path, n, seed, data_context(recipe, list(overrides)), fmt)
 
 
 def split_data(path: str | Path, train_out: str | Path, eval_out: str | Path, eval_fraction: float = 0.1,
@@ -584,27 +554,4 @@ def split_data(path: str | Path, train_out: str | Path, eval_out: str | Path, ev
                force: bool = False) -> dict[str, Any]:
     """`reins data split`: write train and eval files (rows as they were in the file) stratified by `category`
     (default: a `category`-like field when every row has one), every copy of a prompt on one side."""
-    from engine.data.inspection import category_field
-    from engine.data.reading import load_records
-
-    if not 0 < eval_fraction < 1:
-        raise DataError(f"--eval-fraction must be between 0 and 1 (got {eval_fraction:g}).")
-    for out in (train_out, eval_out):
-        check_writable(Path(out).expanduser(), force)
-    data = _read(path, DataContext(), fmt, strict=True)
-    raw = load_records(str(Path(path).expanduser()))
-    field = category_field(data.rows, category)
-    if category and any(category not in r for r in data.rows):
-        raise DataError(f"{path}: not every row has the field `{category}` to stratify by.")
-    train_idx, eval_idx = _split.split_indices(data.rows, eval_fraction, seed, field)
-    write_jsonl(Path(train_out), [raw[i] for i in train_idx], force)
-    write_jsonl(Path(eval_out), [raw[i] for i in eval_idx], force)
-    per = {}
-    if field:
-        for side, idx in (("train", train_idx), ("eval", eval_idx)):
-            for i in idx:
-                per.setdefault(str(data.rows[i].get(field)), {"train": 0, "eval": 0})[side] += 1
-    return {"source": str(path), "format": data.format, "rows": len(raw), "train": len(train_idx),
-            "eval": len(eval_idx), "train_out": str(train_out), "eval_out": str(eval_out), "seed": seed,
-            "category_field": field, "categories": per}
-
+    return _split.split_file(path, train_out, eval_out, eval_fraction, seed, category, fmt, force)

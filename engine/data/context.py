@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.data.checks import required_fields
-from engine.data.inspection import Counting, words
-from engine.data.tokens import token_counter, tokenizer_dir
-from engine.errors import ReinsError
+from engine.data.checks import MAX_REPORTED, check_rows, required_fields
+from engine.data.reading import DataFile, read_data
+from engine.data.tokens import Counting, token_counter, tokenizer_dir, words
+from engine.errors import DataError, ReinsError
 from engine.recipe.loading import load_recipe
 from engine.recipe.model_refs import resolve_model
 from engine.recipe.schema import ModelSection, TrainSection
@@ -54,6 +54,20 @@ def guess_method(rows: list[dict[str, Any]]) -> str:
 def method_fields(ctx: DataContext, rows: list[dict[str, Any]]) -> list[str]:
     """The fields the recipe's method (or the guessed one) trains on."""
     return required_fields(ctx.method or guess_method(rows), rows)
+
+
+def read_for_tool(path: str | Path, ctx: DataContext, fmt: str | None, strict: bool) -> DataFile:
+    """A file as the data tools read it. `strict`: every row must be readable in its format and hold what the
+    method (the recipe's, or the one its rows suit) needs, else DataError listing the problems."""
+    data = read_data(str(Path(path).expanduser()), ctx.split, ctx.fields, fmt or ctx.format)
+    if not strict:
+        return data
+    problems = data.problems or check_rows(data.rows, ctx.method or guess_method(data.rows), data.source)
+    if problems:
+        more = len(problems) - MAX_REPORTED
+        shown = problems[:MAX_REPORTED] + ([f"… and {more} more"] if more > 0 else [])
+        raise DataError(f"{path} has {len(problems)} problem(s):", problems=shown)
+    return data
 
 
 def counting(ctx: DataContext, runs_root: Path | None = None) -> Counting:

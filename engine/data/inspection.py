@@ -7,15 +7,16 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from engine.data.context import DataContext, counting, method_fields, read_for_tool
 from engine.data.reading import DataFile
 from engine.data.text import answer_text, prompt_key
 from engine.data.tokens import Counter as TokenCounter
-from engine.data.tokens import row_lengths
+from engine.data.tokens import Counting, row_lengths
 from engine.verdict.judge import Tally
 
 NEAR = 95.0  # rapidfuzz ratio (0–100) from which two texts count as nearly the same
@@ -23,24 +24,6 @@ NEAR_LIMIT = 5000  # near-duplicate search is quadratic: only the first rows are
 CATEGORY_FIELDS = ("category", "categories", "domain", "source", "task")
 LENGTH_FIELDS = ("prompt", "chosen", "rejected", "completion", "messages", "text")
 SHOWN = 5
-
-
-@dataclass(frozen=True)
-class Counting:
-    """How lengths are counted: a tokenizer (`unit` "tokens", `tokenizer` names its model) or words."""
-
-    count: TokenCounter
-    unit: str
-    tokenizer: str | None = None
-
-
-def words(value: Any) -> int:
-    """Length in words of text or of chat messages (when no tokenizer is at hand)."""
-    if isinstance(value, str):
-        return len(value.split())
-    if isinstance(value, list):
-        return sum(words(m.get("content", "")) for m in value if isinstance(m, dict))
-    return 0
 
 
 def percentiles(values: list[int]) -> dict[str, int]:
@@ -113,16 +96,16 @@ def empty_answers(rows: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
-def inspect_rows(data: DataFile, fields: list[str], counting: Counting, max_length: int,
+def inspect_rows(data: DataFile, fields: list[str], lengths_in: Counting, max_length: int,
                  category: str | None = None) -> dict[str, Any]:
     """Every figure of `reins data inspect` for normalised rows (`fields`: what the method trains on)."""
-    rows, count = data.rows, counting.count
+    rows, count = data.rows, lengths_in.count
     lengths = {f: percentiles([count(r[f]) for r in rows if r.get(f) is not None])
                for f in LENGTH_FIELDS if any(r.get(f) is not None for r in rows)}
     totals = row_lengths(rows, fields, count) if rows else []
     report: dict[str, Any] = {
         "source": data.source, "format": data.format, "rows": len(rows), "fields": sorted({k for r in rows for k in r}),
-        "problems": data.problems, "unit": counting.unit, "tokenizer": counting.tokenizer, "lengths": lengths,
+        "problems": data.problems, "unit": lengths_in.unit, "tokenizer": lengths_in.tokenizer, "lengths": lengths,
         "row_length": percentiles(totals) if totals else None, "max_length": max_length,
         "over_max_length": sum(1 for n in totals if n > max_length),
         "duplicate_prompts": duplicate_prompts(rows), "empty_answers": empty_answers(rows),
@@ -143,4 +126,12 @@ def inspect_rows(data: DataFile, fields: list[str], counting: Counting, max_leng
                                                           if "length_bias" in report else {})}
                                 for name, g in sorted(groups.items())}
     return report
+
+
+def inspect_file(path: str | Path, ctx: DataContext, fmt: str | None = None, category: str | None = None,
+                 runs_root: Path | None = None) -> dict[str, Any]:
+    """`inspect_rows` on a file as the recipe `ctx` reads it, counting with its model's tokenizer."""
+    data = read_for_tool(path, ctx, fmt, strict=False)
+    report = inspect_rows(data, method_fields(ctx, data.rows), counting(ctx, runs_root), ctx.max_length, category)
+    return {**report, "recipe": ctx.recipe, "method": ctx.method}
 

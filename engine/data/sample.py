@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
+from engine.data.context import DataContext, read_for_tool
 from engine.data.text import answer_text, prompt_text
+from engine.errors import DataError
 
 
 def sample_rows(rows: list[dict[str, Any]], n: int, seed: int = 0) -> list[dict[str, Any]]:
@@ -23,3 +26,13 @@ def sample_rows(rows: list[dict[str, Any]], n: int, seed: int = 0) -> list[dict[
             item["label"] = row["label"]
         out.append(item)
     return out
+
+
+def sample_file(path: str | Path, n: int, seed: int, ctx: DataContext, fmt: str | None = None) -> dict[str, Any]:
+    """`sample_rows` of a file whose every row was checked first."""
+    if n < 1:
+        raise DataError(f"-n must be at least 1 (got {n}).")
+    data = read_for_tool(path, ctx, fmt, strict=True)
+    return {"source": data.source, "format": data.format, "rows": len(data.rows), "seed": seed,
+            "sample": sample_rows(data.rows, n, seed)}
+

@@ -4,6 +4,7 @@ training library is loaded): what pre-flight's truncation warning and `reins dat
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +47,21 @@ def row_lengths(rows: list[dict[str, Any]], fields: list[str], count: Counter) -
     others = [f for f in fields if f not in responses and f != "label"]
     return [sum(count(r.get(f)) for f in others) + max((count(r.get(f)) for f in responses), default=0)
             for r in rows]
+
+
+@dataclass(frozen=True)
+class Counting:
+    """How lengths are counted: a tokenizer (`unit` "tokens", `tokenizer` names its model) or words."""
+
+    count: Counter
+    unit: str
+    tokenizer: str | None = None
+
+
+def words(value: Any) -> int:
+    """Length in words of text or of chat messages (when no tokenizer is at hand)."""
+    if isinstance(value, str):
+        return len(value.split())
+    if isinstance(value, list):
+        return sum(words(m.get("content", "")) for m in value if isinstance(m, dict))
+    return 0

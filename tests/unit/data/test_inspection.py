@@ -6,8 +6,9 @@ import json
 import math
 from pathlib import Path
 
-from engine.data.inspection import Counting, inspect_rows, words
+from engine.data.inspection import inspect_rows
 from engine.data.reading import normalise_rows
+from engine.data.tokens import Counting, words
 
 ROWS = [  # (prompt, chosen, rejected, category); lengths in words noted
     ("a b", "x x x x", "y y", "c1"),                                   # 2 | 4 vs 2: chosen longer
