@@ -48,3 +48,17 @@ def test_validate_warns_when_eval_prompts_appear_in_train(tmp_path: Path, write_
     assert warning is not None and warning.startswith("1 of 2 eval prompts also appear in the training data")
     assert warning in recipe_warnings(recipe)
     assert leakage_warning(load_recipe("dpo", [f"data.train={train}", f"data.eval={clean}"]).recipe.data) is None
+
+
+def test_a_run_judge_shares_data_when_the_train_hashes_match_whatever_the_paths(tmp_path: Path, make_run) -> None:
+    from engine.verdict.judge_data import same_data
+
+    policy = make_run(tmp_path, "20261127-010000-policy")
+    judge = make_run(tmp_path, "20261127-020000-judge")
+    other = make_run(tmp_path, "20261127-030000-other")
+    policy.update(data_files=[{"path": "/a/prefs.jsonl", "role": "train", "weight": 1.0, "sha256": "abc"},
+                              {"path": "/a/eval.jsonl", "role": "eval", "sha256": "eee"}])
+    judge.update(data_files=[{"path": "/copy/elsewhere.jsonl", "role": "train", "weight": 1.0, "sha256": "abc"}])
+    other.update(data_files=[{"path": "/a/prefs.jsonl", "role": "train", "weight": 1.0, "sha256": "def"}])
+    assert same_data("run:20261127-020000-judge", policy.path, tmp_path)
+    assert not same_data("run:20261127-030000-other", policy.path, tmp_path)  # same name, other bytes
