@@ -42,3 +42,25 @@ def test_each_format_trains_two_steps(case: str, tmp_path: Path, tiny_model: Pat
     record = json.loads((Path(run["path"]) / "run.json").read_text())
     hashes = {Path(f["path"]).name: f["sha256"] for f in record["data_files"] if f["role"] == "train"}
     assert hashes == {n: hashlib.sha256((FORMATS / n).read_bytes()).hexdigest() for n in names}
+
+
+# Shapes no public file here shows, written by us as their formats document them.
+WRITTEN = {
+    "alpaca-pairs": ("dpo", "auto", [{"instruction": f"Name a colour ({i})", "input": "", "chosen": "Blue.",
+                                      "rejected": "I cannot name colours."} for i in range(8)]),
+    "openai-sft": ("sft", "openai", [{"messages": [{"role": "system", "content": "Be brief."},
+                                                   {"role": "user", "content": f"{i} + 1?"},
+                                                   {"role": "assistant", "content": str(i + 1)}]} for i in range(8)]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRITTEN))
+def test_written_formats_train_two_steps(case: str, tmp_path: Path, tiny_model: Path, tiny_recipe, reins,
+                                         write_jsonl, metric_events) -> None:
+    base, fmt, rows = WRITTEN[case]
+    data = write_jsonl(tmp_path / f"{case}.jsonl", rows)
+    recipe = tiny_recipe(tmp_path, tiny_model, base, steps=2, data={"train": str(data), "eval": None, "format": fmt})
+    res = reins("run", str(recipe), "--wait", "--json", runs=tmp_path / "runs")
+    assert res.returncode == 0, res.stderr[-4000:]
+    run = json.loads(res.stdout)
+    assert run["status"] == "completed" and len(metric_events(Path(run["path"]))) == 2
