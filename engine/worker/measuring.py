@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from engine.data.text import answer_text
+from engine.data.text import answer_text, prompt_text, prompts_of  # noqa: F401 - the last two re-exported: their old home
 
 SCORE_BATCH = 8  # sequences per forward pass when scoring log-probs
 
