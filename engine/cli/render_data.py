@@ -25,7 +25,7 @@ def inspect_view(r: dict[str, Any]) -> RenderableType:
     unit = r["unit"] + (f" ({r['tokenizer']})" if r["tokenizer"] else "")
     parts: list[RenderableType] = [Text.from_markup(
         f"[bold]{escape(r['source'])}[/]: {r['rows']} rows, format {r['format']}"
-        + (f", as recipe {r['recipe']} ({r['method']}) reads it" if r.get("recipe") else "")
+        + (f", as recipe {r['recipe']} (method {r['method']}) reads it" if r.get("recipe") else "")
         + f"; fields {', '.join(r['fields'])}")]
     if r["problems"]:
         more = len(r["problems"]) - 8
