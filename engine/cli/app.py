@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from engine.cli import queue_commands, recipe_commands, run_commands, sweep_commands, verdict_commands
+from engine.cli import data_commands, queue_commands, recipe_commands, run_commands, sweep_commands, verdict_commands
 from engine.cli.options import RunsDir
 from engine.cli.output import err
 from engine.errors import ReinsError
@@ -58,6 +58,7 @@ app.command()(run_commands.resume)
 app.command()(verdict_commands.health)
 app.command()(verdict_commands.report)
 app.command()(verdict_commands.annotate)
+app.add_typer(data_commands.data_app, name="data")
 
 
 def main() -> None:

@@ -47,8 +47,11 @@ def validate(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. d
         return
     for w in warnings:
         err.print(f"[yellow]warning:[/] {escape(w)}")
+    # A mixture lists several files.
+    files = [r.data.train] if isinstance(r.data.train, str) else [s.path for s in r.data.train]
     out.print(f"[green]OK[/] {loaded.source}: method {r.method.name}, model {r.model.name}, "
-              f"{'LoRA r=' + str(r.lora.r) if r.lora else 'full fine-tuning'}, data {Path(r.data.train).name}")
+              f"{'LoRA r=' + str(r.lora.r) if r.lora else 'full fine-tuning'}, "
+              f"data {' + '.join(Path(f).name for f in files)}")
 
 
 def estimate(recipe: str | None = typer.Argument(None, help="Bundled recipe name or a YAML path."),
