@@ -11,7 +11,14 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from engine.cli import queue_commands, recipe_commands, run_commands, sweep_commands, verdict_commands
+from engine.cli import (
+    queue_commands,
+    recipe_commands,
+    run_commands,
+    sweep_commands,
+    transfer_commands,
+    verdict_commands,
+)
 from engine.cli.options import RunsDir
 from engine.cli.output import err
 from engine.errors import ReinsError
@@ -46,7 +53,9 @@ app.command()(recipe_commands.recipes)
 app.command()(recipe_commands.validate)
 app.command()(recipe_commands.estimate)
 app.command()(run_commands.run)
+recipe_commands.export_app.command("model")(transfer_commands.export_model)
 app.add_typer(recipe_commands.export_app, name="export")
+app.add_typer(transfer_commands.import_app, name="import")
 app.add_typer(queue_commands.queue_app, name="queue")
 app.command()(sweep_commands.sweep)
 app.command("ls")(run_commands.ls)

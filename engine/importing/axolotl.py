@@ -1,0 +1,217 @@
+"""Axolotl training configs (`axolotl train FILE.yml`: one flat mapping, `rl:` picks a preference method, `datasets:`
+lists the data) as Reins recipes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.importing.mapping import (
+    Mapper,
+    Unmapped,
+    Unsupported,
+    fraction,
+    lr_scheduler,
+    number,
+    optimizer,
+    positive_whole,
+    whole,
+)
+
+# rl → Reins method and DPO loss type (absent: SFT, or a reward model with `reward_model: true`)
+RL = {"dpo": ("dpo", None), "ipo": ("dpo", "ipo"), "orpo": ("orpo", None), "kto": ("kto", None),
+      "simpo": ("simpo", None)}
+ATTENTION = {"flash_attention_2": "flash_attention_2", "sdpa": "sdpa", "eager": "eager"}
+DATA_NOTE = "the first dataset's path: a hub dataset must already be in the local cache (Reins never downloads)"
+REASONS = {
+    "chat_template": "Reins formats chats with the tokenizer's own chat template",
+    "output_dir": "Reins writes each run to its own folder (runs/<id>/)",
+    "dataset_prepared_path": "Reins prepares the data in each run",
+    "special_tokens": "Reins uses the tokenizer as saved with the model",
+    "tokens": "Reins uses the tokenizer as saved with the model",
+    "model_type": "Reins reads the architecture from the model's config.json (the method sets the task)",
+    "tokenizer_type": "Reins loads the model's own tokenizer",
+    "num_labels": "a Reins reward model always has one output",
+    "deepspeed": "Reins writes its own DeepSpeed config: set distributed.strategy (zero2, zero3)",
+    "fsdp": "Reins writes its own FSDP config: set distributed.strategy fsdp",
+    "fsdp_config": "Reins writes its own FSDP config: set distributed.strategy fsdp",
+    "warmup_steps": "Reins sets warm-up as a fraction of the steps (train.warmup_ratio)",
+    "evals_per_epoch": "Reins evaluates every train.eval_steps (in steps, not per epoch)",
+    "saves_per_epoch": "Reins saves every train.save_steps (in steps, not per epoch)",
+    "resume_from_checkpoint": "`reins resume RUN` continues a run from its newest checkpoint",
+    "dpo_label_smoothing": "Reins' label_smoothing belongs to loss_type robust/exo_pair, not sigmoid (cDPO)",
+    "lora_model_dir": "Reins starts from a model, not an adapter: merge it first (or use run:<id>)",
+    "gradient_checkpointing_kwargs": "Reins picks the checkpointing variant itself",
+    "tf32": "Reins sets no TF32 switch (a speed setting of the GPU, not of the recipe)",
+}
+
+
+def convert(m: Mapper) -> None:
+    """Fill `m.recipe` from an Axolotl config; an `rl` (or reward) mode Reins has no method for is refused."""
+    name = _method(m)
+    _model(m)
+    _lora(m)
+    _data(m)
+    _train(m)
+    _method_settings(m, name)
+    for key, why in REASONS.items():
+        m.drop(key, why)
+
+
+def _method(m: Mapper) -> str:
+    rl = m.get("rl")
+    m.used.update(("rl", "reward_model", "process_reward_model"))
+    if m.get("process_reward_model"):
+        m.refuse("process_reward_model has no Reins method (Reins trains outcome reward models: `rm`).")
+    if rl is not None:
+        if rl not in RL:
+            m.refuse(f"rl: {rl!r} has no Reins method here (Reins imports rl: {', '.join(RL)}; without rl: SFT, "
+                     "or a reward model with reward_model: true).")
+        name, loss = RL[rl]
+        m.put("method.name", name)
+        m.record("rl", "method.name", name)
+        if loss:
+            m.put("method.loss_type", loss)
+            m.record("rl", "method.loss_type", loss)
+        return name
+    name = "rm" if m.get("reward_model") is True else "sft"
+    m.put("method.name", name)
+    if name == "rm":
+        m.record("reward_model", "method.name", name)
+    else:
+        m.default("method.name", name, "no rl: and no reward_model: supervised fine-tuning")
+    return name
+
+
+def _model(m: Mapper) -> None:
+    m.take("base_model", "model.name")
+    m.take("trust_remote_code", "model.trust_remote_code", bool)
+    m.take("attn_implementation", "model.attn_implementation", _attention)
+    for key, kernel in (("flash_attention", "flash_attention_2"), ("sdp_attention", "sdpa")):
+        m.used.add(key)
+        if m.get(key) is True:
+            m.put("model.attn_implementation", kernel)
+            m.record(key, "model.attn_implementation", kernel)
+    for key, bits in (("load_in_4bit", "4bit"), ("load_in_8bit", "8bit")):
+        m.used.add(key)
+        if m.get(key) is True:
+            m.put("model.quantization", bits)
+            m.record(key, "model.quantization", bits)
+    m.used.add("adapter")
+    if m.get("adapter") == "qlora" and m.recipe.get("model", {}).get("quantization") != "4bit":
+        m.put("model.quantization", "4bit")
+        m.record("adapter", "model.quantization", "4bit", "QLoRA: LoRA on a 4-bit base")
+
+
+def _attention(value: Any) -> str:
+    if value not in ATTENTION:
+        raise Unsupported(f"Reins' model.attn_implementation has no {value!r}")
+    return ATTENTION[value]
+
+
+def _lora(m: Mapper) -> None:
+    adapter = m.get("adapter")
+    lora_keys = ("lora_r", "lora_alpha", "lora_dropout", "lora_target_linear", "lora_target_modules")
+    if adapter is None:
+        m.put("lora", None)
+        m.default("lora", None, "no adapter: full fine-tuning")
+        for key in lora_keys:
+            m.drop(key, "no adapter: full fine-tuning")
+        return
+    if adapter not in ("lora", "qlora"):
+        m.refuse(f"adapter {adapter!r} has no Reins equivalent (Reins trains LoRA/QLoRA adapters or the full "
+                 "model).")
+    m.record("adapter", "lora", "(section)")
+    m.take("lora_r", "lora.r", whole)
+    m.take("lora_alpha", "lora.alpha", number)
+    m.take("lora_dropout", "lora.dropout", number)
+    if m.get("lora_target_linear") is True:
+        m.put("lora.target_modules", "all-linear")
+        m.record("lora_target_linear", "lora.target_modules", "all-linear")
+        m.drop("lora_target_modules", "lora_target_linear already targets every linear layer")
+    else:
+        m.used.add("lora_target_linear")
+        m.take("lora_target_modules", "lora.target_modules", _module_list)
+
+
+def _module_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Unsupported("expected a list of module names")
+    return list(value)
+
+
+def _data(m: Mapper) -> None:
+    """The first dataset's path and split; its prompt format and column options are listed, not guessed."""
+    for key, target in (("datasets", "data"), ("test_datasets", "data.eval")):
+        m.used.add(key)
+        sets = m.get(key)
+        if not sets:
+            continue
+        if not isinstance(sets, list) or not isinstance(sets[0], dict) or not sets[0].get("path"):
+            m.reject(key, "expected a list of datasets, each with a path")
+            continue
+        first = sets[0]
+        if key == "datasets":
+            m.put("data.train", str(first["path"]))
+            m.record(key, "data.train", str(first["path"]), DATA_NOTE)
+            if first.get("split"):
+                m.put("data.split", str(first["split"]))
+                m.record(key, "data.split", str(first["split"]))
+        else:
+            m.put(target, str(first["path"]))
+            m.record(key, target, str(first["path"]))
+        details = {k: v for k, v in first.items() if k not in ("path", "split") and v not in (None, "")}
+        if details:
+            m.unmapped.append(Unmapped(f"{key}[0]", details, "Axolotl's prompt format and column options: Reins "
+                                       "reads prompt/chosen/rejected or messages columns (rename with data.fields)"))
+        if len(sets) > 1:
+            rest = ", ".join(str(s.get("path")) for s in sets[1:] if isinstance(s, dict))
+            m.unmapped.append(Unmapped(key, rest, "Reins trains on one source; not imported: " + rest))
+    m.take("val_set_size", "data.eval_fraction", fraction)
+
+
+def _train(m: Mapper) -> None:
+    m.take("sequence_len", "train.max_length", whole)
+    m.take("micro_batch_size", "train.batch_size", whole)
+    m.take("eval_batch_size", "train.eval_batch_size", whole)
+    m.take("gradient_accumulation_steps", "train.grad_accum", whole)
+    m.take("learning_rate", "train.learning_rate", number)
+    m.take("num_epochs", "train.epochs", number)
+    m.take("max_steps", "train.max_steps", positive_whole)
+    m.take("lr_scheduler", "train.lr_scheduler", lr_scheduler)
+    m.take("warmup_ratio", "train.warmup_ratio", number)
+    m.take("weight_decay", "train.weight_decay", number)
+    m.take("max_grad_norm", "train.max_grad_norm", number)
+    m.take("optimizer", "train.optimizer", optimizer)
+    m.take("seed", "train.seed", whole)
+    m.take("logging_steps", "train.logging_steps", whole)
+    m.take("save_steps", "train.save_steps", whole)
+    m.take("save_total_limit", "train.save_total_limit", whole)
+    m.take("eval_steps", "train.eval_steps", whole)
+    m.take("gradient_checkpointing", "train.gradient_checkpointing", bool)
+    m.used.update(("bf16", "fp16"))
+    if m.get("bf16") in (True, "auto"):
+        precision = "bf16" if m.get("bf16") is True else "auto"
+        m.put("train.precision", precision)
+        m.record("bf16", "train.precision", precision)
+    elif m.get("fp16") is True:
+        m.put("train.precision", "fp16")
+        m.record("fp16", "train.precision", "fp16")
+
+
+def _method_settings(m: Mapper, name: str) -> None:
+    if name in ("dpo", "kto", "simpo"):
+        for key in ("rl_beta", "dpo_beta"):
+            m.take(key, "method.beta", number)
+    if name == "orpo":
+        m.take("orpo_alpha", "method.beta", number, note="ORPO's λ (TRL's ORPOConfig.beta)")
+    if name == "simpo":
+        m.take("simpo_gamma", "method.simpo_gamma", number)
+        m.take("cpo_alpha", "method.cpo_alpha", number)
+    if name == "kto":
+        m.take("kto_desirable_weight", "method.desirable_weight", number)
+        m.take("kto_undesirable_weight", "method.undesirable_weight", number)
+    if name == "sft":
+        m.take("sample_packing", "method.packing", bool)
+        m.take("train_on_inputs", "method.completion_only_loss", lambda v: not v)
+    else:
+        m.drop("sample_packing", f"only SFT packs examples ({name} trains on whole rows)")
