@@ -87,15 +87,9 @@ def _model(m: Mapper) -> None:
     m.take("trust_remote_code", "model.trust_remote_code", bool)
     m.take("attn_implementation", "model.attn_implementation", _attention)
     for key, kernel in (("flash_attention", "flash_attention_2"), ("sdp_attention", "sdpa")):
-        m.used.add(key)
-        if m.get(key) is True:
-            m.put("model.attn_implementation", kernel)
-            m.record(key, "model.attn_implementation", kernel)
+        m.flag(key, "model.attn_implementation", kernel)
     for key, bits in (("load_in_4bit", "4bit"), ("load_in_8bit", "8bit")):
-        m.used.add(key)
-        if m.get(key) is True:
-            m.put("model.quantization", bits)
-            m.record(key, "model.quantization", bits)
+        m.flag(key, "model.quantization", bits)
     m.used.add("adapter")
     if m.get("adapter") == "qlora" and m.recipe.get("model", {}).get("quantization") != "4bit":
         m.put("model.quantization", "4bit")
@@ -124,12 +118,9 @@ def _lora(m: Mapper) -> None:
     m.take("lora_r", "lora.r", whole)
     m.take("lora_alpha", "lora.alpha", number)
     m.take("lora_dropout", "lora.dropout", number)
-    if m.get("lora_target_linear") is True:
-        m.put("lora.target_modules", "all-linear")
-        m.record("lora_target_linear", "lora.target_modules", "all-linear")
+    if m.flag("lora_target_linear", "lora.target_modules", "all-linear"):
         m.drop("lora_target_modules", "lora_target_linear already targets every linear layer")
     else:
-        m.used.add("lora_target_linear")
         m.take("lora_target_modules", "lora.target_modules", _module_list)
 
 
@@ -188,14 +179,12 @@ def _train(m: Mapper) -> None:
     m.take("save_total_limit", "train.save_total_limit", whole)
     m.take("eval_steps", "train.eval_steps", whole)
     m.take("gradient_checkpointing", "train.gradient_checkpointing", bool)
-    m.used.update(("bf16", "fp16"))
-    if m.get("bf16") in (True, "auto"):
-        precision = "bf16" if m.get("bf16") is True else "auto"
-        m.put("train.precision", precision)
-        m.record("bf16", "train.precision", precision)
-    elif m.get("fp16") is True:
-        m.put("train.precision", "fp16")
-        m.record("fp16", "train.precision", "fp16")
+    if m.get("bf16") == "auto":
+        m.put("train.precision", "auto")
+        m.record("bf16", "train.precision", "auto")
+    else:
+        m.flag("bf16", "train.precision", "bf16")
+    m.flag("fp16", "train.precision", "fp16")
 
 
 def _method_settings(m: Mapper, name: str) -> None:

@@ -162,11 +162,8 @@ def _train(m: Mapper) -> None:
     m.take("save_steps", "train.save_steps", whole)
     m.take("save_total_limit", "train.save_total_limit", whole)
     m.take("eval_steps", "train.eval_steps", whole)
-    for key, precision in (("bf16", "bf16"), ("fp16", "fp16")):
-        m.used.add(key)
-        if m.get(key) is True:
-            m.put("train.precision", precision)
-            m.record(key, "train.precision", precision)
+    for key in ("bf16", "fp16"):
+        m.flag(key, "train.precision", key)
     if not m.take("disable_gradient_checkpointing", "train.gradient_checkpointing", lambda v: not v):
         m.default("train.gradient_checkpointing", True, "LLaMA-Factory checkpoints gradients unless disabled")
 

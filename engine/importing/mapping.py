@@ -121,6 +121,17 @@ class Mapper:
         self.used.add(key)
         self.unmapped.append(Unmapped(key, self.source.get(key), why))
 
+    def flag(self, key: str, target: str, when_true: Any) -> bool:
+        """A boolean switch: true writes `when_true` to `target`; false is recorded as leaving it alone."""
+        self.used.add(key)
+        value = self.source.get(key)
+        if value is True:
+            self.put(target, when_true)
+            self.record(key, target, when_true)
+        elif value is False:
+            self.record(key, target, "(unchanged)", "false: this switch is off")
+        return value is True
+
     def default(self, target: str, value: Any, why: str) -> None:
         """Write a setting the source left unset because the source tool's own default differs from Reins'."""
         self.put(target, value)
