@@ -9,11 +9,12 @@ from engine.importing.mapping import (
     Mapper,
     Unmapped,
     Unsupported,
+    choice,
     fraction,
     lr_scheduler,
     number,
     optimizer,
-    positive_whole,
+    shared_training_arguments,
     whole,
 )
 
@@ -24,40 +25,23 @@ ATTENTION = {"flash_attention_2": "flash_attention_2", "sdpa": "sdpa", "eager": 
 DATA_NOTE = "the first dataset's path: a hub dataset must already be in the local cache (Reins never downloads)"
 REASONS = {
     "chat_template": "Reins formats chats with the tokenizer's own chat template",
-    "output_dir": "Reins writes each run to its own folder (runs/<id>/)",
     "dataset_prepared_path": "Reins prepares the data in each run",
     "special_tokens": "Reins uses the tokenizer as saved with the model",
     "tokens": "Reins uses the tokenizer as saved with the model",
     "model_type": "Reins reads the architecture from the model's config.json (the method sets the task)",
     "tokenizer_type": "Reins loads the model's own tokenizer",
     "num_labels": "a Reins reward model always has one output",
-    "deepspeed": "Reins writes its own DeepSpeed config: set distributed.strategy (zero2, zero3)",
     "fsdp": "Reins writes its own FSDP config: set distributed.strategy fsdp",
     "fsdp_config": "Reins writes its own FSDP config: set distributed.strategy fsdp",
-    "warmup_steps": "Reins sets warm-up as a fraction of the steps (train.warmup_ratio)",
     "evals_per_epoch": "Reins evaluates every train.eval_steps (in steps, not per epoch)",
     "saves_per_epoch": "Reins saves every train.save_steps (in steps, not per epoch)",
-    "resume_from_checkpoint": "`reins resume RUN` continues a run from its newest checkpoint",
-    "dpo_label_smoothing": "Reins' label_smoothing belongs to loss_type robust/exo_pair, not sigmoid (cDPO)",
     "lora_model_dir": "Reins starts from a model, not an adapter: merge it first (or use run:<id>)",
     "gradient_checkpointing_kwargs": "Reins picks the checkpointing variant itself",
     "tf32": "Reins sets no TF32 switch (a speed setting of the GPU, not of the recipe)",
 }
 
 
-def convert(m: Mapper) -> None:
-    """Fill `m.recipe` from an Axolotl config; an `rl` (or reward) mode Reins has no method for is refused."""
-    name = _method(m)
-    _model(m)
-    _lora(m)
-    _data(m)
-    _train(m)
-    _method_settings(m, name)
-    for key, why in REASONS.items():
-        m.drop(key, why)
-
-
-def _method(m: Mapper) -> str:
+def method(m: Mapper) -> str:
     rl = m.get("rl")
     m.used.update(("rl", "reward_model", "process_reward_model"))
     if m.get("process_reward_model"):
@@ -85,7 +69,7 @@ def _method(m: Mapper) -> str:
 def _model(m: Mapper) -> None:
     m.take("base_model", "model.name")
     m.take("trust_remote_code", "model.trust_remote_code", bool)
-    m.take("attn_implementation", "model.attn_implementation", _attention)
+    m.take("attn_implementation", "model.attn_implementation", choice(ATTENTION, "model.attn_implementation"))
     for key, kernel in (("flash_attention", "flash_attention_2"), ("sdp_attention", "sdpa")):
         m.flag(key, "model.attn_implementation", kernel)
     for key, bits in (("load_in_4bit", "4bit"), ("load_in_8bit", "8bit")):
@@ -94,12 +78,6 @@ def _model(m: Mapper) -> None:
     if m.get("adapter") == "qlora" and m.recipe.get("model", {}).get("quantization") != "4bit":
         m.put("model.quantization", "4bit")
         m.record("adapter", "model.quantization", "4bit", "QLoRA: LoRA on a 4-bit base")
-
-
-def _attention(value: Any) -> str:
-    if value not in ATTENTION:
-        raise Unsupported(f"Reins' model.attn_implementation has no {value!r}")
-    return ATTENTION[value]
 
 
 def _lora(m: Mapper) -> None:
@@ -161,24 +139,11 @@ def _data(m: Mapper) -> None:
 
 
 def _train(m: Mapper) -> None:
-    m.take("sequence_len", "train.max_length", whole)
-    m.take("micro_batch_size", "train.batch_size", whole)
-    m.take("eval_batch_size", "train.eval_batch_size", whole)
-    m.take("gradient_accumulation_steps", "train.grad_accum", whole)
-    m.take("learning_rate", "train.learning_rate", number)
-    m.take("num_epochs", "train.epochs", number)
-    m.take("max_steps", "train.max_steps", positive_whole)
-    m.take("lr_scheduler", "train.lr_scheduler", lr_scheduler)
-    m.take("warmup_ratio", "train.warmup_ratio", number)
-    m.take("weight_decay", "train.weight_decay", number)
-    m.take("max_grad_norm", "train.max_grad_norm", number)
-    m.take("optimizer", "train.optimizer", optimizer)
-    m.take("seed", "train.seed", whole)
-    m.take("logging_steps", "train.logging_steps", whole)
-    m.take("save_steps", "train.save_steps", whole)
-    m.take("save_total_limit", "train.save_total_limit", whole)
-    m.take("eval_steps", "train.eval_steps", whole)
-    m.take("gradient_checkpointing", "train.gradient_checkpointing", bool)
+    shared_training_arguments(m, {
+        "sequence_len": ("train.max_length", whole), "micro_batch_size": ("train.batch_size", whole),
+        "eval_batch_size": ("train.eval_batch_size", whole), "num_epochs": ("train.epochs", number),
+        "lr_scheduler": ("train.lr_scheduler", lr_scheduler), "optimizer": ("train.optimizer", optimizer),
+        "gradient_checkpointing": ("train.gradient_checkpointing", bool)})
     if m.get("bf16") == "auto":
         m.put("train.precision", "auto")
         m.record("bf16", "train.precision", "auto")
@@ -187,7 +152,7 @@ def _train(m: Mapper) -> None:
     m.flag("fp16", "train.precision", "fp16")
 
 
-def _method_settings(m: Mapper, name: str) -> None:
+def method_settings(m: Mapper, name: str) -> None:
     if name in ("dpo", "kto", "simpo"):
         for key in ("rl_beta", "dpo_beta"):
             m.take(key, "method.beta", number)
@@ -204,3 +169,6 @@ def _method_settings(m: Mapper, name: str) -> None:
         m.take("train_on_inputs", "method.completion_only_loss", lambda v: not v)
     else:
         m.drop("sample_packing", f"only SFT packs examples ({name} trains on whole rows)")
+
+
+SECTIONS = (_model, _lora, _data, _train)

@@ -8,12 +8,13 @@ from typing import Any
 from engine.importing.mapping import (
     Mapper,
     Unsupported,
+    choice,
     first_dataset,
     fraction,
     lr_scheduler,
     number,
     optimizer,
-    positive_whole,
+    shared_training_arguments,
     whole,
 )
 
@@ -29,34 +30,17 @@ ATTENTION = {"auto": "auto", "disabled": "eager", "sdpa": "sdpa", "fa2": "flash_
 DATA_NOTE = "a LLaMA-Factory dataset name (see its dataset_info.json): point data.train at the file itself"
 REASONS = {
     "template": "Reins formats chats with the tokenizer's own chat template",
-    "output_dir": "Reins writes each run to its own folder (runs/<id>/)",
     "overwrite_output_dir": "Reins writes each run to its own folder (runs/<id>/)",
     "do_train": "a Reins run always trains",
     "plot_loss": "Reins records every metric in events.jsonl (`reins watch`, the TUI chart them)",
-    "deepspeed": "Reins writes its own DeepSpeed config: set distributed.strategy (zero2, zero3)",
     "report_to": "no tracker setting in this version of Reins",
-    "resume_from_checkpoint": "`reins resume RUN` continues a run from its newest checkpoint",
-    "warmup_steps": "Reins sets warm-up as a fraction of the steps (train.warmup_ratio)",
-    "dpo_label_smoothing": "Reins' label_smoothing belongs to loss_type robust/exo_pair, not sigmoid (cDPO)",
     "adapter_name_or_path": "Reins starts from a model, not an adapter: merge it first (or use run:<id>)",
     "eval_strategy": "Reins evaluates every train.eval_steps (or once at the end)",
     "evaluation_strategy": "Reins evaluates every train.eval_steps (or once at the end)",
 }
 
 
-def convert(m: Mapper) -> None:
-    """Fill `m.recipe` from a LLaMA-Factory config; a stage or loss Reins has no method for is refused."""
-    method = _method(m)
-    _model(m)
-    _lora(m)
-    _data(m)
-    _train(m)
-    _method_settings(m, method)
-    for key, why in REASONS.items():
-        m.drop(key, why)
-
-
-def _method(m: Mapper) -> str:
+def method(m: Mapper) -> str:
     stage = m.get("stage", "sft")
     m.used.add("stage")
     if stage not in STAGES:
@@ -81,7 +65,7 @@ def _method(m: Mapper) -> str:
 def _model(m: Mapper) -> None:
     m.take("model_name_or_path", "model.name")
     m.take("trust_remote_code", "model.trust_remote_code", bool)
-    m.take("flash_attn", "model.attn_implementation", _attention)
+    m.take("flash_attn", "model.attn_implementation", choice(ATTENTION, "model.attn_implementation"))
     method = m.get("quantization_method", "bnb")
     m.used.add("quantization_method")
     if method != "bnb":
@@ -89,12 +73,6 @@ def _model(m: Mapper) -> None:
         m.drop("quantization_method", "Reins quantizes with bitsandbytes only")
     elif m.take("quantization_bit", "model.quantization", _quantization) and m.has("quantization_method"):
         m.record("quantization_method", "model.quantization", m.recipe["model"]["quantization"])
-
-
-def _attention(value: Any) -> str:
-    if value not in ATTENTION:
-        raise Unsupported(f"Reins' model.attn_implementation has no {value!r}")
-    return ATTENTION[value]
 
 
 def _quantization(value: Any) -> str:
@@ -145,30 +123,17 @@ def _data(m: Mapper) -> None:
 
 
 def _train(m: Mapper) -> None:
-    m.take("cutoff_len", "train.max_length", whole)
-    m.take("per_device_train_batch_size", "train.batch_size", whole)
-    m.take("per_device_eval_batch_size", "train.eval_batch_size", whole)
-    m.take("gradient_accumulation_steps", "train.grad_accum", whole)
-    m.take("learning_rate", "train.learning_rate", number)
-    m.take("num_train_epochs", "train.epochs", number)
-    m.take("max_steps", "train.max_steps", positive_whole)
-    m.take("lr_scheduler_type", "train.lr_scheduler", lr_scheduler)
-    m.take("warmup_ratio", "train.warmup_ratio", number)
-    m.take("weight_decay", "train.weight_decay", number)
-    m.take("max_grad_norm", "train.max_grad_norm", number)
-    m.take("optim", "train.optimizer", optimizer)
-    m.take("seed", "train.seed", whole)
-    m.take("logging_steps", "train.logging_steps", whole)
-    m.take("save_steps", "train.save_steps", whole)
-    m.take("save_total_limit", "train.save_total_limit", whole)
-    m.take("eval_steps", "train.eval_steps", whole)
+    shared_training_arguments(m, {
+        "cutoff_len": ("train.max_length", whole), "per_device_train_batch_size": ("train.batch_size", whole),
+        "per_device_eval_batch_size": ("train.eval_batch_size", whole), "num_train_epochs": ("train.epochs", number),
+        "lr_scheduler_type": ("train.lr_scheduler", lr_scheduler), "optim": ("train.optimizer", optimizer)})
     for key in ("bf16", "fp16"):
         m.flag(key, "train.precision", key)
     if not m.take("disable_gradient_checkpointing", "train.gradient_checkpointing", lambda v: not v):
         m.default("train.gradient_checkpointing", True, "LLaMA-Factory checkpoints gradients unless disabled")
 
 
-def _method_settings(m: Mapper, name: str) -> None:
+def method_settings(m: Mapper, name: str) -> None:
     beta = {"dpo": "method.beta", "kto": "method.beta", "orpo": "method.beta", "simpo": "method.beta"}.get(name)
     if beta and not m.take("pref_beta", beta, number):
         m.default(beta, PREF_BETA, "LLaMA-Factory's default pref_beta")
@@ -191,3 +156,6 @@ def _method_settings(m: Mapper, name: str) -> None:
         m.take("ppo_whiten_rewards", "method.whiten_rewards", bool)
         m.take("max_new_tokens", "method.response_length", whole)
         m.take("temperature", "method.temperature", number)
+
+
+SECTIONS = (_model, _lora, _data, _train)

@@ -14,13 +14,31 @@ import yaml
 from engine.errors import ReinsError
 from engine.recipe.loading import read_yaml, validate
 
-# The importers by tool name: "module:function" taking a Mapper (imported only when that tool is asked for).
-TOOLS = {"llamafactory": "engine.importing.llamafactory:convert", "axolotl": "engine.importing.axolotl:convert"}
+# The importers by tool name (imported only when that tool is asked for). Each module has `method(mapper) -> name`
+# (refusing what Reins cannot train), `SECTIONS` (functions filling model, lora, data, train), `method_settings(mapper,
+# name)` and `REASONS` (its own keys with no Reins equivalent, and why).
+TOOLS = {"llamafactory": "engine.importing.llamafactory", "axolotl": "engine.importing.axolotl"}
 TOOL_TITLES = {"llamafactory": "LLaMA-Factory", "axolotl": "Axolotl"}
 # Values shared by both tools' trainers (transformers' TrainingArguments) that Reins' train section accepts.
 LR_SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup", "cosine_with_min_lr")
 OPTIMIZERS = {"adamw_torch": "adamw_torch", "adamw_8bit": "adamw_8bit", "adamw_bnb_8bit": "adamw_8bit",
               "paged_adamw_8bit": "paged_adamw_8bit", "paged_adamw_32bit": "paged_adamw_32bit", "sgd": "sgd"}
+
+
+# Keys both tools have (transformers' TrainingArguments and shared habits) that Reins has no setting for, and why.
+COMMON_REASONS = {
+    "output_dir": "Reins writes each run to its own folder (runs/<id>/)",
+    "resume_from_checkpoint": "`reins resume RUN` continues a run from its newest checkpoint",
+    "warmup_steps": "Reins sets warm-up as a fraction of the steps (train.warmup_ratio)",
+    "deepspeed": "Reins writes its own DeepSpeed config: set distributed.strategy (zero2, zero3)",
+    "dpo_label_smoothing": "Reins' label_smoothing belongs to loss_type robust/exo_pair, not sigmoid (cDPO)",
+}
+# TrainingArguments both tools pass on under the same name, with the Reins setting each becomes.
+SHARED_TRAIN = {"gradient_accumulation_steps": "train.grad_accum", "learning_rate": "train.learning_rate",
+                "max_steps": "train.max_steps", "warmup_ratio": "train.warmup_ratio",
+                "weight_decay": "train.weight_decay", "max_grad_norm": "train.max_grad_norm", "seed": "train.seed",
+                "logging_steps": "train.logging_steps", "save_steps": "train.save_steps",
+                "save_total_limit": "train.save_total_limit", "eval_steps": "train.eval_steps"}
 
 
 class ConfigImportError(ReinsError):
@@ -178,16 +196,33 @@ def positive_whole(value: Any) -> int:
     return result
 
 
-def lr_scheduler(value: Any) -> str:
-    if value not in LR_SCHEDULERS:
-        raise Unsupported(f"Reins' train.lr_scheduler is one of {', '.join(LR_SCHEDULERS)}")
-    return str(value)
+def choice(table: dict[Any, Any], setting: str) -> Callable[[Any], Any]:
+    """A converter through `table` (source value → Reins value); other values have no equivalent."""
+
+    def convert(value: Any) -> Any:
+        if value not in table:
+            raise Unsupported(f"Reins' {setting} has no {value!r} (it takes {', '.join(map(str, table.values()))})")
+        return table[value]
+
+    return convert
 
 
-def optimizer(value: Any) -> str:
-    if value not in OPTIMIZERS:
-        raise Unsupported(f"Reins' train.optimizer is one of {', '.join(sorted(set(OPTIMIZERS.values())))}")
-    return OPTIMIZERS[value]
+def take_all(m: Mapper, table: dict[str, tuple[str, Callable[[Any], Any]]]) -> None:
+    """Map every key of `table` (source key → Reins setting, converter)."""
+    for key, (target, convert) in table.items():
+        m.take(key, target, convert)
+
+
+def shared_training_arguments(m: Mapper, names: dict[str, tuple[str, Callable[[Any], Any]]]) -> None:
+    """The TrainingArguments both tools spell alike, then `names`: the tool's own spellings of the rest."""
+    floats = ("train.learning_rate", "train.warmup_ratio", "train.weight_decay", "train.max_grad_norm")
+    shared = {key: (target, number if target in floats else positive_whole if key == "max_steps" else whole)
+              for key, target in SHARED_TRAIN.items()}
+    take_all(m, {**shared, **names})
+
+
+lr_scheduler = choice({s: s for s in LR_SCHEDULERS}, "train.lr_scheduler")
+optimizer = choice(OPTIMIZERS, "train.optimizer")
 
 
 def fraction(value: Any) -> float:
@@ -215,8 +250,13 @@ def import_config(tool: str, path: Path, output: Path | None = None) -> Imported
     if output is not None and output.exists():
         raise ConfigImportError(f"{output} already exists: choose a new file name (nothing was overwritten).")
     mapper = Mapper(read_yaml(path), TOOL_TITLES[tool])
-    module, _, function = TOOLS[tool].partition(":")
-    getattr(importlib.import_module(module), function)(mapper)
+    importer = importlib.import_module(TOOLS[tool])
+    name = importer.method(mapper)
+    for section in importer.SECTIONS:
+        section(mapper)
+    importer.method_settings(mapper, name)
+    for key, why in {**COMMON_REASONS, **importer.REASONS}.items():
+        mapper.drop(key, why)
     empty = mapper.finish()
     mapper.recipe.setdefault("description", f"Imported from the {TOOL_TITLES[tool]} config {path.name}.")
     try:

@@ -19,27 +19,16 @@ PROMPTS = ["What is the capital of France?", "Write a haiku about the sea.", "2 
 TOLERANCE = 1e-3
 
 
-def _adapter(folder: Path, base: Path) -> None:
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    torch.manual_seed(3)
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base),
-                           LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False))
-    model.save_pretrained(folder)  # random A and B: the merged weights differ clearly from the base
-    AutoTokenizer.from_pretrained(base).save_pretrained(folder)
-
-
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, make_run, write_recipe, tiny_model: Path) -> Path:
+def store(tmp_path_factory: pytest.TempPathFactory, make_run, write_recipe, tiny_model: Path,
+                 random_adapter) -> Path:
     runs = tmp_path_factory.mktemp("export") / "runs"
     run = make_run(runs, RUN_ID, events=[
         ("status", {"status": "running", "max_steps": 4}),
         ("evaluation", {"step": 4, "values": {"samples": 40, "judge": JUDGE}}),
         ("status", {"status": "completed", "summary": {"steps": 4}})])
     write_recipe(run.recipe, "dpo", tiny_model)  # dtype auto: float32 on this CPU, as the adapter was made
-    _adapter(run.final, tiny_model)
+    random_adapter(run.final, tiny_model, seed=3)
     return runs
 
 
@@ -107,7 +96,7 @@ def test_default_merge_is_bf16(store: Path, tmp_path: Path, reins) -> None:
 
 @pytest.mark.gpu
 def test_qlora_run_merges_into_the_unquantised_base(tmp_path: Path, make_run, write_recipe, reins,
-                                                    tiny_model: Path) -> None:
+                                                    tiny_model: Path, random_adapter) -> None:
     """A run trained on a 4-bit base: the export loads the same base unquantised and merges into it."""
     import torch
 
@@ -119,7 +108,7 @@ def test_qlora_run_merges_into_the_unquantised_base(tmp_path: Path, make_run, wr
     raw = yaml.safe_load(run.recipe.read_text())
     raw["model"]["quantization"] = "4bit"
     run.recipe.write_text(yaml.safe_dump(raw))
-    _adapter(run.final, tiny_model)
+    random_adapter(run.final, tiny_model, seed=3)
     target = tmp_path / "merged"
     res = reins("export", "model", RUN_ID, "-o", str(target), "--merge", runs=runs)
     assert res.returncode == 0, res.stderr[-3000:]
