@@ -1,7 +1,8 @@
 """The `reins` command line (typer): commands parse arguments, call `engine.api` and render what it returns.
 
-The commands live beside this file by job (recipe_commands, run_commands, verdict_commands); this module builds the
-typer app from them, in the order `reins --help` lists them, and is the console-script entry point."""
+The commands live beside this file by job (recipe_commands, run_commands, verdict_commands, transfer_commands);
+this module builds the typer app from them, in the order `reins --help` lists them, and is the console-script entry
+point."""
 
 from __future__ import annotations
 
