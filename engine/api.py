@@ -41,6 +41,8 @@ from engine.verdict.healthcheck import HealthResult
 from engine.verdict.report import WrittenReport
 
 if TYPE_CHECKING:
+    from engine.exporting.model import ExportedModel
+    from engine.importing.mapping import ImportedConfig
     from engine.launching.resume import ResumePlan
     from engine.queue.settings import QueueSettings
 
@@ -51,7 +53,7 @@ __all__ = [
     "check_health", "write_report", "rejudge_samples", "list_samples", "annotate_sample", "head_to_head",
     "rerun_probes", "queue_status", "cancel_queued", "prioritize", "pause_queue", "resume_queue",
     "queue_settings", "revive_queue", "find_sweep", "list_sweep_files", "plan_sweep", "start_sweep", "list_sweeps",
-    "sweep_summary", "stop_sweep", "wait_for_sweep", "slurm_sweep_script",
+    "sweep_summary", "stop_sweep", "wait_for_sweep", "slurm_sweep_script", "export_model", "import_config",
     "read_data", "inspect_data", "convert_data", "sample_data", "split_data", "DataFile",
     "RunView", "RunDetails", "Estimate", "LogTail", "PipelineInfo", "StartedPipeline", "ArchitectureInfo",
     "HealthResult", "WrittenReport", "SampleMarks", "QueueStatus", "SweepSummary", "SlurmSweep",
@@ -555,3 +557,23 @@ def split_data(path: str | Path, train_out: str | Path, eval_out: str | Path, ev
     """`reins data split`: write train and eval files (rows as they were in the file) stratified by `category`
     (default: a `category`-like field when every row has one), every copy of a prompt on one side."""
     return _split.split_file(path, train_out, eval_out, eval_fraction, seed, category, fmt, force)
+# ---------- to and from other tools ----------
+
+def export_model(ref: str, output: Path | str, merge: bool = False, dtype: str | None = None,
+                 runs_dir: Path | str | None = None) -> ExportedModel:
+    """Write a completed run's model to `output` with a model card (README.md): with `merge`, a LoRA adapter merged
+    into its unquantised base in `dtype` (bf16 unless given; in a worker process, this one never imports torch),
+    else the saved adapter or model as it is. Raises ReinsError for an unknown or unfinished run or an occupied
+    output folder."""
+    from engine.exporting.model import export_model as _export_model
+
+    return _export_model(get_run(ref, runs_dir), Path(output), merge, dtype)
+
+
+def import_config(tool: str, path: Path | str, output: Path | str | None = None) -> ImportedConfig:
+    """A Reins recipe from another tool's training config (`llamafactory` or `axolotl`), with what mapped to what
+    and every key that has none; validated as `reins validate` does (without the data and model files) and written
+    to `output` when given. Raises ReinsError for an unreadable file or a stage Reins has no method for."""
+    from engine.importing.mapping import import_config as _import_config
+
+    return _import_config(tool, Path(path), Path(output) if output is not None else None)

@@ -96,7 +96,7 @@ def _print_catalogue(as_json: bool) -> None:
 
 SweepGridOpt = typer.Option(None, "--grid", "-g", metavar="KEY=V1,V2,…", help="With --sweep: a setting and the "
                             "values to try (repeatable: every combination is a member).")
-export_app = typer.Typer(help="Write files that run Reins elsewhere (e.g. a SLURM batch script).",
+export_app = typer.Typer(help="Write files for use elsewhere: a SLURM batch script, a trained model with its card.",
                          no_args_is_help=True)
 
 
