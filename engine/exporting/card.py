@@ -91,17 +91,16 @@ def _metrics(run: RunView, keys: tuple[str, ...]) -> list[str]:
 
 
 def _data(raw: dict[str, Any], record: dict[str, Any]) -> list[str]:
-    """The data sources the recipe names, with the hashes run.json recorded for them when it has any."""
+    """The data files the run read, with the content hashes run.json recorded (`data_files`); a run from before
+    hashes were recorded lists the recipe's sources."""
     data = raw.get("data") or {}
-    hashes = record.get("data") if isinstance(record.get("data"), dict) else {}
+    files = record.get("data_files") or [
+        {"path": data[role], "role": role} for role in ("train", "eval") if isinstance(data.get(role), str)]
     lines = ["## Data", ""]
-    for role in ("train", "eval"):
-        source = data.get(role)
-        if not source:
-            continue
-        known = hashes.get(role)
-        digest = known.get("sha256") or known.get("hash") if isinstance(known, dict) else known
-        lines.append(f"- {role}: `{source}`" + (f" (sha256 `{digest}`)" if digest else ""))
+    for item in files:
+        weight = f", weight {item['weight']}" if item.get("weight") is not None else ""
+        digest = f" (sha256 `{item['sha256']}`)" if item.get("sha256") else ""
+        lines.append(f"- {item['role']}: `{item['path']}`{weight}{digest}")
     if data.get("max_rows"):
         lines.append(f"- at most {data['max_rows']} training rows")
     return lines + [""] if len(lines) > 2 else []
