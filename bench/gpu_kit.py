@@ -32,6 +32,13 @@ PACKAGES = ("trl", "datasets", "dill", "multiprocess", "bitsandbytes", "pydantic
             "annotated-types", "typing-inspection", "tinydb", "liger-kernel", "fsspec")
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_24_x86_64", "manylinux_2_17_x86_64",
              "manylinux2014_x86_64", "manylinux1_x86_64")
+# What the GPU image already has that Reins imports (issue 18 and the device notes), by distribution name.
+IMAGE = ("torch", "transformers", "accelerate", "peft", "safetensors", "tokenizers", "numpy", "pyarrow", "pandas",
+         "rich", "typer", "pyyaml", "requests", "nvidia-ml-py", "filelock", "xxhash", "packaging", "jinja2",
+         "huggingface-hub", "tqdm", "triton")
+# Imported by Reins only outside the GPU check's paths: the TUI, `reins data inspect`, lm-eval probes, the embedded
+# GGUF model (the check carries its tokenizer instead).
+NOT_NEEDED = ("textual", "textual-plot", "rapidfuzz", "lm-eval", "gguf")
 INSTALL = ("python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade "
            f"--target /tmp/site {KIT}/*.whl")
 # Versions used when a package is not installed here (liger-kernel is only needed on the GPU).

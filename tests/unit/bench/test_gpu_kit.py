@@ -81,3 +81,31 @@ def test_kit_over_the_limit_exits_2(kit: ModuleType, repo: Path, monkeypatch: py
     fake_kit(kit, monkeypatch, wheel_mib=70.0)
     assert kit.main(["--root", str(repo)]) == 2
     assert "too large" in capsys.readouterr().err
+
+
+def test_every_package_the_engine_and_the_check_import_is_in_the_image_or_the_kit(kit: ModuleType) -> None:
+    """A new dependency of the engine must join the kit (or be named as not needed on the GPU box), or the GPU
+    check would fail there at its first import."""
+    import ast
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    bench = root / "bench"
+    files = [*(root / "engine").rglob("*.py"), *bench.glob("gpu_*.py"), *(bench / f"{name}.py" for name in (
+        "plain_trl_dpo", "vram_validate", "overhead", "fit_from_results"))]
+    tops = set()
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                tops |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                tops.add(node.module.split(".")[0])
+    local = {"engine", "tui", "gpu_plan", "gpu_report", "gpu_kit", "vram_validate", "overhead", "fit_from_results"}
+    dists = md.packages_distributions()
+    known = {n.lower() for n in (*kit.IMAGE, *kit.PACKAGES, *kit.NOT_NEEDED)}
+    missing = []
+    for top in sorted(tops - local - set(sys.stdlib_module_names)):
+        names = {d.lower().replace("_", "-") for d in dists.get(top, [top.replace("_", "-")])}
+        if not names & known:
+            missing.append(f"{top} ({', '.join(sorted(names))})")
+    assert missing == []
