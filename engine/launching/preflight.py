@@ -7,6 +7,7 @@ from pathlib import Path
 
 from engine.errors import ReinsError
 from engine.launching.secrets import launch_warnings
+from engine.recipe import trackers, trl_settings
 from engine.recipe.data import load_records, rename_fields, required_fields
 from engine.recipe.methods import METHODS
 from engine.recipe.model_refs import resolve_model
@@ -129,7 +130,17 @@ def checkpoint_warnings(recipe: Recipe) -> list[str]:
     return []
 
 
+def missing_package_problems(recipe: Recipe) -> list[str]:
+    """A line per tracker (`train.report_to`) or TRL setting (`method.trl`) whose package is not installed: a
+    warning at `reins validate` (the recipe may be meant for another machine), refused by `reins run`."""
+    out = [f"train.report_to has {name}, but its package `{pkg}` is not installed: {trackers.install_hint(pkg)}"
+           for name, pkg in trackers.missing_trackers(recipe.train.report_to)]
+    out += [f"method.trl.{key} needs the package `{pkg}`, which is not installed: {trl_settings.install_hint(pkg)}"
+            for key, pkg in trl_settings.missing_packages(recipe.method.trl)]
+    return out
+
+
 def recipe_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[str]:
     """Everything to warn about before a launch: what the recipe lets run on this machine (security), then the
     settings that are legal but usually a mistake. `reins validate`, `reins run` and the TUI all show these."""
-    return launch_warnings(recipe) + preflight_warnings(recipe, runs_root)
+    return launch_warnings(recipe) + missing_package_problems(recipe) + preflight_warnings(recipe, runs_root)
