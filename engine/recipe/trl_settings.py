@@ -41,6 +41,7 @@ SET_BY_REINS = {
     "logging_first_step": "the first step is always logged, so every curve has its start",
     "disable_tqdm": "progress is the events stream",
     "use_cpu": "it follows whether CUDA is visible",
+    "dataloader_num_workers": "0: rows are tokenised before training, so loader processes would only copy them",
     "run_name": "it is the run's id",
     "model_init_kwargs": "Reins loads the model itself: see model.dtype, model.attn_implementation",
     "resume_from_checkpoint": "use `reins resume`",
@@ -73,6 +74,14 @@ def reins_field(method: str, key: str) -> str | None:
     if key in spec.schema.model_fields and key not in ("name", "trl"):
         return f"method.{key}"  # e.g. beta, precompute_ref_log_probs, num_generations
     return None
+
+
+def setting_path(method: str, key: str) -> str | None:
+    """Where a recipe switches TRL field `key` of `method`'s config: its Reins setting, else `method.trl.<key>`;
+    None when the config has no such field."""
+    if key not in config_fields(method):
+        return None
+    return reins_field(method, key) or f"method.trl.{key}"
 
 
 def trl_problems(method: str, settings: Mapping[str, Any]) -> list[str]:
