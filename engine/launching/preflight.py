@@ -18,6 +18,7 @@ LORA_LR_FACTOR = 5  # adapters train well at ~5× a full fine-tune's rate
 BETA_RANGE = (0.05, 1.0)
 TRUNCATION_LIMIT = 0.05
 PER_MESSAGE_TOKENS = 5  # chat-template markers around each message
+PIP_NAME = {"liger_kernel": "liger-kernel", "azureml": "azureml-core"}  # where the module and its package differ
 
 
 def has_chat_template(model_dir: Path) -> bool | None:
@@ -133,9 +134,10 @@ def checkpoint_warnings(recipe: Recipe) -> list[str]:
 def missing_package_problems(recipe: Recipe) -> list[str]:
     """A line per tracker (`train.report_to`) or TRL setting (`method.trl`) whose package is not installed: a
     warning at `reins validate` (the recipe may be meant for another machine), refused by `reins run`."""
-    out = [f"train.report_to has {name}, but its package `{pkg}` is not installed: {trackers.install_hint(pkg)}"
+    out = [f"train.report_to has {name}, but its package `{pkg}` is not installed: pip install "
+           f"{PIP_NAME.get(pkg, pkg)} (or `pip install reins[trackers]`)"
            for name, pkg in trackers.missing_trackers(recipe.train.report_to)]
-    out += [f"method.trl.{key} needs the package `{pkg}`, which is not installed: {trl_settings.install_hint(pkg)}"
+    out += [f"method.trl.{key} needs the package `{pkg}`, which is not installed: pip install {PIP_NAME.get(pkg, pkg)}"
             for key, pkg in trl_settings.missing_packages(recipe.method.trl)]
     return out
 

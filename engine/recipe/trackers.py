@@ -13,17 +13,12 @@ TRACKERS = {
     "comet_ml": "comet_ml", "clearml": "clearml", "neptune": "neptune", "dvclive": "dvclive",
     "codecarbon": "codecarbon", "swanlab": "swanlab", "azure_ml": "azureml", "dagshub": "dagshub",
 }
-PIP_NAME = {"azureml": "azureml-core"}
 PROJECT = "reins"  # the tracker's project when the environment names none
 
 
 def missing_trackers(report_to: list[str]) -> list[tuple[str, str]]:
     """(tracker, package) for each tracker in `report_to` whose package is not installed (looked up, not imported)."""
     return [(name, TRACKERS[name]) for name in report_to if importlib.util.find_spec(TRACKERS[name]) is None]
-
-
-def install_hint(package: str) -> str:
-    return f"pip install {PIP_NAME.get(package, package)} (or `pip install reins[trackers]`)"
 
 
 def tracker_env(report_to: list[str], run_id: str, tb: Path, trackers: Path,

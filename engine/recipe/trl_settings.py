@@ -50,7 +50,6 @@ SET_BY_REINS = {
 }
 # TRL settings that need a package when switched on: warned about at validate, refused at `reins run`.
 NEEDS_PACKAGE = {"use_liger_kernel": "liger_kernel", "use_vllm": "vllm"}
-PIP_NAME = {"liger_kernel": "liger-kernel"}
 
 
 @cache
@@ -119,7 +118,3 @@ def missing_packages(settings: Mapping[str, Any]) -> list[tuple[str, str]]:
     imported: the CLI never loads torch)."""
     return [(key, pkg) for key, pkg in NEEDS_PACKAGE.items()
             if settings.get(key) and importlib.util.find_spec(pkg) is None]
-
-
-def install_hint(package: str) -> str:
-    return f"pip install {PIP_NAME.get(package, package)}"
