@@ -14,6 +14,7 @@ from transformers import PreTrainedTokenizerBase, TrainerCallback
 
 from engine.recipe.methods import METHODS
 from engine.recipe.schema import Recipe
+from engine.recipe.trackers import PROJECT
 
 
 def precision_flags(recipe: Recipe) -> dict[str, bool]:
@@ -98,7 +99,8 @@ class BuildContext:
         if clash:
             raise TypeError(f"method.trl sets {', '.join(clash)}, which the {self.recipe.method.name} builder fills "
                             "from Reins settings: add it to engine.recipe.trl_settings")
-        method_args = {**method_args, **trl}
+        project = {"project": PROJECT} if "project" in known else {}  # trackio's project; method.trl may name another
+        method_args = {**project, **method_args, **trl}
         unknown = sorted(set(method_args) - known)
         if unknown:
             raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)}: the {self.recipe.method.name} builder "

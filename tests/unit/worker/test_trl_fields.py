@@ -41,6 +41,7 @@ def test_method_trl_reaches_the_trl_config(tmp_path: Path) -> None:
     config = c.config(DPOConfig, beta=0.3)
     assert config.padding_free is True and config.precompute_ref_batch_size == 8 and config.beta == 0.3
     assert config.run_name == tmp_path.name  # the run's id (the folder that holds checkpoints/)
+    assert config.project == "reins"  # trackio's project unless method.trl names one
     with pytest.raises(TypeError, match="method.trl sets padding_free"):
         c.config(DPOConfig, padding_free=False)  # a builder filling a field method.trl also sets: never silent
 
