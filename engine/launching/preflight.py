@@ -64,6 +64,9 @@ def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[st
     out: list[str] = []
     m, t = recipe.method, recipe.train
     spec = METHODS[m.name]
+    drift = trl_settings.table_drift() if m.trl else None  # the worker's TRL config still refuses unknown fields
+    if drift:
+        out.append(drift)
     low, high = LR_RANGE
     if recipe.lora is not None:
         high *= LORA_LR_FACTOR

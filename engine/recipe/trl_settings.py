@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib.metadata
 import importlib.util
 import json
 from collections.abc import Mapping
@@ -111,6 +112,20 @@ def _kind(value: Any) -> str:
         if isinstance(value, t):
             return name
     return "any"
+
+
+def table_drift() -> str | None:
+    """A warning when the installed TRL is not the one the field table was generated from (read from the package's
+    metadata, not imported), else None."""
+    try:
+        installed = importlib.metadata.version("trl")
+    except importlib.metadata.PackageNotFoundError:
+        return None  # nothing to compare with here: the worker's machine may have it
+    table = field_table()["trl"]
+    if installed == table:
+        return None
+    return (f"method.trl is checked against TRL {table}'s fields but TRL {installed} is installed: run "
+            "`python -m engine.worker.trl_fields` to refresh engine/recipe/trl_fields.json")
 
 
 def missing_packages(settings: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -101,3 +101,12 @@ def test_trackers_write_into_the_run_folder_unless_the_environment_says_otherwis
     env = trackers.tracker_env(["tensorboard", "wandb"], "run-1", tb, other, user)
     assert "WANDB_MODE" not in env  # the user's choice stands
     assert env["TENSORBOARD_LOGGING_DIR"] == str(tb)  # tb/ is where Reins' readers look
+
+
+def test_a_field_table_made_for_another_trl_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    assert trl_settings.table_drift() is None  # the committed table is the installed TRL's (test_trl_fields)
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.9.9")
+    problem = trl_settings.table_drift()
+    assert "TRL 9.9.9 is installed" in problem and "python -m engine.worker.trl_fields" in problem
