@@ -76,9 +76,18 @@ def field_table() -> dict[str, Any]:
     return {"trl": trl.__version__, "configs": configs}
 
 
+def dump(table: dict[str, Any]) -> str:
+    """The table as JSON with one field per line, so a TRL upgrade's diff reads field by field."""
+    configs = ",\n".join(
+        f" {json.dumps(ref)}: {{\n" + ",\n".join(f"  {json.dumps(name)}: {json.dumps(info, sort_keys=True)}"
+                                             for name, info in sorted(fields.items())) + "\n }"
+        for ref, fields in sorted(table["configs"].items()))
+    return f'{{"trl": {json.dumps(table["trl"])}, "configs": {{\n{configs}\n}}}}\n'
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else FIELD_TABLE
-    out.write_text(json.dumps(field_table(), indent=1, sort_keys=True) + "\n")
+    out.write_text(dump(field_table()))
     print(f"wrote {out}")
     return 0
 

@@ -12,13 +12,14 @@ from engine.recipe import trl_settings
 from engine.recipe.loading import validate
 from engine.recipe.methods import METHODS
 from engine.worker.trainers import BuildContext, common_args
-from engine.worker.trl_fields import field_table
+from engine.worker.trl_fields import dump, field_table
 
 
 def test_the_committed_table_matches_the_installed_trl() -> None:
-    committed = json.loads(trl_settings.FIELD_TABLE.read_text())
     # A TRL upgrade lands here: run `python -m engine.worker.trl_fields` and review what changed.
-    assert committed == json.loads(json.dumps(field_table())), "regenerate engine/recipe/trl_fields.json"
+    assert trl_settings.FIELD_TABLE.read_text() == dump(field_table()), "regenerate engine/recipe/trl_fields.json"
+    assert json.loads(dump(field_table()))["configs"]["trl:DPOConfig"]["use_liger_kernel"] == \
+        {"default": False, "kinds": ["bool"], "type": "bool"}
 
 
 def _recipe(method: str, **trl: object):  # noqa: ANN202
