@@ -56,6 +56,7 @@ class RunDir:
     tb = property(lambda self: self.path / "tb")  # TensorBoard event files (train.report_to: tensorboard)
     trackers = property(lambda self: self.path / "trackers")  # other trackers' offline/local logs (wandb, trackio, …)
     reprobe_log = property(lambda self: self.path / "reprobe.log")  # output of `reins report --probes`'s process
+    export_log = property(lambda self: self.path / "export.log")  # output of `reins export model --merge`'s process
 
     @property
     def identity_files(self) -> tuple[Path, ...]:
