@@ -77,7 +77,7 @@ def estimate(recipe: str | None = typer.Argument(None, help="Bundled recipe name
     if recipe is None:
         raise ReinsError("reins estimate needs a RECIPE (a bundled name such as dpo, or a YAML path); "
                          "--catalogue lists the built-in architectures.")
-    est = api.estimate_recipe(recipe, overrides or [], gpu_memory, model=model, liger=liger, gpus=gpus,
+    est = api.estimate_recipe(recipe, overrides or [], gpu_memory, model=model, liger=liger or None, gpus=gpus,
                               strategy=strategy)
     if as_json:
         print_json(est.to_dict())

@@ -22,7 +22,7 @@ from engine.estimate.fit import estimate
 from engine.estimate.gpus import read_gpus
 from engine.estimate.memory import check_gpu_memory
 from engine.launching import distributed
-from engine.launching.preflight import recipe_warnings
+from engine.launching.preflight import missing_package_problems, recipe_warnings
 from engine.launching.secrets import redact, worker_env
 from engine.paths import runs_dir as default_runs_dir
 from engine.recipe.keysettings import key_settings
@@ -160,6 +160,9 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
     after: list[str] | None = [] if queue else None
     loaded, inputs = prepare(recipe, overrides, root, after)
     r = loaded.recipe
+    missing = missing_package_problems(r)
+    if missing:  # the worker would fail at its first import, minutes in
+        raise RecipeError("This run needs packages that are not installed here:", problems=missing)
     if queue and r.distributed.num_machines > 1:
         raise RecipeError("--queue places runs on this machine's GPUs; a run over several machines is scheduled by "
                           "SLURM (`reins export slurm`) or started on each node with `reins run --run-id`.")

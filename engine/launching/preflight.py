@@ -11,6 +11,7 @@ from engine.data.mixture import read_train
 from engine.data.tokens import row_lengths, token_counter, tokenizer_dir
 from engine.errors import ReinsError
 from engine.launching.secrets import launch_warnings
+from engine.recipe import trackers, trl_settings
 from engine.recipe.methods import METHODS
 from engine.recipe.model_refs import resolve_model
 from engine.recipe.schema import Recipe
@@ -19,6 +20,7 @@ LR_RANGE = (1e-6, 1e-4)
 LORA_LR_FACTOR = 5  # adapters train well at ~5× a full fine-tune's rate
 BETA_RANGE = (0.05, 1.0)
 TRUNCATION_LIMIT = 0.05
+PIP_NAME = {"liger_kernel": "liger-kernel", "azureml": "azureml-core"}  # where the module and its package differ
 
 
 def has_chat_template(model_dir: Path) -> bool | None:
@@ -49,6 +51,9 @@ def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[st
     out: list[str] = []
     m, t = recipe.method, recipe.train
     spec = METHODS[m.name]
+    drift = trl_settings.table_drift() if m.trl else None  # the worker's TRL config still refuses unknown fields
+    if drift:
+        out.append(drift)
     low, high = LR_RANGE
     if recipe.lora is not None:
         high *= LORA_LR_FACTOR
@@ -118,7 +123,18 @@ def checkpoint_warnings(recipe: Recipe) -> list[str]:
     return []
 
 
+def missing_package_problems(recipe: Recipe) -> list[str]:
+    """A line per tracker (`train.report_to`) or TRL setting (`method.trl`) whose package is not installed: a
+    warning at `reins validate` (the recipe may be meant for another machine), refused by `reins run`."""
+    out = [f"train.report_to has {name}, but its package `{pkg}` is not installed: pip install "
+           f"{PIP_NAME.get(pkg, pkg)} (or `pip install reins[trackers]`)"
+           for name, pkg in trackers.missing_trackers(recipe.train.report_to)]
+    out += [f"method.trl.{key} needs the package `{pkg}`, which is not installed: pip install {PIP_NAME.get(pkg, pkg)}"
+            for key, pkg in trl_settings.missing_packages(recipe.method.trl)]
+    return out
+
+
 def recipe_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[str]:
     """Everything to warn about before a launch: what the recipe lets run on this machine (security), then the
     settings that are legal but usually a mistake. `reins validate`, `reins run` and the TUI all show these."""
-    return launch_warnings(recipe) + preflight_warnings(recipe, runs_root)
+    return launch_warnings(recipe) + missing_package_problems(recipe) + preflight_warnings(recipe, runs_root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
@@ -11,6 +12,7 @@ from engine.recipe.defaults import LORA_ALPHA, LORA_DROPOUT, LORA_RANK, PROBE_SU
 from engine.recipe.method_settings import GRPOMethod
 from engine.recipe.methods import METHODS
 from engine.recipe.section import Section
+from engine.recipe.trackers import TRACKERS
 
 
 class ModelSection(Section):
@@ -119,6 +121,24 @@ class TrainSection(Section):
     """Write a checkpoint every this many steps (unset: only at the end and on stop)."""
     save_total_limit: int = Field(2, gt=0)
     """Keep at most this many checkpoints."""
+    report_to: list[str] = Field(default_factory=list)
+    """Experiment trackers TRL logs to, by TRL's names: `tensorboard` (event files in the run's `tb/`), `wandb`,
+    `trackio`, `mlflow`, … (offline/local in the run's `trackers/` unless your environment configures them).
+    Each needs its package (`pip install reins[trackers]`). Reins' own events are written either way."""
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _tracker_names(cls, value: object) -> object:
+        if isinstance(value, str):  # `report_to: wandb`, as TRL itself accepts
+            value = [] if value in ("none", "") else [value]
+        if not isinstance(value, list):
+            return value
+        unknown = [v for v in value if v not in TRACKERS]
+        if unknown:
+            close = difflib.get_close_matches(str(unknown[0]), list(TRACKERS), n=1)
+            hint = f" — did you mean `{close[0]}`?" if close else ""
+            raise ValueError(f"unknown tracker {unknown[0]!r}{hint} (TRL's trackers: {', '.join(TRACKERS)})")
+        return list(dict.fromkeys(value))
 
 
 class DistributedSection(Section):
