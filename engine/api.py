@@ -8,6 +8,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.data import convert as _convert
+from engine.data import sample as _sample
+from engine.data import split as _split
+from engine.data.context import data_context, read_for_tool
+from engine.data.reading import DataFile
 from engine.errors import ReinsError
 from engine.estimate.catalogue import ArchitectureInfo, architecture_config, architectures
 from engine.estimate.fit import estimate as _estimate
@@ -36,10 +41,11 @@ from engine.verdict.healthcheck import HealthResult
 from engine.verdict.report import WrittenReport
 
 if TYPE_CHECKING:
+    from engine.exporting.model import ExportedModel
+    from engine.importing.mapping import ImportedConfig
     from engine.launching.resume import ResumePlan
     from engine.queue.settings import QueueSettings
     from engine.synth.launch import SynthResumePlan
-    from engine.synth.plan import SynthPlan
 
 __all__ = [
     "launch", "list_recipes", "list_pipelines", "find_pipeline", "validate_recipe", "recipe_warnings",
@@ -48,7 +54,9 @@ __all__ = [
     "check_health", "write_report", "rejudge_samples", "list_samples", "annotate_sample", "head_to_head",
     "rerun_probes", "queue_status", "cancel_queued", "prioritize", "pause_queue", "resume_queue",
     "queue_settings", "revive_queue", "find_sweep", "list_sweep_files", "plan_sweep", "start_sweep", "list_sweeps",
-    "sweep_summary", "stop_sweep", "wait_for_sweep", "slurm_sweep_script", "plan_synth", "start_synth",
+    "sweep_summary", "stop_sweep", "wait_for_sweep", "slurm_sweep_script", "export_model", "import_config",
+    "read_data", "inspect_data", "convert_data", "sample_data", "split_data", "DataFile",
+    "start_synth",
     "RunView", "RunDetails", "Estimate", "LogTail", "PipelineInfo", "StartedPipeline", "ArchitectureInfo",
     "HealthResult", "WrittenReport", "SampleMarks", "QueueStatus", "SweepSummary", "SlurmSweep",
 ]
@@ -230,50 +238,35 @@ def plan_resume(ref: str, runs_dir: Path | str | None = None,
     """What resuming `ref` would do (checkpoint, step, steps left; for a synth run, the rows it skips). Raises
     ReinsError if it cannot be resumed. `requeued`: a batch scheduler requeued the job that ran it, so its
     processes are gone wherever they ran."""
-    from engine.launching.resume import plan_resume as _plan
+    from engine.launching import resume as training
+    from engine.synth import launch as synth
 
     view = get_run(ref, runs_dir)
-    if view.kind == "generate":
-        from engine.synth.launch import plan_synth_resume
-
-        return plan_synth_resume(view)
-    return _plan(view, requeued)
+    return synth.plan_synth_resume(view) if view.kind == "generate" else training.plan_resume(view, requeued)
 
 
 def resume_run(ref: str, runs_dir: Path | str | None = None, requeued: bool = False) -> RunView:
     """Continue a crashed/stopped/failed run from its newest checkpoint as a new attempt of the same run (with
-    `requeued`, also a run whose job a batch scheduler requeued, see `plan_resume`)."""
+    `requeued`, also a run whose job a batch scheduler requeued, see `plan_resume`); a synth run's new attempt
+    skips the prompt rows already written."""
     from engine.launching.resume import plan_resume as _plan
     from engine.launching.resume import resume
+    from engine.synth.launch import resume_synth
 
     view = get_run(ref, runs_dir)
     if view.kind == "generate":
-        from engine.synth.launch import resume_synth
-
-        return resume_synth(view)  # a synth run: its worker skips the prompt rows already written
+        return resume_synth(view)
     resume(view, _plan(view, requeued))
     return get_run(view.id, runs_dir)
 
 
-# ---------- synthetic data ----------
+def start_synth(prompts: str | Path, out: str | Path, recipe: str | None = None, name: str | None = None,
+                runs_dir: Path | str | None = None, **options: Any) -> RunView:
+    """`reins data synth`: check everything (exit 2 on bad input; a warning when the generator is the model `recipe`
+    aligns), then start it as a `generate` run, detached. `options`: see `engine.synth.plan.build_plan`."""
+    from engine.synth.launch import submit
 
-def plan_synth(prompts: str | Path, out: str | Path, **options: Any) -> SynthPlan:
-    """A `reins data synth` plan from its options (see `engine.synth.plan.build_plan`). Raises ReinsError."""
-    from engine.synth.plan import build_plan
-
-    return build_plan(prompts, out, **options)
-
-
-def start_synth(plan: SynthPlan, recipe: str | None = None, name: str | None = None,
-                runs_dir: Path | str | None = None) -> RunView:
-    """Check a synth plan (prompts, output, models, keys; a warning when the generator is the model `recipe`
-    aligns) and start it as a `generate` run, detached. Raises ReinsError before writing anything."""
-    from engine.synth.launch import check_plan
-    from engine.synth.launch import start_synth as _start
-
-    root = _runs_dir(runs_dir)
-    warnings = check_plan(plan, root, recipe)
-    return _start(plan, root, name, warnings)
+    return submit(prompts, out, options, recipe, name, _runs_dir(runs_dir))
 
 
 # ---------- the queue ----------
@@ -543,3 +536,63 @@ def rerun_probes(ref: str, runs_dir: Path | str | None = None) -> dict[str, Any]
     from engine.verdict.reprobe import reprobe
 
     return reprobe(_report_dir(ref, runs_dir).path)
+
+
+# ---------- data files ----------
+
+def read_data(path: str | Path, recipe: str | None = None, overrides: list[str] | tuple[str, ...] = (),
+              fmt: str | None = None) -> DataFile:
+    """A data file's rows as TRL reads them (any format Reins knows; `recipe` gives its field names and format),
+    with every problem found (file, row, field)."""
+    return read_for_tool(path, data_context(recipe, list(overrides)), fmt, strict=False)
+
+
+def inspect_data(path: str | Path, recipe: str | None = None, overrides: list[str] | tuple[str, ...] = (),
+                 fmt: str | None = None, category: str | None = None,
+                 runs_dir: Path | str | None = None) -> dict[str, Any]:
+    """`reins data inspect`: rows, format, lengths with the recipe's tokenizer (p50/p95/max per field, rows over
+    max_length), duplicate prompts, near-identical pairs, length bias, empty answers, per-category figures."""
+    from engine.data.inspection import inspect_file  # rapidfuzz: loaded only by the command that uses it
+
+    return inspect_file(path, data_context(recipe, list(overrides)), fmt, category, _runs_dir(runs_dir))
+
+
+def convert_data(path: str | Path, out: str | Path, recipe: str | None = None,
+                 overrides: list[str] | tuple[str, ...] = (), fmt: str | None = None,
+                 force: bool = False) -> dict[str, Any]:
+    """`reins data convert`: write a file of any known format as TRL conversational `.jsonl` rows."""
+    return _convert.convert_file(path, out, data_context(recipe, list(overrides)), fmt, force)
+
+
+def sample_data(path: str | Path, n: int = 50, seed: int = 0, recipe: str | None = None,
+                overrides: list[str] | tuple[str, ...] = (), fmt: str | None = None) -> dict[str, Any]:
+    """`reins data sample`: `n` random rows (prompt and answers as text) to read side by side."""
+    return _sample.sample_file(path, n, seed, data_context(recipe, list(overrides)), fmt)
+
+
+def split_data(path: str | Path, train_out: str | Path, eval_out: str | Path, eval_fraction: float = 0.1,
+               seed: int = 0, category: str | None = None, fmt: str | None = None,
+               force: bool = False) -> dict[str, Any]:
+    """`reins data split`: write train and eval files (rows as they were in the file) stratified by `category`
+    (default: a `category`-like field when every row has one), every copy of a prompt on one side."""
+    return _split.split_file(path, train_out, eval_out, eval_fraction, seed, category, fmt, force)
+# ---------- to and from other tools ----------
+
+def export_model(ref: str, output: Path | str, merge: bool = False, dtype: str | None = None,
+                 runs_dir: Path | str | None = None) -> ExportedModel:
+    """Write a completed run's model to `output` with a model card (README.md): with `merge`, a LoRA adapter merged
+    into its unquantised base in `dtype` (bf16 unless given; in a worker process, this one never imports torch),
+    else the saved adapter or model as it is. Raises ReinsError for an unknown or unfinished run or an occupied
+    output folder."""
+    from engine.exporting.model import export_model as _export_model
+
+    return _export_model(get_run(ref, runs_dir), Path(output), merge, dtype)
+
+
+def import_config(tool: str, path: Path | str, output: Path | str | None = None) -> ImportedConfig:
+    """A Reins recipe from another tool's training config (`llamafactory` or `axolotl`), with what mapped to what
+    and every key that has none; validated as `reins validate` does (without the data and model files) and written
+    to `output` when given. Raises ReinsError for an unreadable file or a stage Reins has no method for."""
+    from engine.importing.mapping import import_config as _import_config
+
+    return _import_config(tool, Path(path), Path(output) if output is not None else None)

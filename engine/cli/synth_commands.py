@@ -14,8 +14,6 @@ from engine.cli.output import err, exit_for, print_json
 from engine.cli.output import out as out_console
 from engine.cli.render import progress_line, run_detail
 
-data_app = typer.Typer(help="Preference data: make synthetic pairs.", no_args_is_help=True)
-
 PromptsArg = typer.Argument(..., help="Prompts file (.jsonl/.json/.parquet): `prompt` (text or messages) or "
                             "`messages`; a `category` picks the system prompts.")
 OutArg = typer.Argument(..., help="Output .jsonl of preference pairs (TRL conversational format).")
@@ -24,7 +22,6 @@ SystemPromptsOpt = typer.Option(None, "--system-prompts", help="YAML of category
 USER_ERROR = 2  # the run failed on the user's input (an endpoint's refusal, a bad key): the CLI's exit code for it
 
 
-@data_app.command()
 def synth(prompts: Path = PromptsArg, out: Path = OutArg,
           mode: str = typer.Option("contrast", "--mode", help="contrast (good vs degraded system prompt) or "
                                    "best-of-n (N samples, judged; best vs worst)."),
@@ -59,15 +56,15 @@ def synth(prompts: Path = PromptsArg, out: Path = OutArg,
           detach: bool = typer.Option(False, "--detach", help="Return at once; follow with `reins watch RUN`."),
           runs_dir: Path | None = RunsDir, as_json: bool = JsonOut) -> None:
     """Make preference pairs from prompts, as a run (listed in `reins ls`; `reins stop` / `reins resume`)."""
-    plan = api.plan_synth(prompts, out, mode=mode, model=model, endpoint=endpoint, endpoint_model=endpoint_model,
-                          api_key_env=api_key_env, system_prompts=system_prompts, good=good, degraded=degraded,
-                          judge=judge, judge_model=judge_model, judge_key_env=judge_key_env, n=n,
-                          threshold=threshold, seed=seed, max_new_tokens=max_new_tokens, temperature=temperature,
-                          batch=batch, limit=limit)
-    view = api.start_synth(plan, recipe=recipe, name=name, runs_dir=runs_dir)
+    view = api.start_synth(prompts, out, recipe=recipe, name=name, runs_dir=runs_dir, mode=mode, model=model,
+                           endpoint=endpoint, endpoint_model=endpoint_model, api_key_env=api_key_env,
+                           system_prompts=system_prompts, good=good, degraded=degraded, judge=judge,
+                           judge_model=judge_model, judge_key_env=judge_key_env, n=n, threshold=threshold, seed=seed,
+                           max_new_tokens=max_new_tokens, temperature=temperature, batch=batch, limit=limit)
     for w in view.record.get("warnings", []):
         err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
-    err.print(f"[bold]launched[/] {view.id}  ({plan.mode}, {escape(plan.generator.label)}) → {plan.out}")
+    rec = view.record
+    err.print(f"[bold]launched[/] {view.id}  ({rec['settings']['mode']}, {escape(rec['model'])}) → {rec['output']}")
     err.print(f"  follow it: reins watch {view.id}    stop it: reins stop {view.id}    resume: reins resume "
               f"{view.id}")
     if detach:

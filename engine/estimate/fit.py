@@ -18,6 +18,7 @@ from engine.estimate.memory import (
 from engine.recipe.defaults import LORA_DROPOUT, LORA_RANK
 from engine.recipe.methods import METHODS
 from engine.recipe.schema import Recipe
+from engine.recipe.trl_settings import setting_path
 
 
 def _candidates(s: Setup) -> list[tuple[str, Setup, list[str], list[str]]]:
@@ -36,12 +37,14 @@ def _candidates(s: Setup) -> list[tuple[str, Setup, list[str], list[str]]]:
     if s.optimizer in ("adamw_torch", "adamw_torch_fused", "paged_adamw_32bit"):
         out.append(("8-bit AdamW", replace(s, optimizer="adamw_8bit"), ["train.optimizer=adamw_8bit"], []))
     spec = METHODS[s.method]
+    precompute = setting_path(s.method, "precompute_ref_log_probs")  # method.* for DPO, method.trl.* for KTO
     if (spec.reference if s.reference is None else s.reference) and s.lora_r is None \
-            and not s.precompute_ref_log_probs and spec.precomputes_reference:
+            and not s.precompute_ref_log_probs and precompute:
         out.append(("precompute reference log-probs", replace(s, precompute_ref_log_probs=True),
-                    ["method.precompute_ref_log_probs=true"], []))
-    if not s.liger:
-        out.append(("Liger kernels", replace(s, liger=True), [], ["--liger"]))
+                    [f"{precompute}=true"], []))
+    liger = setting_path(s.method, "use_liger_kernel")
+    if not s.liger and liger:
+        out.append(("Liger kernels", replace(s, liger=True), [f"{liger}=true"], []))
     if s.micro_batch > 1:
         out.append((f"batch_size {s.micro_batch // 2} with grad_accum ×2", replace(s, micro_batch=s.micro_batch // 2),
                     [f"train.batch_size={s.micro_batch // 2}", "train.grad_accum=<double it>"], []))

@@ -78,6 +78,7 @@ class Setup:
     precompute_ref_log_probs: bool = False
     reference: bool | None = None  # force a reference model on/off (e.g. GRPO with beta > 0); None: method default
     liger: bool = False
+    padding_free: bool = False  # counted as padded anyway: every sequence at max_length is the worst case of both
     gpus: int = 1
     strategy: str = "ddp"
     offload: str = "none"  # "optimizer" | "params": states (and weights) live in host memory
@@ -131,7 +132,11 @@ def setup_from_recipe(recipe: Recipe, **options: Any) -> Setup:
         compute_bytes=compute_b,
         optimizer=t.optimizer,
         gradient_checkpointing=t.gradient_checkpointing,
-        precompute_ref_log_probs=bool(getattr(m, "precompute_ref_log_probs", False)),
+        # what a method has no Reins setting for, method.trl may switch on (KTO's precompute_ref_log_probs)
+        precompute_ref_log_probs=bool(getattr(m, "precompute_ref_log_probs", False)
+                                      or m.trl.get("precompute_ref_log_probs")),
+        liger=bool(m.trl.get("use_liger_kernel")),
+        padding_free=bool(m.trl.get("padding_free")),
         reference=METHODS[m.name].needs_reference(m),
         gpus=resolve_num_processes(recipe) * recipe.distributed.num_machines,
         strategy=recipe.distributed.strategy,
@@ -304,6 +309,8 @@ def estimate_setup(arch: Arch, s: Setup, gpu_memory_gib: float | None = None) ->
         biggest = max(x.d_in * x.d_out for x in arch.linears().values())
         act += 2 * biggest * cb  # bitsandbytes dequantizes one weight (and its backward twin) at a time
     a_formula += f"; tokens = {seqs} seqs × {length}"
+    if s.padding_free:  # batches then hold real tokens only: each at max_length stays the upper bound
+        a_formula += " (padding-free: at most this)"
     if attn_eager:
         a_formula += " + eager attention scores"
     if spec.generates:

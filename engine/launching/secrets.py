@@ -27,8 +27,9 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
 
 
 def worker_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment a worker starts with: everything but secrets. The worker never downloads and reports to
-    no tracker, so it needs no credential; what it does not hold it cannot print into `stdout.log`."""
+    """The environment a worker starts with: everything but secrets. The worker never downloads and its trackers
+    log offline unless configured (online W&B reads `wandb login`'s ~/.netrc), so it needs no credential; what it
+    does not hold it cannot print into `stdout.log`."""
     env = os.environ if environ is None else environ
     return {k: v for k, v in env.items() if not is_secret_name(k)}
 

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from engine.recipe.methods import METHODS
 from engine.recipe.section import Section
+from engine.recipe.trl_settings import trl_problems
 
 
-class SFTMethod(Section):
+class MethodSection(Section):
+    """Base of every method's settings: `trl` passes any other field of the method's TRL config."""
+
+    trl: dict[str, Any] = Field(default_factory=dict)
+    """Any other field of the method's TRL config, passed as is, e.g. `{use_liger_kernel: true, padding_free: true}`.
+    Checked against the installed TRL's fields; a field Reins sets from its own settings must be set there."""
+
+    @field_validator("trl")
+    @classmethod
+    def _real_trl_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        method = next(s.name for s in METHODS.values() if s.settings == cls.__name__)
+        problems = trl_problems(method, value)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+
+class SFTMethod(MethodSection):
     """Supervised fine-tuning on prompt/completion or chat data."""
 
     name: Literal["sft"]
@@ -26,7 +45,7 @@ DPO_LOSS_TYPES = (
 )
 
 
-class DPOMethod(Section):
+class DPOMethod(MethodSection):
     """Direct Preference Optimisation and its loss variants (IPO, hinge, robust, …) on preference pairs."""
 
     name: Literal["dpo"]
@@ -56,7 +75,7 @@ class DPOMethod(Section):
         return self
 
 
-class RMMethod(Section):
+class RMMethod(MethodSection):
     """Reward model: a scalar head on the base model trained on preference pairs (stage 2 of classic RLHF)."""
 
     name: Literal["rm"]
@@ -65,7 +84,7 @@ class RMMethod(Section):
     """Push the mean reward towards 0 (try 0.01) so scores stay comparable across prompts."""
 
 
-class KTOMethod(Section):
+class KTOMethod(MethodSection):
     """Kahneman-Tversky Optimisation: learns from unpaired thumbs-up/thumbs-down examples."""
 
     name: Literal["kto"]
@@ -80,7 +99,7 @@ class KTOMethod(Section):
     """`kto`, or `apo_zero_unpaired` (anchored preference optimisation without the KL term)."""
 
 
-class ORPOMethod(Section):
+class ORPOMethod(MethodSection):
     """Odds-Ratio Preference Optimisation: SFT and preference learning in one stage, no reference model."""
 
     name: Literal["orpo"]
@@ -89,7 +108,7 @@ class ORPOMethod(Section):
     """λ: weight of the odds-ratio (preference) term relative to the SFT loss."""
 
 
-class _ContrastiveMethod(Section):
+class _ContrastiveMethod(MethodSection):
     """Shared settings of CPO and SimPO (trl.experimental.cpo): reference-free preference losses."""
 
     loss_type: Literal["sigmoid", "hinge", "ipo", "simpo", "alphapo"] = "sigmoid"
@@ -124,7 +143,7 @@ class SimPOMethod(_ContrastiveMethod):
     """Weight of the NLL term; 0 = pure SimPO."""
 
 
-class _OnlineMethod(Section):
+class _OnlineMethod(MethodSection):
     """Shared settings of online RL methods that generate completions and score them with a reward model."""
 
     reward_model: str = Field(..., min_length=1)

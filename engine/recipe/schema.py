@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
+from engine.data.formats import FORMATS
 from engine.recipe.defaults import LORA_ALPHA, LORA_DROPOUT, LORA_RANK, PROBE_SUITES
 from engine.recipe.method_settings import GRPOMethod
 from engine.recipe.methods import METHODS
 from engine.recipe.section import Section
+from engine.recipe.trackers import TRACKERS
 
 
 class ModelSection(Section):
@@ -41,12 +44,26 @@ class LoraSection(Section):
     """Which linear layers get adapters: `all-linear`, or module names such as `[q_proj, v_proj]`."""
 
 
+class DataSource(Section):
+    """One file of a training mixture and its weight."""
+
+    path: str = Field(..., min_length=1)
+    """A data file or folder, as `data.train` names one."""
+    weight: float = Field(1.0, gt=0)
+    """Its share of the mixed training rows, relative to the other files' weights."""
+
+
 class DataSection(Section):
     """Where the training data comes from and how its columns map to what the method expects."""
 
-    train: str = Field(..., min_length=1)
+    train: Annotated[str, Field(min_length=1)] | Annotated[list[DataSource], Field(min_length=1)]
     """Training data: a `.jsonl`/`.json`/`.parquet` file or a `datasets.save_to_disk` directory (relative paths
-    are resolved from the recipe file's folder), or a hub dataset name already in the local cache."""
+    are resolved from the recipe file's folder), or a hub dataset name already in the local cache; or a mixture, a
+    list of `{path, weight}` whose rows are mixed in proportion to the weights."""
+    format: Literal[("auto", *FORMATS)] = "auto"  # type: ignore[valid-type]
+    """The files' format: `auto` detects it from the rows; `trl` (prompt/chosen/rejected, completion, messages),
+    `sharegpt` (LLaMA-Factory `conversations`), `alpaca` (instruction/input/output), `openai` (`messages`; the last
+    assistant turn is the answer) or `hh` (Anthropic-HH Human/Assistant transcripts)."""
     eval: str | None = None
     """Held-out evaluation data, same forms as `train`. If unset, `eval_fraction` of `train` is held out."""
     eval_fraction: float = Field(0.0, ge=0, lt=1)
@@ -104,6 +121,24 @@ class TrainSection(Section):
     """Write a checkpoint every this many steps (unset: only at the end and on stop)."""
     save_total_limit: int = Field(2, gt=0)
     """Keep at most this many checkpoints."""
+    report_to: list[str] = Field(default_factory=list)
+    """Experiment trackers TRL logs to, by TRL's names: `tensorboard` (event files in the run's `tb/`), `wandb`,
+    `trackio`, `mlflow`, … (offline/local in the run's `trackers/` unless your environment configures them).
+    Each needs its package (`pip install reins[trackers]`). Reins' own events are written either way."""
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _tracker_names(cls, value: object) -> object:
+        if isinstance(value, str):  # `report_to: wandb`, as TRL itself accepts
+            value = [] if value in ("none", "") else [value]
+        if not isinstance(value, list):
+            return value
+        unknown = [v for v in value if v not in TRACKERS]
+        if unknown:
+            close = difflib.get_close_matches(str(unknown[0]), list(TRACKERS), n=1)
+            hint = f" — did you mean `{close[0]}`?" if close else ""
+            raise ValueError(f"unknown tracker {unknown[0]!r}{hint} (TRL's trackers: {', '.join(TRACKERS)})")
+        return list(dict.fromkeys(value))
 
 
 class DistributedSection(Section):

@@ -53,7 +53,10 @@ class RunDir:
     rejudge_log = property(lambda self: self.path / "rejudge.log")  # output of the reward-model judge's process
     annotations = property(lambda self: self.path / "annotations.jsonl")  # people's marks on samples (append-only)
     annotations_lock = property(lambda self: self.path / ".annotations.jsonl.lock")
+    tb = property(lambda self: self.path / "tb")  # TensorBoard event files (train.report_to: tensorboard)
+    trackers = property(lambda self: self.path / "trackers")  # other trackers' offline/local logs (wandb, trackio, …)
     reprobe_log = property(lambda self: self.path / "reprobe.log")  # output of `reins report --probes`'s process
+    export_log = property(lambda self: self.path / "export.log")  # output of `reins export model --merge`'s process
     synth_plan = property(lambda self: self.path / "synth.json")  # a generation run's plan (`reins data synth`)
 
     @property

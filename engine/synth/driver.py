@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.data.text import prompt_text
 from engine.synth.plan import SynthPlan, read_prompts
 from engine.synth.rows import append_rows, degenerate, pair_row, written_rows
 from engine.synth.system_prompts import pair_for, text_hash
-from engine.verdict.judge import prompt_text
 
 Messages = list[dict[str, str]]
 # (chat prompts, seed, temperature) → one answer per prompt, in order

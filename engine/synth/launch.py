@@ -21,7 +21,7 @@ from engine.runs.process import record_alive
 from engine.runs.rundir import RunDir, now_iso, write_json_atomic
 from engine.runs.store import RunStore, RunView
 from engine.synth.endpoint import api_key
-from engine.synth.plan import LocalGenerator, SynthPlan, generator_warnings, read_prompts
+from engine.synth.plan import LocalGenerator, SynthPlan, build_plan, generator_warnings, read_prompts
 from engine.synth.rows import written_rows
 
 KIND = "generate"
@@ -55,6 +55,14 @@ def check_plan(plan: SynthPlan, runs_root: Path, recipe: str | None = None) -> l
     except ReinsError:
         aligned_path = None
     return generator_warnings(plan, aligned, aligned_path, generator_path)
+
+
+def submit(prompts: str | Path, out: str | Path, options: dict, recipe: str | None, name: str | None,
+           runs_root: Path) -> RunView:
+    """Build and check the plan from `reins data synth`'s options, then start its run (nothing is written when a
+    check fails)."""
+    plan = build_plan(prompts, out, **options)
+    return start_synth(plan, runs_root, name, check_plan(plan, runs_root, recipe))
 
 
 def worker_command(rd: RunDir) -> list[str]:

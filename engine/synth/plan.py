@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from engine.data.reading import read_data
 from engine.errors import DataError, ReinsError
-from engine.recipe.data import load_records
 from engine.recipe.schema import ChatJudge, Judge, ModelSection
 from engine.synth.system_prompts import SystemPair
 
@@ -134,8 +134,12 @@ def prompt_messages(row: dict[str, Any], where: str) -> list[dict[str, str]]:
 
 
 def read_prompts(path: str, limit: int | None = None) -> list[tuple[dict[str, Any], list[dict[str, str]]]]:
-    """(row, prompt messages) for the first `limit` rows of a prompts file; every bad row is named at once."""
-    rows = load_records(path)
+    """(row, prompt messages) for the first `limit` rows of a prompts file in any format Reins reads (ShareGPT,
+    Alpaca, OpenAI messages, HH, TRL: normalised to TRL rows first); every bad row is named at once."""
+    data = read_data(path)
+    if data.problems:
+        raise DataError(f"The prompts file {path} cannot be read:", problems=_first(data.problems))
+    rows = data.rows
     if limit:
         rows = rows[:limit]
     if not rows:
@@ -147,9 +151,12 @@ def read_prompts(path: str, limit: int | None = None) -> list[tuple[dict[str, An
         except DataError as exc:
             problems.append(str(exc))
     if problems:
-        shown = problems[:10] + ([f"… and {len(problems) - 10} more"] if len(problems) > 10 else [])
-        raise DataError(f"The prompts file {path} has rows that cannot be used:", problems=shown)
+        raise DataError(f"The prompts file {path} has rows that cannot be used:", problems=_first(problems))
     return out
+
+
+def _first(problems: list[str], shown: int = 10) -> list[str]:
+    return problems[:shown] + ([f"… and {len(problems) - shown} more"] if len(problems) > shown else [])
 
 
 def generator_warnings(plan: SynthPlan, aligned_model: str | None, aligned_path: str | None,

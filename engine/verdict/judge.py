@@ -19,15 +19,6 @@ SYSTEM = ("You compare two answers to the same user message. Judge which answer 
           "harmless for that user. Length is not a merit in itself. Reply with one token: A, B, or TIE.")
 
 
-def prompt_text(prompt: Any) -> str:
-    """A prompt as a reader (or a judge) sees it: the user's words, or `role: content` lines for a conversation."""
-    if isinstance(prompt, str):
-        return prompt
-    if len(prompt) == 1:
-        return str(prompt[0]["content"])
-    return "\n".join(f"{m['role']}: {m['content']}" for m in prompt)
-
-
 def pairwise_messages(prompt: str, answer_a: str, answer_b: str) -> list[dict[str, str]]:
     """The one rubric every pairwise judge reads (a chat endpoint, a local model): system rules, then both answers."""
     return [{"role": "system", "content": SYSTEM},

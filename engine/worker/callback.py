@@ -11,6 +11,7 @@ import torch
 from transformers import TrainerCallback
 
 from engine.runs.events import EventWriter
+from engine.worker.tracker_alerts import send_alert
 
 GIB = 1024**3
 # Totals the Trainer logs once at the end of train()/evaluate(): they go into the summary, not the curves.
@@ -58,11 +59,13 @@ class EventsCallback(TrainerCallback):
         self.health: Any = None  # engine.verdict.monitor.Monitor when the recipe's alerts are enabled
         self.stop_on_error = False
         self.stop_reason: str | None = None
+        self.trackers: list[str] = []  # train.report_to: alerts go to those that have alerts too
 
     def attach_health(self, recipe: Any) -> None:
         """Evaluate the recipe's red-flag rules on every metric event (see engine.verdict.rules)."""
         from engine.verdict.healthcheck import monitor_for
 
+        self.trackers = list(recipe.train.report_to)
         if recipe.alerts.enabled:
             self.health = monitor_for(recipe)
             self.stop_on_error = recipe.alerts.stop_on_error
@@ -76,6 +79,7 @@ class EventsCallback(TrainerCallback):
             if self.writer:
                 print(f"[reins] {alert.severity} {alert.rule} at step {alert.step}: {alert.message}", flush=True)
                 self.writer.write("alert", **alert.to_event())
+                send_alert(self.trackers, alert)
             if alert.severity == "error" and self.stop_on_error and self.stop_reason is None:
                 self.stop_reason = f"alert {alert.rule} at step {alert.step} (alerts.stop_on_error): {alert.message}"
                 self.stop.set()

@@ -18,6 +18,7 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 from engine.recipe.loading import read_yaml, validate  # noqa: E402
 from engine.recipe.methods import METHODS  # noqa: E402
+from engine.recipe.trackers import tracker_env  # noqa: E402
 from engine.runs.events import EventWriter  # noqa: E402
 from engine.runs.process import process_start_ticks  # noqa: E402
 from engine.runs.rundir import RunDir, now_iso  # noqa: E402
@@ -85,6 +86,8 @@ def _train(rd: RunDir, recipe, writer: EventWriter | None, stop: threading.Event
     from engine.worker.trainers import BuildContext, builder_for
 
     set_seed(recipe.train.seed)
+    # Trackers read where to write from the environment when the trainer builds their callbacks.
+    os.environ.update(tracker_env(recipe.train.report_to, rd.id, rd.tb, rd.trackers, os.environ))
     t_load = time.perf_counter()
     runs_root = rd.path.parent
     method = recipe.method.name

@@ -14,6 +14,7 @@ from transformers import PreTrainedTokenizerBase, TrainerCallback
 
 from engine.recipe.methods import METHODS
 from engine.recipe.schema import Recipe
+from engine.recipe.trackers import PROJECT
 
 
 def precision_flags(recipe: Recipe) -> dict[str, bool]:
@@ -51,7 +52,8 @@ def common_args(recipe: Recipe, output_dir: Path, has_eval: bool) -> dict[str, A
         "save_strategy": "steps" if t.save_steps else "no",
         "save_steps": t.save_steps or 500,
         "save_total_limit": t.save_total_limit,
-        "report_to": "none",
+        "report_to": t.report_to or "none",
+        "run_name": output_dir.parent.name,  # the run's id: trackers show it beside Reins' own records
         "disable_tqdm": True,
         "dataloader_num_workers": 0,
         # Without CUDA, ranks started by `accelerate launch` train on the CPU and talk over gloo.
@@ -92,6 +94,13 @@ class BuildContext:
         `cls` is an error (a silently dropped setting would train something else than the recipe says); shared
         arguments the method's spec declares unused (`unused_train`, e.g. max_length for GRPO) are left out."""
         known = {f.name for f in fields(cls)}
+        trl = self.recipe.method.trl  # checked at validate: real fields that no Reins setting fills
+        clash = sorted(set(trl) & (set(method_args) | set(common_args(self.recipe, self.output_dir, True))))
+        if clash:
+            raise TypeError(f"method.trl sets {', '.join(clash)}, which the {self.recipe.method.name} builder fills "
+                            "from Reins settings: add it to engine.recipe.trl_settings")
+        project = {"project": PROJECT} if "project" in known else {}  # trackio's project; method.trl may name another
+        method_args = {**project, **method_args, **trl}
         unknown = sorted(set(method_args) - known)
         if unknown:
             raise TypeError(f"{cls.__name__} has no field {', '.join(unknown)}: the {self.recipe.method.name} builder "

@@ -120,3 +120,11 @@ def test_a_warning_when_the_generator_is_the_aligned_model(prompts: Path, tmp_pa
     assert generator_warnings(plan, "/models/b", "/models/b", "/models/a") == []
     endpoint = build_plan(prompts, tmp_path / "o.jsonl", endpoint="http://h/v1", endpoint_model="e")
     assert generator_warnings(endpoint, "/models/a", None, None) == []
+
+
+def test_prompts_in_other_formats_are_read(tmp_path: Path, write_jsonl) -> None:
+    sharegpt = write_jsonl(tmp_path / "sg.jsonl", [{"conversations": [{"from": "human", "value": "Hi there"},
+                                                                      {"from": "gpt", "value": "Hello"}]}])
+    alpaca = write_jsonl(tmp_path / "alpaca.jsonl", [{"instruction": "Name a colour.", "input": "", "output": "Red"}])
+    assert read_prompts(str(sharegpt))[0][1] == [{"role": "user", "content": "Hi there"}]
+    assert read_prompts(str(alpaca))[0][1][0]["content"].startswith("Name a colour.")
