@@ -28,10 +28,12 @@ def build_datasets(
     d = recipe.data
     rows = rename_fields(load_records(d.train, d.split), d.fields)
     keep = required_fields(recipe.method.name, rows)
-    rows = [{k: r[k] for k in keep} for r in rows]
+    if getattr(recipe.method, "reward_funcs", None) and rows:
+        keep = list(dict.fromkeys([*keep, *rows[0]]))  # reward functions read the data's other columns (an answer)
+    rows = [{k: r.get(k) for k in keep} for r in rows]
     eval_rows = None
     if d.eval:
-        eval_rows = [{k: r[k] for k in keep} for r in rename_fields(load_records(d.eval, d.split), d.fields)]
+        eval_rows = [{k: r.get(k) for k in keep} for r in rename_fields(load_records(d.eval, d.split), d.fields)]
     elif d.eval_fraction > 0:
         shuffled = rows[:]
         random.Random(recipe.train.seed).shuffle(shuffled)
