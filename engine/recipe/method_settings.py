@@ -206,8 +206,9 @@ class GRPOMethod(_OnlineMethod):
             raise ValueError("give a reward: reward_model, reward_funcs, or both")
         n = len(self.reward_funcs) + bool(self.reward_model)
         if self.reward_weights is not None and len(self.reward_weights) != n:
-            raise ValueError(f"reward_weights has {len(self.reward_weights)} weight(s) but there are {n} reward(s) "
-                             "(the reward model first, when given, then each of reward_funcs)")
+            w = len(self.reward_weights)
+            raise ValueError(f"reward_weights has {w} weight{'s' * (w != 1)} for {n} reward{'s' * (n != 1)}: one per "
+                             "reward, the reward model first (when given), then each of reward_funcs")
         return self
 
 
