@@ -24,11 +24,9 @@ def test_grpo_trains_on_reward_functions_alone(tmp_path: Path, tiny_model: Path,
                          method={"reward_funcs": FUNCS, "reward_weights": [1.0, 0.5, 2.0], "num_generations": 2,
                                  "max_completion_length": 8}, report={"enabled": False})
     res = reins("run", str(recipe), "--wait", "--json", runs=tmp_path / "runs")
-    assert res.returncode == 0, res.stderr[-4000:]
-    run = json.loads(res.stdout)
-    assert run["status"] == "completed"
-    events = metric_events(Path(run["path"]))
-    assert len(events) == 2
+    assert (res.returncode, json.loads(res.stdout or "{}").get("status")) == (0, "completed"), res.stderr[-4000:]
+    events = metric_events(Path(json.loads(res.stdout)["path"]))
+    assert [e["step"] for e in events] == [1, 2]  # no reward model was loaded: the functions alone drive GRPO
     for e in events:
         v = e["values"]
         for name in ("exact_match", "number_format", "length_penalty"):
