@@ -60,3 +60,18 @@ def test_a_raising_reward_function_fails_the_run_with_its_name_and_row(tmp_path:
     assert said, record["error"]
     a, op, b = int(said[2]), said[3], int(said[4])
     assert (a + b if op == "+" else a - b) % 2 == 1  # the row named is one the function really fails on
+
+
+def test_rloo_sums_a_reward_model_and_a_function_with_their_weights(tmp_path: Path, tiny_model: Path, metric_events,
+                                                                    reins, tiny_recipe) -> None:
+    # The tiny Llama loaded as a 1-output classifier is the reward model; its metric name is its folder's name.
+    recipe = tiny_recipe(tmp_path, tiny_model, "rloo", steps=1, data={"max_rows": 4},
+                         method={"reward_model": str(tiny_model), "reward_funcs": [FUNCS[2]],
+                                 "reward_weights": [0.5, 3.0], "num_generations": 2, "max_completion_length": 8},
+                         report={"enabled": False})
+    res = reins("run", str(recipe), "--wait", "--json", runs=tmp_path / "runs")
+    assert (res.returncode, json.loads(res.stdout or "{}").get("status")) == (0, "completed"), res.stderr[-4000:]
+    (event,) = metric_events(Path(json.loads(res.stdout)["path"]))
+    v = event["values"]
+    model_mean = v[f"rewards/{tiny_model.name}/mean"]
+    assert v["reward"] == pytest.approx(0.5 * model_mean + 3.0 * v["rewards/length_penalty/mean"], abs=1e-4)
