@@ -4,7 +4,7 @@ PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.reins-installed
 TEST_STAMP := $(VENV)/.reins-test-installed
 
-.PHONY: run demo test lint bench bench-tui clean-venv
+.PHONY: run demo test lint bench bench-tui gpu-kit clean-venv
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -42,6 +42,11 @@ bench: $(STAMP)
 # Writes its run store with the TUI tests' writers (tests/tui/conftest.py, which needs pytest).
 bench-tui: $(TEST_STAMP)
 	$(PY) bench/tui_startup.py
+
+# The GPU check's kit: wheels the GPU image lacks + SmolLM2's tokenizer in .whl/ (≤ 64 MiB with the repository);
+# prints the one command to run on the GPU box (see README, "GPU check").
+gpu-kit: $(STAMP)
+	$(PY) bench/gpu_kit.py
 
 clean-venv:
 	rm -rf $(VENV)

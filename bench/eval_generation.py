@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.recipe.data import load_records  # noqa: E402
+from engine.data.reading import load_records  # noqa: E402
 from engine.recipe.loading import load_recipe  # noqa: E402
 
 
@@ -30,8 +30,9 @@ def main() -> None:
     args = ap.parse_args()
 
 
+    from engine.data.text import prompts_of
     from engine.worker.loading import load_model
-    from engine.worker.measuring import answer_tokens, generate, prompts_of
+    from engine.worker.measuring import answer_tokens, generate
 
     recipe = load_recipe("dpo").recipe
     model, tok, _ = load_model(recipe)

@@ -27,10 +27,16 @@ from engine.recipe.model_refs import resolve_model  # noqa: E402
 from engine.runs import events  # noqa: E402
 
 
+def plain_command(model_dir: Path, train_file: str | Path, steps: int, batch: int, max_length: int, lr: float,
+                  out: Path, *options: str) -> list[str]:
+    """The plain TRL script's command line (`options`: its flags, e.g. `--dtype bfloat16 --liger`)."""
+    return [sys.executable, str(ROOT / "bench" / "plain_trl_dpo.py"), str(model_dir), str(train_file), str(steps),
+            str(batch), str(max_length), str(lr), str(out), *options]
+
+
 def run_plain(model_dir: Path, recipe, out: Path) -> tuple[float, float]:
     t = recipe.train
-    cmd = [sys.executable, str(ROOT / "bench" / "plain_trl_dpo.py"), str(model_dir), recipe.data.train,
-           str(t.max_steps), str(t.batch_size), str(t.max_length), str(t.learning_rate), str(out)]
+    cmd = plain_command(model_dir, recipe.data.train, t.max_steps, t.batch_size, t.max_length, t.learning_rate, out)
     t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - t0

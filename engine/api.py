@@ -8,6 +8,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.data import convert as _convert
+from engine.data import sample as _sample
+from engine.data import split as _split
+from engine.data.context import data_context, read_for_tool
+from engine.data.reading import DataFile
 from engine.errors import ReinsError
 from engine.estimate.catalogue import ArchitectureInfo, architecture_config, architectures
 from engine.estimate.fit import estimate as _estimate
@@ -36,6 +41,8 @@ from engine.verdict.healthcheck import HealthResult
 from engine.verdict.report import WrittenReport
 
 if TYPE_CHECKING:
+    from engine.exporting.model import ExportedModel
+    from engine.importing.mapping import ImportedConfig
     from engine.launching.resume import ResumePlan
     from engine.queue.settings import QueueSettings
 
@@ -46,7 +53,8 @@ __all__ = [
     "check_health", "write_report", "rejudge_samples", "list_samples", "annotate_sample", "head_to_head",
     "rerun_probes", "queue_status", "cancel_queued", "prioritize", "pause_queue", "resume_queue",
     "queue_settings", "revive_queue", "find_sweep", "list_sweep_files", "plan_sweep", "start_sweep", "list_sweeps",
-    "sweep_summary", "stop_sweep", "wait_for_sweep", "slurm_sweep_script",
+    "sweep_summary", "stop_sweep", "wait_for_sweep", "slurm_sweep_script", "export_model", "import_config",
+    "read_data", "inspect_data", "convert_data", "sample_data", "split_data", "DataFile",
     "RunView", "RunDetails", "Estimate", "LogTail", "PipelineInfo", "StartedPipeline", "ArchitectureInfo",
     "HealthResult", "WrittenReport", "SampleMarks", "QueueStatus", "SweepSummary", "SlurmSweep",
 ]
@@ -509,3 +517,63 @@ def rerun_probes(ref: str, runs_dir: Path | str | None = None) -> dict[str, Any]
     from engine.verdict.reprobe import reprobe
 
     return reprobe(_report_dir(ref, runs_dir).path)
+
+
+# ---------- data files ----------
+
+def read_data(path: str | Path, recipe: str | None = None, overrides: list[str] | tuple[str, ...] = (),
+              fmt: str | None = None) -> DataFile:
+    """A data file's rows as TRL reads them (any format Reins knows; `recipe` gives its field names and format),
+    with every problem found (file, row, field)."""
+    return read_for_tool(path, data_context(recipe, list(overrides)), fmt, strict=False)
+
+
+def inspect_data(path: str | Path, recipe: str | None = None, overrides: list[str] | tuple[str, ...] = (),
+                 fmt: str | None = None, category: str | None = None,
+                 runs_dir: Path | str | None = None) -> dict[str, Any]:
+    """`reins data inspect`: rows, format, lengths with the recipe's tokenizer (p50/p95/max per field, rows over
+    max_length), duplicate prompts, near-identical pairs, length bias, empty answers, per-category figures."""
+    from engine.data.inspection import inspect_file  # rapidfuzz: loaded only by the command that uses it
+
+    return inspect_file(path, data_context(recipe, list(overrides)), fmt, category, _runs_dir(runs_dir))
+
+
+def convert_data(path: str | Path, out: str | Path, recipe: str | None = None,
+                 overrides: list[str] | tuple[str, ...] = (), fmt: str | None = None,
+                 force: bool = False) -> dict[str, Any]:
+    """`reins data convert`: write a file of any known format as TRL conversational `.jsonl` rows."""
+    return _convert.convert_file(path, out, data_context(recipe, list(overrides)), fmt, force)
+
+
+def sample_data(path: str | Path, n: int = 50, seed: int = 0, recipe: str | None = None,
+                overrides: list[str] | tuple[str, ...] = (), fmt: str | None = None) -> dict[str, Any]:
+    """`reins data sample`: `n` random rows (prompt and answers as text) to read side by side."""
+    return _sample.sample_file(path, n, seed, data_context(recipe, list(overrides)), fmt)
+
+
+def split_data(path: str | Path, train_out: str | Path, eval_out: str | Path, eval_fraction: float = 0.1,
+               seed: int = 0, category: str | None = None, fmt: str | None = None,
+               force: bool = False) -> dict[str, Any]:
+    """`reins data split`: write train and eval files (rows as they were in the file) stratified by `category`
+    (default: a `category`-like field when every row has one), every copy of a prompt on one side."""
+    return _split.split_file(path, train_out, eval_out, eval_fraction, seed, category, fmt, force)
+# ---------- to and from other tools ----------
+
+def export_model(ref: str, output: Path | str, merge: bool = False, dtype: str | None = None,
+                 runs_dir: Path | str | None = None) -> ExportedModel:
+    """Write a completed run's model to `output` with a model card (README.md): with `merge`, a LoRA adapter merged
+    into its unquantised base in `dtype` (bf16 unless given; in a worker process, this one never imports torch),
+    else the saved adapter or model as it is. Raises ReinsError for an unknown or unfinished run or an occupied
+    output folder."""
+    from engine.exporting.model import export_model as _export_model
+
+    return _export_model(get_run(ref, runs_dir), Path(output), merge, dtype)
+
+
+def import_config(tool: str, path: Path | str, output: Path | str | None = None) -> ImportedConfig:
+    """A Reins recipe from another tool's training config (`llamafactory` or `axolotl`), with what mapped to what
+    and every key that has none; validated as `reins validate` does (without the data and model files) and written
+    to `output` when given. Raises ReinsError for an unreadable file or a stage Reins has no method for."""
+    from engine.importing.mapping import import_config as _import_config
+
+    return _import_config(tool, Path(path), Path(output) if output is not None else None)

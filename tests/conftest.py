@@ -106,6 +106,25 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def random_adapter() -> Callable[..., None]:
+    """random_adapter(folder, base, seed=1): a LoRA adapter with random, non-zero A and B on `base`, saved with the
+    base's tokenizer as a run's final/ is: the policy answers differently from its base."""
+
+    def save(folder: Path, base: Path, seed: int = 1) -> None:
+        import torch
+        from peft import LoraConfig, get_peft_model
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        torch.manual_seed(seed)
+        model = get_peft_model(AutoModelForCausalLM.from_pretrained(base),
+                               LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False))
+        model.save_pretrained(folder)
+        AutoTokenizer.from_pretrained(base).save_pretrained(folder)
+
+    return save
+
+
 # ---------- writing inputs ----------
 
 def _write_recipe(path: Path, base: str, model: Path | str, **sections: dict[str, Any] | None) -> Path:

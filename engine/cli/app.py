@@ -1,7 +1,8 @@
 """The `reins` command line (typer): commands parse arguments, call `engine.api` and render what it returns.
 
-The commands live beside this file by job (recipe_commands, run_commands, verdict_commands); this module builds the
-typer app from them, in the order `reins --help` lists them, and is the console-script entry point."""
+The commands live beside this file by job (recipe_commands, run_commands, verdict_commands, transfer_commands);
+this module builds the typer app from them, in the order `reins --help` lists them, and is the console-script entry
+point."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from engine.cli import queue_commands, recipe_commands, run_commands, sweep_commands, verdict_commands
+from engine.cli import (
+    data_commands,
+    queue_commands,
+    recipe_commands,
+    run_commands,
+    sweep_commands,
+    transfer_commands,
+    verdict_commands,
+)
 from engine.cli.options import RunsDir
 from engine.cli.output import err
 from engine.errors import ReinsError
@@ -46,7 +55,9 @@ app.command()(recipe_commands.recipes)
 app.command()(recipe_commands.validate)
 app.command()(recipe_commands.estimate)
 app.command()(run_commands.run)
+recipe_commands.export_app.command("model")(transfer_commands.export_model)
 app.add_typer(recipe_commands.export_app, name="export")
+app.add_typer(transfer_commands.import_app, name="import")
 app.add_typer(queue_commands.queue_app, name="queue")
 app.command()(sweep_commands.sweep)
 app.command("ls")(run_commands.ls)
@@ -58,6 +69,7 @@ app.command()(run_commands.resume)
 app.command()(verdict_commands.health)
 app.command()(verdict_commands.report)
 app.command()(verdict_commands.annotate)
+app.add_typer(data_commands.data_app, name="data")
 
 
 def main() -> None:

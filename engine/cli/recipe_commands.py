@@ -47,8 +47,11 @@ def validate(recipe: str = typer.Argument(..., help="Bundled recipe name (e.g. d
         return
     for w in warnings:
         err.print(f"[yellow]warning:[/] {escape(w)}")
+    # A mixture lists several files.
+    files = [r.data.train] if isinstance(r.data.train, str) else [s.path for s in r.data.train]
     out.print(f"[green]OK[/] {loaded.source}: method {r.method.name}, model {r.model.name}, "
-              f"{'LoRA r=' + str(r.lora.r) if r.lora else 'full fine-tuning'}, data {Path(r.data.train).name}")
+              f"{'LoRA r=' + str(r.lora.r) if r.lora else 'full fine-tuning'}, "
+              f"data {' + '.join(Path(f).name for f in files)}")
 
 
 def estimate(recipe: str | None = typer.Argument(None, help="Bundled recipe name or a YAML path."),
@@ -93,7 +96,7 @@ def _print_catalogue(as_json: bool) -> None:
 
 SweepGridOpt = typer.Option(None, "--grid", "-g", metavar="KEY=V1,V2,…", help="With --sweep: a setting and the "
                             "values to try (repeatable: every combination is a member).")
-export_app = typer.Typer(help="Write files that run Reins elsewhere (e.g. a SLURM batch script).",
+export_app = typer.Typer(help="Write files for use elsewhere: a SLURM batch script, a trained model with its card.",
                          no_args_is_help=True)
 
 

@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from engine.data.checks import check_data
+from engine.data.hashing import data_files
 from engine.errors import ModelNotFoundError, RecipeError, ReinsError
 from engine.estimate.fit import estimate
 from engine.estimate.gpus import read_gpus
@@ -23,7 +25,6 @@ from engine.launching import distributed
 from engine.launching.preflight import recipe_warnings
 from engine.launching.secrets import redact, worker_env
 from engine.paths import runs_dir as default_runs_dir
-from engine.recipe.data import check_data
 from engine.recipe.keysettings import key_settings
 from engine.recipe.loading import LoadedRecipe, dump_recipe, load_recipe
 from engine.recipe.model_refs import RUN_PREFIX, resolve_model
@@ -210,6 +211,7 @@ def launch(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (), name
         settings=key_settings(r.model_dump(mode="json")),  # the Runs table's "key settings", without reading YAML
         parents=sorted({ref[len(RUN_PREFIX):] for ref in _model_refs(r) if ref.startswith(RUN_PREFIX)}),
         **({"pipeline": pipeline} if pipeline else {}),
+        data_files=data_files(r.data),  # content hashes: two runs share data when their hashes match
         warnings=warnings, need_gib=round(est.total_gib, 3), cwd=os.getcwd(),
         **({"devices": list(placed)} if placed is not None and not queue else {}),
         **({"queue": _queue_record(queue, n_gpus, devices, after or [])} if queue else {}),

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from engine.data.checks import required_fields
+from engine.data.leakage import leakage_warning
+from engine.data.mixture import read_train
+from engine.data.tokens import row_lengths, token_counter, tokenizer_dir
 from engine.errors import ReinsError
 from engine.launching.secrets import launch_warnings
-from engine.recipe.data import load_records, rename_fields, required_fields
 from engine.recipe.methods import METHODS
 from engine.recipe.model_refs import resolve_model
 from engine.recipe.schema import Recipe
@@ -16,7 +19,6 @@ LR_RANGE = (1e-6, 1e-4)
 LORA_LR_FACTOR = 5  # adapters train well at ~5× a full fine-tune's rate
 BETA_RANGE = (0.05, 1.0)
 TRUNCATION_LIMIT = 0.05
-PER_MESSAGE_TOKENS = 5  # chat-template markers around each message
 
 
 def has_chat_template(model_dir: Path) -> bool | None:
@@ -35,26 +37,11 @@ def has_chat_template(model_dir: Path) -> bool | None:
 def token_lengths(recipe: Recipe, model_dir: Path) -> list[int] | None:
     """Approximate tokenised length of every training row (prompt + longest response), or None without a
     `tokenizer.json` to count with."""
-    tok_file = model_dir / "tokenizer.json"
-    if not tok_file.is_file():
+    count = token_counter(model_dir)
+    if count is None:
         return None
-    from tokenizers import Tokenizer  # the Rust tokenizer alone: fast, and no training library
-
-    tokenizer = Tokenizer.from_file(str(tok_file))
-    rows = rename_fields(load_records(recipe.data.train, recipe.data.split), recipe.data.fields)
-    fields = required_fields(recipe.method.name, rows)
-
-    def count(value: object) -> int:
-        if isinstance(value, str):
-            return len(tokenizer.encode(value).ids)
-        if isinstance(value, list):
-            return sum(count(m.get("content", "")) + PER_MESSAGE_TOKENS for m in value if isinstance(m, dict))
-        return 0
-
-    responses = [f for f in fields if f in ("chosen", "rejected", "completion")]
-    others = [f for f in fields if f not in responses and f != "label"]
-    return [sum(count(r.get(f)) for f in others) + max((count(r.get(f)) for f in responses), default=0)
-            for r in rows]
+    rows = read_train(recipe.data, recipe.train.seed).rows
+    return row_lengths(rows, required_fields(recipe.method.name, rows), count)
 
 
 def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[str]:
@@ -80,6 +67,11 @@ def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[st
                        f"({spec.unused_train_note}); Reins uses it only for the memory estimate and the "
                        "post-training evaluation.")
     out += checkpoint_warnings(recipe)
+    try:
+        leak = leakage_warning(recipe.data, t.seed)
+    except ReinsError:
+        leak = None  # unreadable data is an error check_data reports
+    out += [leak] if leak else []
     if recipe.distributed.strategy != "ddp":
         from engine.launching.distributed import visible_gpus
 
@@ -90,10 +82,7 @@ def preflight_warnings(recipe: Recipe, runs_root: Path | None = None) -> list[st
         resolved = resolve_model(recipe.model.name, runs_root)
     except ReinsError:
         return out  # a missing model is an error reported elsewhere
-    model_dir = resolved.path
-    if resolved.is_adapter:
-        base = resolved.adapter_config().get("base_model_name_or_path")
-        model_dir = Path(base) if base else model_dir
+    model_dir = tokenizer_dir(resolved)
     if spec.aligns:
         if has_chat_template(resolved.path) is False and has_chat_template(model_dir) is False:
             out.append(f"{recipe.model.name} has no chat template, so it has probably not been through SFT; "

@@ -234,13 +234,19 @@ def _check_key(parts: list[str], method: str | None) -> str | None:
 def _absolutise_data_paths(recipe: Recipe, base: Path) -> Recipe:
     # A resolved recipe must mean the same thing when read back from the run directory.
     updates = {}
-    for key in ("train", "eval"):
-        value = getattr(recipe.data, key)
-        if value and looks_like_path(value):
-            candidate = Path(value).expanduser()
-            if not candidate.is_absolute():
-                candidate = base / candidate
-            updates[key] = str(candidate.resolve())
+    def absolute(value: str) -> str:
+        if not looks_like_path(value):
+            return value
+        candidate = Path(value).expanduser()
+        return str((candidate if candidate.is_absolute() else base / candidate).resolve())
+
+    train = recipe.data.train
+    if isinstance(train, list):  # a mixture: each file resolved the same way
+        updates["train"] = [s.model_copy(update={"path": absolute(s.path)}) for s in train]
+    elif train:
+        updates["train"] = absolute(train)
+    if recipe.data.eval:
+        updates["eval"] = absolute(recipe.data.eval)
     text = recipe.report.perplexity_data
     if text and looks_like_path(text) and not Path(text).expanduser().is_absolute():
         report = recipe.report.model_copy(update={"perplexity_data": str((base / text).resolve())})

@@ -6,6 +6,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, field_validator, model_validator
 
+from engine.data.formats import FORMATS
 from engine.recipe.defaults import LORA_ALPHA, LORA_DROPOUT, LORA_RANK, PROBE_SUITES
 from engine.recipe.method_settings import GRPOMethod
 from engine.recipe.methods import METHODS
@@ -41,12 +42,26 @@ class LoraSection(Section):
     """Which linear layers get adapters: `all-linear`, or module names such as `[q_proj, v_proj]`."""
 
 
+class DataSource(Section):
+    """One file of a training mixture and its weight."""
+
+    path: str = Field(..., min_length=1)
+    """A data file or folder, as `data.train` names one."""
+    weight: float = Field(1.0, gt=0)
+    """Its share of the mixed training rows, relative to the other files' weights."""
+
+
 class DataSection(Section):
     """Where the training data comes from and how its columns map to what the method expects."""
 
-    train: str = Field(..., min_length=1)
+    train: Annotated[str, Field(min_length=1)] | Annotated[list[DataSource], Field(min_length=1)]
     """Training data: a `.jsonl`/`.json`/`.parquet` file or a `datasets.save_to_disk` directory (relative paths
-    are resolved from the recipe file's folder), or a hub dataset name already in the local cache."""
+    are resolved from the recipe file's folder), or a hub dataset name already in the local cache; or a mixture, a
+    list of `{path, weight}` whose rows are mixed in proportion to the weights."""
+    format: Literal[("auto", *FORMATS)] = "auto"  # type: ignore[valid-type]
+    """The files' format: `auto` detects it from the rows; `trl` (prompt/chosen/rejected, completion, messages),
+    `sharegpt` (LLaMA-Factory `conversations`), `alpaca` (instruction/input/output), `openai` (`messages`; the last
+    assistant turn is the answer) or `hh` (Anthropic-HH Human/Assistant transcripts)."""
     eval: str | None = None
     """Held-out evaluation data, same forms as `train`. If unset, `eval_fraction` of `train` is held out."""
     eval_fraction: float = Field(0.0, ge=0, lt=1)

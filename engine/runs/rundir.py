@@ -54,6 +54,7 @@ class RunDir:
     annotations = property(lambda self: self.path / "annotations.jsonl")  # people's marks on samples (append-only)
     annotations_lock = property(lambda self: self.path / ".annotations.jsonl.lock")
     reprobe_log = property(lambda self: self.path / "reprobe.log")  # output of `reins report --probes`'s process
+    export_log = property(lambda self: self.path / "export.log")  # output of `reins export model --merge`'s process
 
     @property
     def identity_files(self) -> tuple[Path, ...]:

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.data.checks import check_data
 from engine.errors import RecipeError, ReinsError
 from engine.launching.launcher import resolve_inputs
 from engine.launching.pipeline import STAGE_REF
-from engine.recipe.data import check_data
 from engine.recipe.loading import dump_recipe, load_recipe
 from engine.sweeps.spec import MAX_MEMBERS_WITHOUT_YES, SweepSpec
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from engine.data.mixture import train_sources
 from engine.errors import ReinsError
 from engine.recipe.model_refs import RUN_PREFIX
+from engine.runs.rundir import RunDir
 from engine.verdict.healthcheck import recipe_of
 from engine.verdict.judge import length_part
 
@@ -32,7 +34,12 @@ def _data_key(train: str) -> str:
 def train_data(run_dir: Path) -> str | None:
     """The training data a run's recipe names (resolved), or None without a readable recipe."""
     recipe = recipe_of(run_dir)
-    return _data_key(recipe.data.train) if recipe is not None and recipe.data.train else None
+    if recipe is None or not recipe.data.train:
+        return None
+    sources = train_sources(recipe.data)
+    if len(sources) == 1:
+        return _data_key(sources[0][0])
+    return " + ".join(f"{_data_key(path)}×{weight:g}" for path, weight in sources)  # a mixture: files and weights
 
 
 def judge_run_dir(judge_model: str | None, runs_root: Path) -> Path | None:
@@ -53,8 +60,20 @@ def same_data(judge_model: str | None, run_dir: Path, runs_root: Path | None = N
     judge_dir = judge_run_dir(judge_model, runs_root or Path(run_dir).resolve().parent)
     if judge_dir is None:
         return False
+    hashed = [train_hashes(Path(d)) for d in (run_dir, judge_dir)]
+    if all(hashed):  # both runs recorded their files' contents: the same bytes, whatever the files are called
+        return hashed[0] == hashed[1]
     ours = train_data(Path(run_dir))
     return ours is not None and ours == train_data(judge_dir)
+
+
+def train_hashes(run_dir: Path) -> list[tuple[str, float]] | None:
+    """The content hashes and weights of the training files run.json `data_files` records (None when it has none
+    or a file could not be hashed)."""
+    files = [f for f in RunDir(run_dir).read().get("data_files") or [] if f.get("role") == "train"]
+    if not files or not all(f.get("sha256") for f in files):
+        return None
+    return sorted((f["sha256"], float(f.get("weight", 1.0))) for f in files)
 
 
 def complete_judge_result(judge: dict[str, Any] | None, samples: list[dict[str, Any]], run_dir: Path) -> None:

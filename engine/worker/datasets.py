@@ -8,7 +8,9 @@ from typing import Any
 from datasets import Dataset
 from transformers import PreTrainedTokenizerBase
 
-from engine.recipe.data import load_records, rename_fields, required_fields
+from engine.data.checks import required_fields
+from engine.data.mixture import read_train
+from engine.data.reading import read_section
 from engine.recipe.schema import Recipe
 
 
@@ -26,14 +28,14 @@ def build_datasets(
 ) -> tuple[Dataset, Dataset | None, dict[str, int]]:
     """Train and eval datasets with only the columns the method uses, plus row counts for the run's record."""
     d = recipe.data
-    rows = rename_fields(load_records(d.train, d.split), d.fields)
+    rows = read_train(d, recipe.train.seed).rows
     keep = required_fields(recipe.method.name, rows)
     if getattr(recipe.method, "reward_funcs", None) and rows:
         keep = list(dict.fromkeys([*keep, *rows[0]]))  # reward functions read the data's other columns (an answer)
     rows = [{k: r.get(k) for k in keep} for r in rows]
     eval_rows = None
     if d.eval:
-        eval_rows = [{k: r.get(k) for k in keep} for r in rename_fields(load_records(d.eval, d.split), d.fields)]
+        eval_rows = [{k: r.get(k) for k in keep} for r in read_section(d.eval, d).rows]
     elif d.eval_fraction > 0:
         shuffled = rows[:]
         random.Random(recipe.train.seed).shuffle(shuffled)

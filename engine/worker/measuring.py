@@ -11,25 +11,14 @@ from typing import Any
 
 import torch
 
+from engine.data.text import answer_text, prompt_text, prompts_of  # noqa: F401 - the last two re-exported: their old home
+
 SCORE_BATCH = 8  # sequences per forward pass when scoring log-probs
 
 
 def token_ids(out: Any) -> list[int]:
     """Token ids from what a tokenizer call returns (a list, or a BatchEncoding in transformers 5)."""
     return list(out["input_ids"] if hasattr(out, "keys") else out)  # transformers 5 returns a BatchEncoding
-
-
-def prompt_text(prompt: Any) -> str:
-    """A prompt as a reader sees it: the user's words, or `role: content` lines for a longer conversation."""
-    if isinstance(prompt, str):
-        return prompt
-    if len(prompt) == 1:
-        return str(prompt[0]["content"])
-    return "\n".join(f"{m['role']}: {m['content']}" for m in prompt)
-
-
-def answer_text(completion: Any) -> str:
-    return completion if isinstance(completion, str) else "\n".join(str(m["content"]) for m in completion)
 
 
 def prompt_ids(tokenizer: Any, prompt: Any) -> list[int]:
@@ -46,17 +35,6 @@ def pair_ids(tokenizer: Any, prompt: Any, completion: Any) -> tuple[list[int], i
         if full[: len(head)] == head:
             return full, len(head)
     return head + token_ids(tokenizer(answer_text(completion), add_special_tokens=False)), len(head)
-
-
-def prompts_of(rows: Sequence[dict[str, Any]]) -> list[Any]:
-    """The held-out prompts, whatever the data's shape (prompt column, or a conversation minus its last answer)."""
-    out = []
-    for row in rows:
-        if "prompt" in row:
-            out.append(row["prompt"])
-        elif "messages" in row and len(row["messages"]) > 1 and row["messages"][-1]["role"] == "assistant":
-            out.append(row["messages"][:-1])
-    return out
 
 
 def device_of(model: Any) -> torch.device:

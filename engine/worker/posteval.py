@@ -9,8 +9,9 @@ from typing import Any
 
 import torch
 
+from engine.data.reading import load_records
+from engine.data.text import prompt_text, prompts_of
 from engine.paths import BUNDLED_RECIPES
-from engine.recipe.data import load_records
 from engine.recipe.schema import ChatJudge, LocalJudge, Recipe, ReportSection, RewardModelJudge
 from engine.runs.events import EventWriter
 from engine.verdict.judge import ChatJudgeClient, by_score, judge_result
@@ -25,8 +26,6 @@ from engine.worker.measuring import (
     pair_ids,
     pair_sequences,
     perplexity,
-    prompt_text,
-    prompts_of,
     score_pairs,
 )
 from engine.worker.probing import capability_parts

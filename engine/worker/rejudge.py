@@ -7,18 +7,16 @@ line and exit code 1."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import traceback
 from pathlib import Path
 
 # Reins never downloads: make every hub lookup fail fast instead of hanging on a closed network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
-from engine.runs.rundir import write_json_atomic  # noqa: E402
 from engine.verdict.reward_scoring import FAILURE_PREFIX  # noqa: E402
+from engine.worker.request import serve_request  # noqa: E402
 
 
 def score(request: dict) -> list[dict]:
@@ -41,17 +39,7 @@ def score(request: dict) -> list[dict]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m engine.worker.rejudge REQUEST_JSON", file=sys.stderr)
-        return 2
-    try:
-        request = json.loads(Path(argv[0]).read_text())
-        write_json_atomic(Path(request["output"]), score(request))
-    except BaseException as exc:  # noqa: BLE001 - whatever happened, say it in one line the caller can show
-        traceback.print_exc()
-        print(f"{FAILURE_PREFIX}{type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        return 1
-    return 0
+    return serve_request(argv, "engine.worker.rejudge", score, FAILURE_PREFIX)
 
 
 if __name__ == "__main__":

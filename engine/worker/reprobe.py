@@ -6,10 +6,8 @@ its `final/` output (a LoRA adapter on that base, or a full model). The probes' 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import traceback
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,8 +18,9 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 from engine.recipe.defaults import PROBE_SUITES  # noqa: E402
-from engine.runs.rundir import RunDir, write_json_atomic  # noqa: E402
+from engine.runs.rundir import RunDir  # noqa: E402
 from engine.verdict.reprobe import FAILURE_PREFIX  # noqa: E402
+from engine.worker.request import serve_request  # noqa: E402
 
 
 def probe(request: dict[str, Any]) -> dict[str, Any]:
@@ -61,17 +60,7 @@ def probe(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m engine.worker.reprobe REQUEST_JSON", file=sys.stderr)
-        return 2
-    try:
-        request = json.loads(Path(argv[0]).read_text())
-        write_json_atomic(Path(request["output"]), probe(request))
-    except BaseException as exc:  # noqa: BLE001 - whatever happened, say it in one line the caller can show
-        traceback.print_exc()
-        print(f"{FAILURE_PREFIX}{type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        return 1
-    return 0
+    return serve_request(argv, "engine.worker.reprobe", probe, FAILURE_PREFIX)
 
 
 if __name__ == "__main__":

@@ -20,20 +20,9 @@ REPORT = {"probes": ["arithmetic", "knowledge"], "probe_items": 3, "probes_max_n
           "lm_eval": {"tasks": ["arc_easy"]}}
 
 
-def _adapter(folder: Path, base: Path) -> None:
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    torch.manual_seed(1)
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base),
-                           LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False))
-    model.save_pretrained(folder)  # random A and B: the policy answers differently from its base
-    AutoTokenizer.from_pretrained(base).save_pretrained(folder)
-
-
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, make_run, write_recipe, tiny_model: Path) -> Path:
+def store(tmp_path_factory: pytest.TempPathFactory, make_run, write_recipe, tiny_model: Path,
+                 random_adapter) -> Path:
     runs = tmp_path_factory.mktemp("reprobe") / "runs"
     run = make_run(runs, RUN_ID, events=[
         ("status", {"status": "running", "max_steps": 4}),
@@ -41,7 +30,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, make_run, write_recipe, tiny
         ("evaluation", {"step": 4, "values": {"samples": 1, "judge": JUDGE, "errors": {"probes": "an old failure"}}}),
         ("status", {"status": "completed", "summary": {"steps": 4}})])
     write_recipe(run.recipe, "dpo", tiny_model, report=REPORT)
-    _adapter(run.final, tiny_model)
+    random_adapter(run.final, tiny_model)
     return runs
 
 

@@ -26,6 +26,9 @@ def bad(tmp_path_factory: pytest.TempPathFactory, make_run, write_jsonl) -> dict
     (d / "duplicate_field.jsonl").write_text('{"prompt": "q", "chosen": "a", "chosen": "c", "rejected": "b"}\n')
     (d / "not_json.jsonl").write_text('{"prompt": "q", "chosen": "a", "rejected": "b"}\n{"prompt": \n')
     (d / "empty.jsonl").write_text("")
+    (d / "binary.jsonl").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    write_jsonl(d / "mixed.jsonl", [{"instruction": "q", "output": "a"},
+                                    {"conversations": [{"from": "human", "value": "q"}]}])
     (d / "bad_pipeline.yaml").write_text("stages:\n  - {name: a, recipe: sft, set: ['model.name=run:{b}']}\n"
                                          "  - {name: b, recipe: dpo}\n")
     (d / "staged_sweep.yaml").write_text("recipe: dpo\ngrid: {method.beta: [0.1, 0.5]}\nstages:\n"
@@ -84,6 +87,21 @@ BAD_INPUT = [
     ("dataset identical pair", ["validate", "dpo", *data("identical")], "identical"),
     ("dataset not JSON", ["validate", "dpo", *data("not_json")], "line 2: not valid JSON"),
     ("dataset empty", ["validate", "dpo", *data("empty")], "no rows"),
+    ("dataset not text", ["validate", "dpo", *data("binary")], "is not UTF-8 text"),
+    ("dataset of mixed formats", ["validate", "sft", *data("mixed")],
+     "mixed.jsonl, row 2: looks like sharegpt while the file is alpaca"),
+    ("unknown data format (--set)", ["validate", "dpo", "--set", "data.format=csv"], "data.format: must be one of"),
+    ("mixture weight out of range", ["validate", "dpo", "--set", "data.train=[{{path: x.jsonl, weight: 0}}]"],
+     "weight: must be > 0"),
+    ("data inspect: file missing", ["data", "inspect", "/no/such/file.jsonl"], "does not exist"),
+    ("data inspect: unknown format", ["data", "inspect", "{missing_field}", "--format", "csv"],
+     "Unknown data format 'csv'"),
+    ("data sample: bad -n", ["data", "sample", "{missing_field}", "-n", "0"], "-n must be at least 1"),
+    ("data sample: missing field", ["data", "sample", "{missing_field}"], "row 2: missing field `rejected`"),
+    ("data split: bad fraction", ["data", "split", "{identical}", "/tmp/t.jsonl", "/tmp/e.jsonl",
+                                  "--eval-fraction", "1.5"], "--eval-fraction must be between 0 and 1"),
+    ("data convert: into a missing folder", ["data", "convert", "{identical}", "/no/such/dir/out.jsonl"],
+     "folder /no/such/dir does not exist"),
     ("model path missing", ["validate", "{no_model}"], "does not exist"),
     ("model without config", ["validate", "{no_config}"], "has no config.json"),
     ("hub id, no network", ["validate", "{hub}"], "not in the local Hugging Face cache"),

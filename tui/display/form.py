@@ -66,7 +66,9 @@ def field_spec(key: str, field: Any) -> FieldSpec:
     args = typing.get_args(ann) if typing.get_origin(ann) in (typing.Union, types.UnionType) else ()
     optional = type(None) in args
     inner = [a for a in args if a is not type(None)] or [ann]
-    if any(_literal_choices(a) for a in inner) or any(typing.get_origin(a) is list for a in inner):
+    lists = [a for a in inner if typing.get_origin(a) is list]
+    # A list of plain values is typed as a comma list; `data.train`'s mixture (a list of mappings) stays a path.
+    if any(_literal_choices(a) for a in inner) or any(typing.get_args(a) in ((str,), ()) for a in lists):
         text_type = "list"
     elif any(typing.get_origin(a) is dict for a in inner):
         text_type = "mapping"

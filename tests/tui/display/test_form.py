@@ -36,6 +36,13 @@ def test_a_list_setting_becomes_a_yaml_list() -> None:
     assert override_text(spec, "all-linear") == '"all-linear"'
 
 
+def test_data_train_stays_a_path_field_although_it_may_be_a_mixture() -> None:
+    specs = {s.key: s for s in form_fields(load_recipe("dpo").recipe)}
+    assert specs["data.train"].text_type == "str"  # a mixture is written in the recipe file, not the form
+    assert override_text(specs["data.train"], "data/x.jsonl") == '"data/x.jsonl"'
+    assert specs["data.format"].kind == "select" and "sharegpt" in specs["data.format"].choices
+
+
 def test_only_a_numeric_field_holding_a_comma_list_sweeps() -> None:
     specs = {s.key: s for s in form_fields(load_recipe("dpo").recipe)}
     assert sweep_text(specs["method.beta"], "0.05, 0.1,0.5") == "0.05,0.1,0.5"

@@ -67,6 +67,8 @@ COMMANDS = [
     ["annotate", "20261127-000000", "1", "--winner", "tie"],
     ["stop", "20261127-000000"],
     ["resume", "20261127-010000", "--dry-run"],
+    ["import", "llamafactory", "tests/fixtures/import/llamafactory/qwen3_lora_dpo.yaml"],
+    ["import", "axolotl", "tests/fixtures/import/axolotl/llama-3_qlora-1b-kto.yaml", "--json"],
 ]
 
 

@@ -53,8 +53,8 @@ def test_error_table_reports_mean_max_and_worst_under_estimate(bench) -> None:
     rows = [{"method": "sft", "error_pct": 10.0}, {"method": "sft", "error_pct": -20.0},
             {"method": "dpo", "error_pct": 5.0}, {"method": "dpo", "error_pct": ""}]
     table = {t["method"]: t for t in bench.error_table(rows)}
-    assert table["sft"] == {"method": "sft", "cases": 2, "mean_abs_pct": 15.0, "max_abs_pct": 20.0,
-                            "worst_under_pct": -20.0}
+    assert table["sft"] == {"method": "sft", "cases": 2, "mean_abs_pct": 15.0, "mean_signed_pct": -5.0,
+                            "max_abs_pct": 20.0, "worst_under_pct": -20.0}
     assert table["dpo"]["cases"] == 1 and table["dpo"]["worst_under_pct"] == 0.0
     assert table["all"]["cases"] == 3
 
