@@ -11,7 +11,14 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from engine.cli import queue_commands, recipe_commands, run_commands, sweep_commands, verdict_commands
+from engine.cli import (
+    annotate_commands,
+    queue_commands,
+    recipe_commands,
+    run_commands,
+    sweep_commands,
+    verdict_commands,
+)
 from engine.cli.options import RunsDir
 from engine.cli.output import err
 from engine.errors import ReinsError
@@ -25,6 +32,11 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+# `reins data ...`: the preference data studio (annotation here; other data commands join the same sub-app).
+data_app = typer.Typer(help="Preference data: annotate in the terminal, export decisions.", no_args_is_help=True)
+annotate_commands.register(data_app)
 
 
 @app.callback(invoke_without_command=True)
@@ -58,6 +70,7 @@ app.command()(run_commands.resume)
 app.command()(verdict_commands.health)
 app.command()(verdict_commands.report)
 app.command()(verdict_commands.annotate)
+app.add_typer(data_app, name="data")
 
 
 def main() -> None:
