@@ -156,6 +156,18 @@ def write_jsonl() -> Callable[[Path, list[dict[str, Any]]], Path]:
     return write
 
 
+def _pairs(n: int = 10) -> list[dict[str, Any]]:
+    """`n` small preference rows (standard format) whose texts say which row and side they are."""
+    return [{"prompt": f"Question {i}: what is {i} plus {i}?", "chosen": f"{i} plus {i} is {2 * i}.",
+             "rejected": f"It is {2 * i + 1}, I think (row {i})."} for i in range(1, n + 1)]
+
+
+@pytest.fixture(scope="session")
+def pairs_rows() -> Callable[..., list[dict[str, Any]]]:
+    """pairs_rows(n=10): preference rows to annotate."""
+    return _pairs
+
+
 @pytest.fixture(scope="session")
 def make_run() -> Callable[..., Any]:
     """make_run(root, run_id, status=…, pid=…, name=…, created=…, events=[(kind, fields), …]): a run directory as

@@ -50,6 +50,10 @@ class Item:
     def pairwise(self) -> bool:
         return len(self.answers) == 2
 
+    @property
+    def prompt_text(self) -> str:
+        return as_text(self.prompt)
+
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "prompt": self.prompt, "answers": self.answers, "source": self.source,
                 "label": self.label, "judge": self.judge}

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from engine.annotation.items import Item, as_text
+from engine.annotation.items import Item
 from engine.annotation.sets import AnnotationSet
 from engine.errors import ReinsError
 from engine.runs.annotations import latest
@@ -128,7 +128,7 @@ class Session:
         record: dict[str, Any] = {
             "kind": "pairwise" if item.pairwise else "rating",
             "source": {"set": self.set.id, "item": item.id, "annotator": self.annotator},
-            "action": action, "position": view.position, "prompt": as_text(item.prompt)}
+            "action": action, "position": view.position, "prompt": item.prompt_text}
         if item.pairwise:
             record["a"], record["b"] = view.shown
             judge = item.judge
