@@ -523,7 +523,9 @@ def open_annotation_set(source: str, runs_dir: Path | str | None = None) -> tupl
 
     root = _runs_dir(runs_dir)
     path = Path(source).expanduser()
-    aset, made = from_file(root, path) if path.is_file() else (find_set(root, source), False)
+    # A file (or what names one) is read; anything else names a set already made.
+    named_file = path.exists() or path.suffix in (".jsonl", ".json", ".parquet")
+    aset, made = from_file(root, path) if named_file else (find_set(root, source), False)
     return overview(aset), made
 
 

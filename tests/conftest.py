@@ -207,6 +207,52 @@ def cli_env() -> Callable[..., dict[str, str]]:
     return _cli_env
 
 
+class TmuxPane:
+    """A program in a detached tmux session: keys in with send-keys, the screen out with capture-pane."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def text(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True,
+                              check=True).stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def pid(self) -> int:
+        """The program's pid (it was exec'd, so it is the pane's process)."""
+        return int(subprocess.run(["tmux", "display-message", "-p", "-t", self.name, "#{pane_pid}"],
+                                  capture_output=True, text=True, check=True).stdout)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+@pytest.fixture
+def tmux_pane() -> Iterator[Callable[..., TmuxPane]]:
+    """tmux_pane(args, runs, size=(100, 30)): the real `python -m engine ARGS` (this checkout, store `runs`) in a
+    tmux session of that size; sessions are closed after the test."""
+    import uuid
+
+    opened: list[TmuxPane] = []
+
+    def start(args: list[str], runs: Path, size: tuple[int, int] = (100, 30)) -> TmuxPane:
+        pane = TmuxPane(f"reins-test-{uuid.uuid4().hex[:8]}")
+        env = " ".join(f"{k}={v}" for k, v in {"PYTHONPATH": REPO, "REINS_RUNS_DIR": runs,
+                                                "TERM": "xterm-256color"}.items())
+        cmd = f"cd {REPO} && exec env {env} {sys.executable} -m engine {' '.join(args)}"
+        subprocess.run(["tmux", "new-session", "-d", "-s", pane.name, "-x", str(size[0]), "-y", str(size[1]), cmd],
+                       check=True)
+        subprocess.run(["tmux", "set-option", "-t", pane.name, "remain-on-exit", "on"], check=True)
+        opened.append(pane)
+        return pane
+
+    yield start
+    for pane in opened:
+        pane.close()
+
+
 @pytest.fixture(scope="session")
 def reins() -> Callable[..., subprocess.CompletedProcess]:
     """reins(*args, runs=None, env=None, timeout=600): the real `reins` CLI (`python -m engine`) in a subprocess."""

@@ -29,8 +29,10 @@ def sets_root(runs_dir: Path) -> Path:
 
 
 def content_hash(items: list[Item]) -> str:
-    """The items' identity: the same candidates make the same set, so annotating a file again resumes it."""
-    text = json.dumps([i.to_dict() for i in items], sort_keys=True, ensure_ascii=False, default=str)
+    """The items' identity: the same candidates make the same set, so annotating a file again resumes it (where the
+    file lies is left out: a copied file keeps its set)."""
+    text = json.dumps([{k: v for k, v in i.to_dict().items() if k != "source"} for i in items], sort_keys=True,
+                      ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -3,6 +3,7 @@ a decision looks like, and one row per annotation set."""
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 # Side by side needs room for two readable answers; below this width they stack (an 80-column terminal).
@@ -28,8 +29,8 @@ def decision_text(view: Any) -> str:
 
 def keys_line(pairwise: bool) -> str:
     """The keys for this kind of item."""
-    decide = "a A better · b B better · t tie" if pairwise else "a good · b bad"
-    return f"{decide} · s skip · u undo · e better answer · n note · ←/→ move"
+    decide = "a/b A/B better · t tie" if pairwise else "a good · b bad"
+    return f"{decide} · s skip · u undo · e better answer · n note · ←→ move"
 
 
 def answer_titles(pairwise: bool) -> tuple[str, ...]:
@@ -41,4 +42,5 @@ def set_row(s: Any, annotator: str) -> tuple[str, str, str, str]:
     mine = s.done.get(annotator, 0)
     others = ", ".join(f"{who} {n}" for who, n in s.done.items() if who != annotator)
     progress = f"{mine}/{s.items} yours" + (f" · {others}" if others else "")
-    return s.id, f"{s.kind} {s.source}", str(s.items), progress
+    source = PurePath(s.source).name if s.kind == "file" else s.source  # the folder is in `reins data annotations ls`
+    return s.id, f"{s.kind} {source}", str(s.items), progress
