@@ -27,7 +27,7 @@ def agreement_table(found: list[Comparison]) -> Table:
     for col in ("who", "against", "items", "agree", "Cohen's κ"):
         table.add_column(col)
     for c in found:
-        kappa = f"{c.kappa:.3f}" if c.kappa is not None else "— (one label throughout)"
+        kappa = f"{c.kappa:.3f}" if c.kappa is not None else "— (one side gives one label throughout)"
         rate = f"{c.agree} ({c.rate:.0%})" if c.rate is not None else "0"
         table.add_row(c.left, c.right, str(c.n), rate, kappa)
     return table

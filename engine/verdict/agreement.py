@@ -127,9 +127,10 @@ def agreement(rows: list[MarkedSample]) -> Agreement:
 
 def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
     """Cohen's κ of two raters over the items both labelled: (observed − chance agreement) / (1 − chance). None
-    without items, or when chance agreement is already total (both raters gave one and the same label throughout)."""
+    without items, or when a rater gave one label throughout (a pairs file's label is always `chosen`): κ is then 0
+    or undefined whatever the other rater did, so it says nothing — the agreement rate is the figure to read."""
     n = len(pairs)
-    if not n:
+    if not n or len({x for x, _ in pairs}) < 2 or len({y for _, y in pairs}) < 2:
         return None
     observed = sum(x == y for x, y in pairs) / n
     labels = {x for x, _ in pairs} | {y for _, y in pairs}

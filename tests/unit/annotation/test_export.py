@@ -75,7 +75,8 @@ def test_cohen_kappa() -> None:
     pairs = [("a", "a")] * 8 + [("b", "b")] * 7 + [("a", "b")] * 2 + [("b", "a")] * 3
     assert cohen_kappa(pairs) == pytest.approx((0.75 - (10 / 20) * (11 / 20) - (10 / 20) * (9 / 20))
                                                / (1 - (10 / 20) * (11 / 20) - (10 / 20) * (9 / 20)))
-    assert cohen_kappa([("a", "a"), ("a", "a")]) is None  # one label throughout: chance agreement is total
+    assert cohen_kappa([("a", "a"), ("a", "a")]) is None  # one label throughout: κ says nothing
+    assert cohen_kappa([("a", "a"), ("b", "a")]) is None  # one rater never varies (a file's label)
 
 
 def test_agreement_between_annotators_and_with_the_judge(tmp_path: Path) -> None:
@@ -86,7 +87,11 @@ def test_agreement_between_annotators_and_with_the_judge(tmp_path: Path) -> None
     for i in range(4):
         choose_who(ana, str(i), "policy" if i % 2 else "reference")  # agrees with the judge throughout
         choose_who(bo, str(i), "policy")
+    choose_who(bo, "3", "reference")  # bo varies now: κ is defined
+    found = {(c.left, c.right): c for c in set_agreement(aset)}
+    assert found["ana", "bo"].agree == 1 and found["ana", "bo"].kappa == -0.5
+    choose_who(bo, "3", "policy")
     found = {(c.left, c.right): c for c in set_agreement(aset)}
     assert found["ana", "judge"].kappa == 1.0 and found["ana", "judge"].n == 4
-    assert found["ana", "bo"].agree == 2 and found["ana", "bo"].kappa == 0.0
+    assert found["ana", "bo"].agree == 2 and found["ana", "bo"].kappa is None  # bo said policy throughout
     assert ("ana", "label") not in found  # run items have a judge, not a label
