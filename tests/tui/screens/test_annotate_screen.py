@@ -93,3 +93,21 @@ async def test_data_screen_opens_a_set_with_enter_and_key_4(tmp_path: Path, writ
         await pilot.press("enter")
         await until(pilot, app, lambda: type(app.screen).__name__ == "AnnotateScreen")
         assert app.screen.annotator == "bo" and app.screen.set_id == set_id
+
+
+@pytest.mark.anyio
+async def test_a_single_answer_is_rated_good_or_bad(tmp_path: Path, write_jsonl, settle, text_of) -> None:
+    runs = tmp_path / "runs"
+    rows = [{"prompt": f"p{i}", "completion": f"answer {i}"} for i in range(2)]
+    found, _ = api.open_annotation_set(str(write_jsonl(tmp_path / "single.jsonl", rows)), runs)
+    app = make_app(runs_dir=runs, now=None, start="data", annotate=(found.id, "ana"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert not screen.query_one("#answer-b").display and screen.query_one("#answer-a").border_title == "answer"
+        assert text_of(screen.query_one("#annotate-keys")).startswith("a good · b bad")
+        await pilot.press("b")
+        await pilot.press("a")
+        assert text_of(screen.query_one("#annotate-line")).startswith("item 2 of 2 · 2 done")
+    records = api.annotation_session(found.id, "ana", runs).set.records()
+    assert [(r["kind"], r["choice"]) for r in records] == [("rating", "down"), ("rating", "up")]
