@@ -211,7 +211,8 @@ def grid_points() -> list[Point]:
                             if method == "grpo" and (length > 512 or size == "llama-3.1-8b"):
                                 continue  # generation dominates its time; 512 already measures its KV cache
                             pid = f"{method}-{mode}-{size}-b{batch}-l{length}-{'ckpt' if ckpt else 'nockpt'}"
-                            tags = {f"method:{method}": 4, f"mode:{mode}": 4, f"size:{size}": 4,
+                            # An unmeasured method or model size weighs like a speed point: the issue asks for each.
+                            tags = {f"method:{method}": 30, f"mode:{mode}": 4, f"size:{size}": 30,
                                     f"ckpt:{ckpt}": 2, f"batch:{batch}": 1, f"len:{length}": 1,
                                     f"{method}x{mode}": 1.5, f"{size}x{mode}": 1.5, f"{method}x{ckpt}": 0.5}
                             out.append(Point(pid, "grid", method, mode, size, batch, length, ckpt, tags=tags))
@@ -234,11 +235,11 @@ def special_points() -> list[Point]:
         Point("speed-plain-liger", "speed", **base, runner="plain", liger=True, tags={"speed:plain-liger": 50}),
         Point("speed-reins-precompute", "speed", **base, precompute_ref=True, tags={"speed:precompute": 40}),
         Point("path-posteval-bf16", "path", "dpo", "lora", "qwen2.5-0.5b", 8, 512, steps=4, report=True,
-              tags={"path:posteval": 40}),
+              tags={"path:posteval": 100}),
         # Eager attention and fp32 need more memory than batch 8 leaves: compared at batch 2 with their own baseline.
         Point("speed-reins-b2", "speed", **small, tags={"speed:b2": 25, "batch:2": 1}),
-        Point("speed-reins-b2-eager", "speed", **small, attn="eager", tags={"speed:eager": 25}),
-        Point("speed-reins-b2-fp32", "speed", **small, precision="fp32", tags={"speed:fp32": 25}),
+        Point("speed-reins-b2-eager", "speed", **small, attn="eager", tags={"speed:eager": 10}),
+        Point("speed-reins-b2-fp32", "speed", **small, precision="fp32", tags={"speed:fp32": 10}),
     ]
 
 

@@ -8,6 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.annotation.agreement import Comparison
+from engine.annotation.export import Exported
+from engine.annotation.overview import SetOverview, overview
+from engine.annotation.session import Session
 from engine.data import convert as _convert
 from engine.data import sample as _sample
 from engine.data import split as _split
@@ -56,9 +60,12 @@ __all__ = [
     "queue_settings", "revive_queue", "find_sweep", "list_sweep_files", "plan_sweep", "start_sweep", "list_sweeps",
     "sweep_summary", "stop_sweep", "wait_for_sweep", "slurm_sweep_script", "export_model", "import_config",
     "read_data", "inspect_data", "convert_data", "sample_data", "split_data", "DataFile",
+    "default_annotator", "open_annotation_set", "annotation_set_from_run", "list_annotation_sets",
+    "annotation_session", "export_annotations", "annotation_agreement",
     "start_synth",
     "RunView", "RunDetails", "Estimate", "LogTail", "PipelineInfo", "StartedPipeline", "ArchitectureInfo",
     "HealthResult", "WrittenReport", "SampleMarks", "QueueStatus", "SweepSummary", "SlurmSweep",
+    "SetOverview", "Session", "Exported", "Comparison",
 ]
 
 
@@ -525,8 +532,67 @@ def annotate_sample(ref: str, index: int, winner: str, note: str | None = None, 
     """Record a person's decision on sample `index` (0-based; shown as #index+1): `policy`, `reference` or `tie` is
     better, or `skip` to withdraw a mark. Appended to the run's annotation journal; the report is rewritten. Raises
     ReinsError for an unknown run, sample or winner."""
-    who = annotator or os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
-    return annotate(_report_dir(ref, runs_dir), index, winner, who, note)
+    return annotate(_report_dir(ref, runs_dir), index, winner, annotator or default_annotator(), note)
+
+
+def default_annotator() -> str:
+    """Who is annotating when nobody says: the login name."""
+    return os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
+
+
+# ---------- annotation sets (the data studio) ----------
+
+def open_annotation_set(source: str, runs_dir: Path | str | None = None) -> tuple[SetOverview, bool]:
+    """The annotation set of a data file (made on first use; the same file reopens it), or an existing set by id,
+    prefix, name or `latest`. Returns it and whether it was just made. Raises ReinsError."""
+    from engine.annotation.making import from_file
+    from engine.annotation.sets import find_set
+
+    root = _runs_dir(runs_dir)
+    path = Path(source).expanduser()
+    # A file (or what names one) is read; anything else names a set already made.
+    named_file = path.exists() or path.suffix in (".jsonl", ".json", ".parquet")
+    aset, made = from_file(root, path) if named_file else (find_set(root, source), False)
+    return overview(aset), made
+
+
+def annotation_set_from_run(ref: str, runs_dir: Path | str | None = None) -> tuple[SetOverview, bool]:
+    """Turn a finished run's held-out generations (reference vs policy) into an annotation set."""
+    from engine.annotation.making import from_run
+
+    aset, made = from_run(_runs_dir(runs_dir), _report_dir(ref, runs_dir))
+    return overview(aset), made
+
+
+def list_annotation_sets(runs_dir: Path | str | None = None) -> list[SetOverview]:
+    """Every annotation set in the store, newest first, with each annotator's progress."""
+    from engine.annotation.sets import list_sets
+
+    return [overview(s) for s in list_sets(_runs_dir(runs_dir))]
+
+
+def annotation_session(ref: str, annotator: str, runs_dir: Path | str | None = None) -> Session:
+    """One annotator on one set: items in their order, decisions as they stand; choose/edit/note/undo append."""
+    from engine.annotation.sets import find_set
+
+    return Session(find_set(_runs_dir(runs_dir), ref), annotator)
+
+
+def export_annotations(ref: str, out: Path | str, kto: bool = False, annotator: str | None = None,
+                       runs_dir: Path | str | None = None) -> Exported:
+    """Write a set's decisions as a TRL preference file (or KTO rows), each row with its provenance."""
+    from engine.annotation.export import export
+    from engine.annotation.sets import find_set
+
+    return export(find_set(_runs_dir(runs_dir), ref), Path(out), kto=kto, annotator=annotator)
+
+
+def annotation_agreement(ref: str, runs_dir: Path | str | None = None) -> list[Comparison]:
+    """Cohen's κ between every two annotators of a set, and of each against the data's label or the judge."""
+    from engine.annotation.agreement import set_agreement
+    from engine.annotation.sets import find_set
+
+    return set_agreement(find_set(_runs_dir(runs_dir), ref))
 
 
 def rerun_probes(ref: str, runs_dir: Path | str | None = None) -> dict[str, Any]:

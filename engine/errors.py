@@ -37,3 +37,13 @@ class RunNotFoundError(ReinsError):
 
 class OptionError(ReinsError):
     """Options that contradict each other or are malformed (the CLI shows these with its usage line)."""
+
+
+class RewardFunctionError(ReinsError):
+    """A GRPO/RLOO reward function raised or returned something other than one float (or None) per completion."""
+
+    def __init__(self, function: str, message: str, row: int | None = None) -> None:
+        where = f" on row {row} of the batch" if row is not None else ""
+        super().__init__(f"Reward function {function!r} failed{where}: {message}")
+        self.function = function
+        self.row = row

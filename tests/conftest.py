@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,18 @@ def write_jsonl() -> Callable[[Path, list[dict[str, Any]]], Path]:
     return write
 
 
+def _pairs(n: int = 10) -> list[dict[str, Any]]:
+    """`n` small preference rows (standard format) whose texts say which row and side they are."""
+    return [{"prompt": f"Question {i}: what is {i} plus {i}?", "chosen": f"{i} plus {i} is {2 * i}.",
+             "rejected": f"It is {2 * i + 1}, I think (row {i})."} for i in range(1, n + 1)]
+
+
+@pytest.fixture(scope="session")
+def pairs_rows() -> Callable[..., list[dict[str, Any]]]:
+    """pairs_rows(n=10): preference rows to annotate."""
+    return _pairs
+
+
 @pytest.fixture(scope="session")
 def make_run() -> Callable[..., Any]:
     """make_run(root, run_id, status=…, pid=…, name=…, created=…, events=[(kind, fields), …]): a run directory as
@@ -209,6 +221,52 @@ def _cli_env(runs: Path | None = None, **extra: str) -> dict[str, str]:
 def cli_env() -> Callable[..., dict[str, str]]:
     """cli_env(runs=None, **extra): the environment the real CLI runs with (this checkout first on the path)."""
     return _cli_env
+
+
+class TmuxPane:
+    """A program in a detached tmux session: keys in with send-keys, the screen out with capture-pane."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def text(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True,
+                              check=True).stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def pid(self) -> int:
+        """The program's pid (it was exec'd, so it is the pane's process)."""
+        return int(subprocess.run(["tmux", "display-message", "-p", "-t", self.name, "#{pane_pid}"],
+                                  capture_output=True, text=True, check=True).stdout)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+@pytest.fixture
+def tmux_pane() -> Iterator[Callable[..., TmuxPane]]:
+    """tmux_pane(args, runs, size=(100, 30)): the real `python -m engine ARGS` (this checkout, store `runs`) in a
+    tmux session of that size; sessions are closed after the test."""
+    import uuid
+
+    opened: list[TmuxPane] = []
+
+    def start(args: list[str], runs: Path, size: tuple[int, int] = (100, 30)) -> TmuxPane:
+        pane = TmuxPane(f"reins-test-{uuid.uuid4().hex[:8]}")
+        env = " ".join(f"{k}={v}" for k, v in {"PYTHONPATH": REPO, "REINS_RUNS_DIR": runs,
+                                                "TERM": "xterm-256color"}.items())
+        cmd = f"cd {REPO} && exec env {env} {sys.executable} -m engine {' '.join(args)}"
+        subprocess.run(["tmux", "new-session", "-d", "-s", pane.name, "-x", str(size[0]), "-y", str(size[1]), cmd],
+                       check=True)
+        subprocess.run(["tmux", "set-option", "-t", pane.name, "remain-on-exit", "on"], check=True)
+        opened.append(pane)
+        return pane
+
+    yield start
+    for pane in opened:
+        pane.close()
 
 
 @pytest.fixture(scope="session")

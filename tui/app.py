@@ -1,5 +1,5 @@
-"""The Reins Textual app and its factory: modes Recipes, Runs and Sweeps, with Configure, Run and Compare pushed on
-top."""
+"""The Reins Textual app and its factory: modes Recipes, Runs, Sweeps and Data, with Configure, Run, Compare and
+Annotate pushed on top."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _screen(module: str, name: str) -> Any:
 
 # The modes' screens: (module in tui.screens, class).
 MODE_SCREENS = {"recipes": ("recipes", "RecipesScreen"), "runs": ("runs", "RunsScreen"),
-                "sweeps": ("sweeps", "SweepsScreen")}
+                "sweeps": ("sweeps", "SweepsScreen"), "data": ("data", "DataScreen")}
 
 
 def _commands() -> Any:
@@ -55,6 +55,8 @@ class Settings:
     refresh_s: float = 2.0
     # None: show no clock-dependent text (snapshot tests); otherwise a function returning "now".
     now: Callable[[], datetime] | None = field(default=lambda: datetime.now(timezone.utc))
+    annotator: str | None = None  # who annotates (None: the login name, as engine.api.default_annotator says)
+    annotate: str | None = None  # an annotation set to open at start (`reins data annotate`)
 
 
 class ReinsApp(App[list[str]]):
@@ -68,6 +70,7 @@ class ReinsApp(App[list[str]]):
         Binding("1", "switch_mode('recipes')", "Recipes"),
         Binding("2", "switch_mode('runs')", "Runs"),
         Binding("3", "switch_mode('sweeps')", "Sweeps"),
+        Binding("4", "switch_mode('data')", "Data"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit_app", "Quit"),
         Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True),
@@ -96,6 +99,8 @@ class ReinsApp(App[list[str]]):
 
     def on_mount(self) -> None:
         self.add_mode(self.first_mode, ReinsApp.MODES[self.first_mode])
+        if self.settings.annotate:
+            self.open_annotate(self.settings.annotate)
 
     def prefetch_runs(self) -> None:
         """Read the store in the background while the user looks at recipes, once: Runs then opens with its rows
@@ -175,6 +180,17 @@ class ReinsApp(App[list[str]]):
         if sweep_id:
             self.screen_stack[0].select(sweep_id)  # type: ignore[attr-defined]
 
+    def open_annotate(self, set_id: str) -> None:
+        """Annotate a set as this session's annotator, from the first item they have not handled."""
+        from tui.screens.annotate import AnnotateScreen
+
+        self.push_screen(AnnotateScreen(set_id, self.annotator()))
+
+    def annotator(self) -> str:
+        from engine import api
+
+        return self.settings.annotator or api.default_annotator()
+
     def open_configure(self, recipe: str | Path) -> None:
         from tui.screens.configure import ConfigureScreen
 
@@ -186,8 +202,10 @@ class ReinsApp(App[list[str]]):
 
 def make_app(runs_dir: Path | str | None = None, recipe_dirs: tuple[Path, ...] | None = None,
              gpu_memory_gib: float | None = None, poll_s: float = 0.5, refresh_s: float = 2.0,
-             now: Callable[[], datetime] | None | Any = ..., start: str | None = None) -> ReinsApp:
-    """The app, configured. Tests pass a temp `runs_dir`, `now=None` (no clock text) and a short `poll_s`."""
+             now: Callable[[], datetime] | None | Any = ..., start: str | None = None,
+             annotate: tuple[str, str] | None = None) -> ReinsApp:
+    """The app, configured. Tests pass a temp `runs_dir`, `now=None` (no clock text) and a short `poll_s`;
+    `annotate` (set id, annotator) opens the Annotate screen on that set at start."""
     from engine.paths import runs_dir as default_runs_dir
 
     if recipe_dirs is None:
@@ -197,6 +215,8 @@ def make_app(runs_dir: Path | str | None = None, recipe_dirs: tuple[Path, ...] |
                         gpu_memory_gib=gpu_memory_gib, poll_s=poll_s, refresh_s=refresh_s)
     if now is not ...:
         settings.now = now
+    if annotate:
+        settings.annotate, settings.annotator = annotate
     return ReinsApp(settings, start=start)
 
 
@@ -209,9 +229,11 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def main(runs_dir: Path | str | None = None, start: str | None = None) -> None:
-    """Run the TUI in this terminal; on exit, say which runs are still training."""
-    app = make_app(runs_dir=runs_dir or os.environ.get("REINS_RUNS_DIR"), start=start)
+def main(runs_dir: Path | str | None = None, start: str | None = None,
+         annotate: tuple[str, str] | None = None) -> None:
+    """Run the TUI in this terminal; on exit, say which runs are still training. `annotate` (set id, annotator)
+    opens straight on the Annotate screen."""
+    app = make_app(runs_dir=runs_dir or os.environ.get("REINS_RUNS_DIR"), start=start, annotate=annotate)
     freeze_heap()
     live = app.run() or []
     if live:

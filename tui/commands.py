@@ -27,6 +27,7 @@ class ReinsCommands(Provider):
             ("Go to Recipes", partial(app.switch_mode, "recipes"), "pick a recipe to configure and launch"),
             ("Go to Runs", partial(app.switch_mode, "runs"), "every run in the store"),
             ("Go to Sweeps", partial(app.switch_mode, "sweeps"), "grids of runs, ranked, charted by the swept value"),
+            ("Go to Data", partial(app.switch_mode, "data"), "annotation sets: decide between answers, export pairs"),
             ("Help: keys", app.action_help, "every key of every screen"),
             ("Quit (runs keep training)", app.action_quit_app, "closes the TUI only"),
         ]

@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 
 from engine.cli import (
+    annotate_commands,
     data_commands,
     queue_commands,
     recipe_commands,
@@ -35,6 +36,10 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+# `reins data ...`: the data studio — inspect, convert, sample, split (data_commands) and annotate (annotate_commands).
+annotate_commands.register(data_commands.data_app)
 
 
 @app.callback(invoke_without_command=True)

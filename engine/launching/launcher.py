@@ -28,6 +28,7 @@ from engine.paths import runs_dir as default_runs_dir
 from engine.recipe.keysettings import key_settings
 from engine.recipe.loading import LoadedRecipe, dump_recipe, load_recipe
 from engine.recipe.model_refs import RUN_PREFIX, resolve_model
+from engine.recipe.reward_funcs import check_reward_funcs
 from engine.runs.events import EventWriter
 from engine.runs.process import process_start_ticks
 from engine.runs.rundir import RunDir, now_iso, write_json_atomic
@@ -133,6 +134,7 @@ def prepare(recipe: str | Path, overrides: list[str] | tuple[str, ...] = (),
     `pending` (a queued run): see `resolve_inputs`."""
     loaded, inputs = resolve_inputs(load_recipe(recipe, overrides), runs_root, pending)
     check_data(loaded.recipe)
+    check_reward_funcs(getattr(loaded.recipe.method, "reward_funcs", []))
     return loaded, inputs
 
 

@@ -16,6 +16,7 @@ from engine.errors import RecipeError
 from engine.paths import BUNDLED_RECIPES
 from engine.recipe.bundled import bundled_recipes
 from engine.recipe.methods import METHOD_NAMES, method_spec
+from engine.recipe.reward_funcs import absolutise
 from engine.recipe.schema import Recipe
 from engine.recipe.section import Section
 
@@ -82,6 +83,9 @@ def load_recipe(ref: str | Path, overrides: list[str] | tuple[str, ...] = ()) ->
     apply_overrides(raw, overrides)
     recipe = validate(raw, source=path)
     recipe = _absolutise_data_paths(recipe, path.parent)
+    if getattr(recipe.method, "reward_funcs", None):
+        method = recipe.method.model_copy(update={"reward_funcs": absolutise(recipe.method.reward_funcs, path.parent)})
+        recipe = recipe.model_copy(update={"method": method})
     return LoadedRecipe(recipe=recipe, source=path, overrides=tuple(overrides))
 
 

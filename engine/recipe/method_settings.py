@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from engine.recipe.methods import METHODS
+from engine.recipe.reward_funcs import parse_ref
 from engine.recipe.section import Section
 from engine.recipe.trl_settings import trl_problems
 
@@ -190,6 +191,16 @@ class GRPOMethod(_OnlineMethod):
 
     name: Literal["grpo"]
     """Training method."""
+    reward_model: str | None = Field(None, min_length=1)  # type: ignore[assignment]
+    """The reward model (`run:<run_id>` of an `rm` run, or a local sequence-classification folder); optional when
+    `reward_funcs` are given."""
+    reward_funcs: list[str] = Field(default_factory=list)
+    """Python reward functions, each `path/to/file.py:function` (relative to the recipe), with TRL's signature
+    `f(prompts, completions, completion_ids, **kwargs) -> list[float | None]`; the data's other columns arrive as
+    keyword arguments (e.g. `answer`)."""
+    reward_weights: list[float] | None = None
+    """Weight of each reward in the sum: the reward model first (when given), then `reward_funcs` in order.
+    Default: 1 each."""
     beta: float = Field(0.0, ge=0)
     """KL weight; 0 (TRL's default) loads no reference model."""
     num_generations: int = Field(4, gt=1)
@@ -198,6 +209,26 @@ class GRPOMethod(_OnlineMethod):
     """Tokens generated per completion."""
     temperature: float = Field(1.0, gt=0)
     """Sampling temperature."""
+
+    @field_validator("reward_funcs")
+    @classmethod
+    def _func_refs(cls, refs: list[str]) -> list[str]:
+        names = [parse_ref(ref).function for ref in refs]  # ValueError names the malformed one
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # TRL logs each function's rewards under its name: two of one name would share a metric
+            raise ValueError(f"two reward functions are named {', '.join(twice)}: give each a distinct name")
+        return refs
+
+    @model_validator(mode="after")
+    def _some_reward(self) -> GRPOMethod:
+        if not self.reward_model and not self.reward_funcs:
+            raise ValueError("give a reward: reward_model, reward_funcs, or both")
+        n = len(self.reward_funcs) + bool(self.reward_model)
+        if self.reward_weights is not None and len(self.reward_weights) != n:
+            w = len(self.reward_weights)
+            raise ValueError(f"reward_weights has {w} weight{'s' * (w != 1)} for {n} reward{'s' * (n != 1)}: one per "
+                             "reward, the reward model first (when given), then each of reward_funcs")
+        return self
 
 
 class RLOOMethod(GRPOMethod):

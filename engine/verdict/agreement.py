@@ -125,6 +125,19 @@ def agreement(rows: list[MarkedSample]) -> Agreement:
                        for r in compared if not r.agrees])
 
 
+def cohen_kappa(pairs: list[tuple[str, str]]) -> float | None:
+    """Cohen's κ of two raters over the items both labelled: (observed − chance agreement) / (1 − chance). None
+    without items, or when a rater gave one label throughout (a pairs file's label is always `chosen`): κ is then 0
+    or undefined whatever the other rater did, so it says nothing — the agreement rate is the figure to read."""
+    n = len(pairs)
+    if not n or len({x for x, _ in pairs}) < 2 or len({y for _, y in pairs}) < 2:
+        return None
+    observed = sum(x == y for x, y in pairs) / n
+    labels = {x for x, _ in pairs} | {y for _, y in pairs}
+    chance = sum((sum(x == lab for x, _ in pairs) / n) * (sum(y == lab for _, y in pairs) / n) for lab in labels)
+    return None if chance >= 1 else (observed - chance) / (1 - chance)
+
+
 def run_agreement(rd: RunDir, samples: list[dict[str, Any]]) -> dict[str, Any]:
     """The report's `annotations`: agreement over a run's samples from its journal ({} when nobody marked one)."""
     found = agreement(mark_samples(samples, Journal.of_run(rd).records()))

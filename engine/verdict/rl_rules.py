@@ -22,6 +22,7 @@ from engine.verdict.history import (
 Rule = Callable[[History, AlertsSection], "Alert | None"]
 KL_KEYS = ("objective/kl", "kl")
 SCORE_KEYS = ("objective/scores", "reward", "objective/rlhf_reward")
+ZERO_STD = 1e-6  # a logged spread at or below this is no spread at all (float noise of identical scores)
 
 
 def kl_out_of_range(h: History, cfg: AlertsSection) -> Alert | None:
@@ -161,7 +162,7 @@ def reward_zero_variance(h: History, cfg: AlertsSection) -> Alert | None:
                          evidence("frac_reward_zero_std", window, zero_std_fraction=cfg.zero_std_fraction))
         return None
     std = h.points("reward_std")  # older TRL logs no fraction: a reward spread of 0 says the same
-    if len(std) >= cfg.window and max(abs(v) for _, v in std[-cfg.window:]) <= 1e-6:
+    if len(std) >= cfg.window and max(abs(v) for _, v in std[-cfg.window:]) <= ZERO_STD:
         window = std[-cfg.window:]
         return Alert("reward_zero_variance", "warning", window[-1][0],
                      f"The reward's spread within groups (reward_std) has been 0 at each of the last {len(window)} "
@@ -169,6 +170,32 @@ def reward_zero_variance(h: History, cfg: AlertsSection) -> Alert | None:
                      "easier prompts, a denser reward, more generations per prompt, or a higher temperature.",
                      evidence("reward_std", window))
     return None
+
+
+def reward_func_zero_variance(h: History, cfg: AlertsSection) -> Alert | None:
+    """One of several GRPO/RLOO rewards (TRL's `rewards/<func>/std`) gave every completion of each batch the same
+    score for a window: that reward adds nothing to the advantages. With a single reward `reward_zero_variance` says
+    it already."""
+    if not h.rl_like:
+        return None
+    stds = {key[len("rewards/"):-len("/std")]: h.points(key) for key in h.series.get("train", {})
+            if key.startswith("rewards/") and key.endswith("/std") and key.count("/") >= 2}
+    if len(stds) < 2:
+        return None
+    dead = {name: pts[-cfg.window:] for name, pts in sorted(stds.items())
+            if len(pts) >= cfg.window and max(abs(v) for _, v in pts[-cfg.window:]) <= ZERO_STD}
+    if not dead:
+        return None
+    scores = {name: h.points(f"rewards/{name}/mean")[-1:] for name in dead}
+    said = ", ".join(f"{name} (always {pts[0][1]:.3g})" if pts else name for name, pts in scores.items())
+    last = max(pts[-1][0] for pts in dead.values())
+    return Alert("reward_func_zero_variance", "warning", last,
+                 f"The reward {'function' if len(dead) == 1 else 'functions'} {said} gave every completion of each of "
+                 f"the last {cfg.window} logged batches the same score (rewards/<name>/std = 0), so "
+                 f"{'it adds' if len(dead) == 1 else 'they add'} nothing to the advantages and the policy learns "
+                 "nothing from them: this policy always passes or always fails the check. Try a graded version "
+                 "(partial credit), an easier or harder check, or drop it.",
+                 {name: evidence(f"rewards/{name}/std", pts) for name, pts in dead.items()})
 
 
 def reward_flat(h: History, cfg: AlertsSection) -> Alert | None:
@@ -199,6 +226,7 @@ RL_RULES: dict[str, Rule] = {
     "kl_at_start": kl_at_start,
     "reward_hacking": reward_hacking,
     "reward_zero_variance": reward_zero_variance,
+    "reward_func_zero_variance": reward_func_zero_variance,
     "reward_flat": reward_flat,
     "value_loss_diverging": value_loss_diverging,
     "response_length": response_length,

@@ -30,10 +30,12 @@ def build_datasets(
     d = recipe.data
     rows = read_train(d, recipe.train.seed).rows
     keep = required_fields(recipe.method.name, rows)
-    rows = [{k: r[k] for k in keep} for r in rows]
+    if getattr(recipe.method, "reward_funcs", None) and rows:
+        keep = list(dict.fromkeys([*keep, *rows[0]]))  # reward functions read the data's other columns (an answer)
+    rows = [{k: r.get(k) for k in keep} for r in rows]
     eval_rows = None
     if d.eval:
-        eval_rows = [{k: r[k] for k in keep} for r in read_section(d.eval, d).rows]
+        eval_rows = [{k: r.get(k) for k in keep} for r in read_section(d.eval, d).rows]
     elif d.eval_fraction > 0:
         shuffled = rows[:]
         random.Random(recipe.train.seed).shuffle(shuffled)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from engine.errors import RewardFunctionError
 from engine.runs.events import EventWriter, summarize
 from engine.runs.rundir import RunDir, now_iso
 
@@ -52,6 +53,8 @@ def describe_failure(exc: BaseException, rd: RunDir) -> str:
                 f"{rd.path.parent}, then `reins resume {rd.id}` if it has a checkpoint.")
     if is_out_of_memory(exc):
         return _oom_message(exc, rd, step)
+    if isinstance(exc, RewardFunctionError):
+        return f"{exc} (at step {step}; fix the function, then run again)"
     return plain
 
 

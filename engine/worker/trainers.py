@@ -182,13 +182,24 @@ def _reward_model(c: BuildContext, ref: str) -> tuple[Any, PreTrainedTokenizerBa
 
 
 def _grpo_like(c: BuildContext, config_cls: type, trainer_cls: type) -> Any:
+    from engine.worker.reward_funcs import load_reward_funcs
+
     m = c.recipe.method
-    reward, reward_tok = _reward_model(c, m.reward_model)
+    # The reward model first, then the functions: the order `method.reward_weights` follows.
+    rewards: list[Any] = []
+    tokenizers: list[Any] = []
+    if m.reward_model:
+        reward, reward_tok = _reward_model(c, m.reward_model)
+        rewards, tokenizers = [reward], [reward_tok]
+    funcs = load_reward_funcs(m.reward_funcs)
+    rewards += funcs
+    tokenizers += [None] * len(funcs)  # a function tokenizes nothing
     # The group of completions comes from one batch: generate exactly batch_size completions per step.
     config = c.config(config_cls, beta=m.beta, num_generations=m.num_generations, temperature=m.temperature,
-                      max_completion_length=m.max_completion_length, eval_strategy="no", eval_on_start=False)
-    return trainer_cls(model=c.model, reward_funcs=[reward], args=config, train_dataset=c.train,
-                       processing_class=c.tokenizer, reward_processing_classes=[reward_tok],
+                      max_completion_length=m.max_completion_length, reward_weights=m.reward_weights,
+                      eval_strategy="no", eval_on_start=False)
+    return trainer_cls(model=c.model, reward_funcs=rewards, args=config, train_dataset=c.train,
+                       processing_class=c.tokenizer, reward_processing_classes=tokenizers,
                        peft_config=peft_config(c.recipe), callbacks=c.callbacks)
 
 

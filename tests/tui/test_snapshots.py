@@ -152,3 +152,40 @@ def test_sweeps(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) 
         await _settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=before)
+
+
+def _annotation_app(fake_runs: SimpleNamespace, tmp_path: Path, decided: int):  # noqa: ANN202
+    """The Data screen over one 10-item set, with `decided` items decided by `ana` (the Annotate screen on top when
+    `decided` is not None)."""
+    import json
+
+    from engine import api
+
+    runs = tmp_path / "runs"
+    fake_runs.write_store(runs)
+    rows = [{"prompt": f"Question {i}: what is {i} plus {i}? Answer in one sentence.",
+             "chosen": f"{i} plus {i} is {2 * i}.", "rejected": f"It is {2 * i + 1}, I think."} for i in range(1, 11)]
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    found, _ = api.open_annotation_set(str(data), runs)
+    session = api.annotation_session(found.id, "ana", runs)
+    for i in range(decided):
+        session.choose(i, "a")
+    app = make_app(runs_dir=runs, recipe_dirs=(), now=None, start="data", gpu_memory_gib=8.0, poll_s=0.05,
+                   refresh_s=600, annotate=(found.id, "ana"))
+    return app
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_annotate(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
+    assert snap_compare(_annotation_app(fake_runs, tmp_path, 4), terminal_size=size, run_before=_settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_data(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) -> None:
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        await pilot.press("escape")
+        await _settle(pilot)
+
+    assert snap_compare(_annotation_app(fake_runs, tmp_path, 4), terminal_size=size, run_before=before)

@@ -61,3 +61,40 @@ def test_live_step_counter_advances_under_tmux(tmp_path: Path, tiny_model: Path,
         final = api.stop_run(view.id, runs, wait_s=120)
         assert final.status in ("stopped", "completed")
     assert os.path.isdir(runs / view.id)
+
+
+def test_annotate_quit_reopen_at_80_columns_export_and_train(tmp_path: Path, tmux_pane, wait_until, write_jsonl,
+                                                             pairs_rows, tiny_model: Path, tiny_recipe,
+                                                             reins) -> None:
+    # The seed's loop in a real terminal: annotate 10 pairs, quit half way, reopen narrow, finish, export, train DPO.
+    import json
+
+    from engine import api
+
+    runs = tmp_path / "runs"
+    data = write_jsonl(tmp_path / "pairs.jsonl", pairs_rows(10))
+    args = ["data", "annotate", str(data), "--annotator", "ana"]
+    pane = tmux_pane(args, runs, size=(120, 40))
+    wait_until(lambda: "item 1 of 10 · 0 done" in pane.text(), timeout=120, what="the Annotate screen")
+    pane.keys("a", "b", "a", "a", "b")
+    wait_until(lambda: "5 done" in pane.text(), timeout=60, what="five decisions")
+    pane.keys("q")  # no run is training: the TUI closes at once
+    wait_until(lambda: "Pane is dead" in pane.text(), timeout=120, what="the TUI closed")
+
+    narrow = tmux_pane(args, runs, size=(80, 24))
+    wait_until(lambda: "item 6 of 10 · 5 done" in narrow.text(), timeout=120, what="resumed at 80x24")
+    narrow.keys("b", "a", "b", "b", "a")
+    wait_until(lambda: "10 done" in narrow.text(), timeout=60, what="all ten decided")
+    narrow.keys("q")
+    wait_until(lambda: "Pane is dead" in narrow.text(), timeout=120, what="the TUI closed")
+
+    set_id = api.list_annotation_sets(runs)[0].id
+    out = tmp_path / "annotated.jsonl"
+    done = json.loads(reins("data", "annotations", "export", set_id, str(out), "--json", runs=runs).stdout)
+    assert done["rows"] == 10 and done["decided"] == 10
+    recipe = tiny_recipe(tmp_path, tiny_model, "dpo", steps=2, data={"train": str(out), "eval": None},
+                         report={"enabled": False})
+    view = api.launch(recipe, runs_dir=runs, name="annotated")
+    final = api.wait_for(view.id, runs, timeout_s=600)
+    assert final.status == "completed", "\n".join(api.read_log(view.id, runs_dir=runs).lines)
+    assert final.record.get("train_rows") == 10

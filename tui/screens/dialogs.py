@@ -1,4 +1,4 @@
-"""Modal dialogs: a yes/no confirmation and the `?` help listing every key."""
+"""Modal dialogs: a yes/no confirmation, a text to write, and the `?` help listing every key."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Static, TextArea
 
 HELP = """\
 [b]Everywhere[/b]
-  1 / 2 / 3    Recipes / Runs / Sweeps
+  1 2 3 4      Recipes / Runs / Sweeps / Data
   ctrl+p       command palette: every action by name
   ?            this help
   q            quit the TUI only: [b]runs keep training[/b];
@@ -60,6 +60,18 @@ HELP = """\
   c            compare every member of the sweep
   x            stop the sweep (queued members leave the queue)
   esc          back to the sweep list
+
+[b]Data[/b]
+  ↑ ↓  enter   annotate the set under the cursor
+
+[b]Annotate[/b]
+  a / b        A is better / B is better (one answer: good / bad)
+  t / s        tie / skip
+  u            undo your last decision
+  e            write a better answer: it becomes the chosen one
+  n            a note on this item
+  ← →          previous / next item
+  Every key is saved at once; reopening resumes where you left.
 """
 
 
@@ -105,3 +117,27 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+class TextScreen(ModalScreen[str | None]):
+    """A text to write (a better answer, a note): ctrl+s keeps it, esc drops it."""
+
+    CSS_PATH = "dialogs.tcss"
+
+    BINDINGS = [Binding("ctrl+s", "keep", "Keep"), Binding("escape", "drop", "Cancel")]
+
+    def __init__(self, title: str, text: str = "") -> None:
+        super().__init__()
+        self.title_text, self.text = title, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="text-box"):
+            yield Static(f"[b]{self.title_text}[/b]", classes="dialog-title")
+            yield TextArea(self.text, id="text-area", soft_wrap=True)
+            yield Static("ctrl+s keeps it · esc cancels", classes="dim")
+
+    def action_keep(self) -> None:
+        self.dismiss(self.query_one(TextArea).text)
+
+    def action_drop(self) -> None:
+        self.dismiss(None)

@@ -16,7 +16,12 @@ MANIFEST = json.loads((CORPUS / "manifest.json").read_text())
 EXTRA = {
     # the reward's quarter means move +0.43 sd over the whole run but it sits flat (0.93-0.98) from about step 375
     # to 600 of 1134: the reader judged the run by its KL, the rules also saw the mid-run plateau
-    "grpo-kl-at-start-code-qwen3-4b.json": {"reward_flat"},
+    "grpo-kl-at-start-code-qwen3-4b.json": {"reward_flat", "reward_func_zero_variance"},
+    # reward_func_zero_variance below: per-function rewards the readings did not look at, whose rewards/<func>/std is
+    # exactly 0 on 8+ consecutive logs — dead rewards that add nothing to the advantages:
+    # format_reward_func always 0.1 (steps 5-40) in kl-at-start-code (its other rewards vary);
+    "grpo-flat-reward-medrecord-qwen3b.json": {"reward_func_zero_variance"},  # anti_hacking 0.1, completeness 0.2, …
+    "grpo-length-pinned-llama1b.json": {"reward_func_zero_variance"},  # news_alpha and risk rewards always 0
 }
 # Expected alerts the rules miss, each explained:
 MISSED = {

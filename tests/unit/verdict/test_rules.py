@@ -216,6 +216,25 @@ def test_groups_without_reward_variance() -> None:
     assert "reward_zero_variance" in rules_firing(history(old, method="grpo"))
 
 
+def test_a_reward_function_without_variance_is_named() -> None:
+    n = 10
+    live, dead = noisy(0.5, 0, n, 0.2), [0.0] * n
+    two = {"rewards/exact_match/mean": live, "rewards/exact_match/std": [0.4] * n,
+           "rewards/number_format/mean": [1.0] * n, "rewards/number_format/std": dead, "reward": live}
+    alerts = [a for a in evaluate(history(two, method="grpo")) if a.rule == "reward_func_zero_variance"]
+    assert len(alerts) == 1 and "number_format (always 1)" in alerts[0].message
+    assert "exact_match" not in alerts[0].message and set(alerts[0].evidence) == {"number_format"}
+    # one step with a spread inside the window: the function still teaches something
+    revived = {**two, "rewards/number_format/std": dead[:-3] + [0.1] + dead[-2:]}
+    assert "reward_func_zero_variance" not in rules_firing(history(revived, method="grpo"))
+    # a single reward: reward_zero_variance already covers it
+    single = {"rewards/number_format/mean": [1.0] * n, "rewards/number_format/std": dead}
+    assert "reward_func_zero_variance" not in rules_firing(history(single, method="grpo"))
+    # DPO's rewards/chosen etc. are no reward functions
+    assert "reward_func_zero_variance" not in rules_firing(history({"rewards/chosen": dead, "rewards/margins": dead},
+                                                                   method="dpo"))
+
+
 def test_reward_flat_only_over_a_long_stretch() -> None:
     flat, rising = noisy(0.4, 0, 40, 0.3), noisy(0.2, 0.03, 40, 0.3)
     assert "reward_flat" in rules_firing(history({"reward": flat}, method="grpo", max_steps=60))
