@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from engine.importing.mapping import ImportedConfig
     from engine.launching.resume import ResumePlan
     from engine.queue.settings import QueueSettings
+    from engine.synth.launch import SynthResumePlan
 
 __all__ = [
     "launch", "list_recipes", "list_pipelines", "find_pipeline", "validate_recipe", "recipe_warnings",
@@ -61,6 +62,7 @@ __all__ = [
     "read_data", "inspect_data", "convert_data", "sample_data", "split_data", "DataFile",
     "default_annotator", "open_annotation_set", "annotation_set_from_run", "list_annotation_sets",
     "annotation_session", "export_annotations", "annotation_agreement",
+    "start_synth",
     "RunView", "RunDetails", "Estimate", "LogTail", "PipelineInfo", "StartedPipeline", "ArchitectureInfo",
     "HealthResult", "WrittenReport", "SampleMarks", "QueueStatus", "SweepSummary", "SlurmSweep",
     "SetOverview", "Session", "Exported", "Comparison",
@@ -238,23 +240,40 @@ def follow_log(ref: str, offset: int, runs_dir: Path | str | None = None, poll_s
                         poll_s)
 
 
-def plan_resume(ref: str, runs_dir: Path | str | None = None, requeued: bool = False) -> ResumePlan:
-    """What resuming `ref` would do (checkpoint, step, steps left). Raises ReinsError if it cannot be resumed.
-    `requeued`: a batch scheduler requeued the job that ran it, so its processes are gone wherever they ran."""
-    from engine.launching.resume import plan_resume as _plan
+def plan_resume(ref: str, runs_dir: Path | str | None = None,
+                requeued: bool = False) -> ResumePlan | SynthResumePlan:
+    """What resuming `ref` would do (checkpoint, step, steps left; for a synth run, the rows it skips). Raises
+    ReinsError if it cannot be resumed. `requeued`: a batch scheduler requeued the job that ran it, so its
+    processes are gone wherever they ran."""
+    from engine.launching import resume as training
+    from engine.synth import launch as synth
 
-    return _plan(get_run(ref, runs_dir), requeued)
+    view = get_run(ref, runs_dir)
+    return synth.plan_synth_resume(view) if view.kind == "generate" else training.plan_resume(view, requeued)
 
 
 def resume_run(ref: str, runs_dir: Path | str | None = None, requeued: bool = False) -> RunView:
     """Continue a crashed/stopped/failed run from its newest checkpoint as a new attempt of the same run (with
-    `requeued`, also a run whose job a batch scheduler requeued, see `plan_resume`)."""
+    `requeued`, also a run whose job a batch scheduler requeued, see `plan_resume`); a synth run's new attempt
+    skips the prompt rows already written."""
     from engine.launching.resume import plan_resume as _plan
     from engine.launching.resume import resume
+    from engine.synth.launch import resume_synth
 
     view = get_run(ref, runs_dir)
+    if view.kind == "generate":
+        return resume_synth(view)
     resume(view, _plan(view, requeued))
     return get_run(view.id, runs_dir)
+
+
+def start_synth(prompts: str | Path, out: str | Path, recipe: str | None = None, name: str | None = None,
+                runs_dir: Path | str | None = None, **options: Any) -> RunView:
+    """`reins data synth`: check everything (exit 2 on bad input; a warning when the generator is the model `recipe`
+    aligns), then start it as a `generate` run, detached. `options`: see `engine.synth.plan.build_plan`."""
+    from engine.synth.launch import submit
+
+    return submit(prompts, out, options, recipe, name, _runs_dir(runs_dir))
 
 
 # ---------- the queue ----------

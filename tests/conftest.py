@@ -8,11 +8,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -362,7 +359,7 @@ def always_first() -> Rule:
 
 
 @pytest.fixture(scope="session")
-def fake_judge(prefers_longer: Rule) -> Callable[..., Any]:
+def fake_judge(prefers_longer: Rule, fake_chat: Callable[..., Any]) -> Callable[..., Any]:
     """fake_judge(rule=prefers_longer, status=200): a context manager serving `/v1/chat/completions` on loopback;
     yields {"url": base URL, "requests": [(headers, body), ...]}."""
     import re
@@ -372,38 +369,23 @@ def fake_judge(prefers_longer: Rule) -> Callable[..., Any]:
         assert m, prompt_text
         return m.group(1), m.group(2)
 
-    @contextmanager
-    def serve(rule: Rule = prefers_longer, status: int = 200) -> Iterator[dict[str, Any]]:
-        state: dict[str, Any] = {"requests": []}
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                state["requests"].append((dict(self.headers), body))
-                if self.path != "/v1/chat/completions" or status != 200:
-                    self.send_response(status if status != 200 else 404)
-                    self.end_headers()
-                    self.wfile.write(b'{"error": "scripted failure"}')
-                    return
-                reply = rule(*answers(body["messages"][-1]["content"]))
-                payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": reply}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        state["url"] = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        try:
-            yield state
-        finally:
-            server.shutdown()
-            server.server_close()
+    def serve(rule: Rule = prefers_longer, status: int = 200) -> Any:
+        return fake_chat(always=None if status == 200 else status,
+                         reply=lambda body: rule(*answers(body["messages"][-1]["content"])))
 
     return serve
+
+
+# ---------- a fake OpenAI-compatible chat endpoint (generation and judging) ----------
+
+@pytest.fixture(scope="session")
+def fake_chat() -> Callable[..., Any]:
+    """fake_chat(statuses=None, always=None): tests/fakes/chat_server.py's `serve` — a context manager yielding
+    {"url", "requests"}; it answers generation requests by system prompt, judges by length, and can answer scripted
+    failure statuses first (`statuses`) or always (`always`)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fake_chat_server", FAKES / "chat_server.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.serve

@@ -19,6 +19,7 @@ from engine.cli import (
     recipe_commands,
     run_commands,
     sweep_commands,
+    synth_commands,
     transfer_commands,
     verdict_commands,
 )
@@ -75,6 +76,7 @@ app.command()(verdict_commands.health)
 app.command()(verdict_commands.report)
 app.command()(verdict_commands.annotate)
 app.add_typer(data_commands.data_app, name="data")
+data_commands.data_app.command()(synth_commands.synth)  # `reins data synth`: a generate run
 
 
 def main() -> None:

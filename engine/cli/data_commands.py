@@ -12,7 +12,8 @@ from engine.cli.options import JsonOut, RunsDir, SetOpt
 from engine.cli.output import err, out, print_json
 from engine.cli.render_data import inspect_view, sample_view
 
-data_app = typer.Typer(help="Data files: inspect, sample, split, convert (any format Reins reads) and annotate.",
+data_app = typer.Typer(help="Data files: inspect, sample, split, convert (any format Reins reads), annotate, "
+                       "and synth (synthetic pairs).",
                        no_args_is_help=True, add_completion=False)
 
 DataFileArg = typer.Argument(..., metavar="FILE", help="A .jsonl/.json/.parquet data file in any format Reins reads.")

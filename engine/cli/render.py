@@ -73,16 +73,24 @@ def run_detail(details: RunDetails) -> Group:
     head = Text.assemble((view.id, "bold"), "  ", status_text(view.status))
     lines = [
         head,
-        Text(f"{rec.get('method', '?')} on {rec.get('model', '?')}   step {s.step}"
+        Text(f"{view.what} on {rec.get('model', '?')}   step {s.step}"
              + (f"/{s.max_steps}" if s.max_steps else "") + f"   {_duration(view)}"),
         Text(f"run directory: {view.dir.path}", style="dim"),
     ]
+    if rec.get("synth"):  # a generation run: what it wrote, not training metrics
+        syn = rec["synth"]
+        skipped = ", ".join(f"{syn[k]} {k.replace('_', ' ')}" for k in ("identical", "empty", "below_threshold")
+                            if syn.get(k))
+        lines.append(Text(f"{syn.get('pairs')} pairs of {syn.get('prompts')} prompts in {syn.get('seconds')} s "
+                          f"({syn.get('s_per_pair')} s per pair){'; skipped: ' + skipped if skipped else ''} → "
+                          f"{syn.get('output')}"))
     if view.status == "crashed":
         lines.append(Text("the worker process is gone without a final status event: see `reins logs`", style="red"))
     error = s.error or rec.get("error")
     if error:
         lines.append(Text(f"error: {error}", style="red"))
-    lines.append(metrics_table(view))
+    if not rec.get("synth"):
+        lines.append(metrics_table(view))
     final = s.final or {}
     peak = final.get("peak_mem_gb") or final.get("peak_rss_gb") or s.system.get("peak_mem_gb")
     est = details.estimate_total_gib

@@ -32,7 +32,7 @@ class EventWriter:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the writer
-        if _ends_torn(self.path):
+        if ends_torn(self.path):
             # A previous writer died mid-line: end that line so it costs one unreadable line, not also ours.
             self._fh.write("\n")
             self._fh.flush()
@@ -63,7 +63,8 @@ class EventWriter:
         self.close()
 
 
-def _ends_torn(path: Path) -> bool:
+def ends_torn(path: Path) -> bool:
+    """Whether the file ends mid-line (a writer died while appending): the next writer starts a fresh line."""
     try:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)

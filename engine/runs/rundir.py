@@ -57,6 +57,7 @@ class RunDir:
     trackers = property(lambda self: self.path / "trackers")  # other trackers' offline/local logs (wandb, trackio, …)
     reprobe_log = property(lambda self: self.path / "reprobe.log")  # output of `reins report --probes`'s process
     export_log = property(lambda self: self.path / "export.log")  # output of `reins export model --merge`'s process
+    synth_plan = property(lambda self: self.path / "synth.json")  # a generation run's plan (`reins data synth`)
 
     @property
     def identity_files(self) -> tuple[Path, ...]:

@@ -20,7 +20,7 @@ from transformers import (
 
 from engine.errors import ModelNotFoundError
 from engine.recipe.model_refs import ResolvedModel, embedded_gguf, embedded_model_dir, resolve_model
-from engine.recipe.schema import Recipe
+from engine.recipe.schema import ModelSection, Recipe
 
 
 def convert_gguf(gguf_file: Path, target: Path) -> Path:
@@ -88,11 +88,12 @@ def model_path(resolved: ResolvedModel) -> Path:
     return resolved.path
 
 
-def compute_dtype(recipe: Recipe) -> torch.dtype:
-    """Load dtype: as the recipe says, or bf16 on a GPU that supports it and fp32 elsewhere."""
+def compute_dtype(recipe: Recipe | ModelSection) -> torch.dtype:
+    """Load dtype: as the recipe (or its model section) says, or bf16 on a GPU that supports it and fp32 elsewhere."""
+    section = recipe.model if isinstance(recipe, Recipe) else recipe
     explicit = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-    if recipe.model.dtype in explicit:
-        return explicit[recipe.model.dtype]
+    if section.dtype in explicit:
+        return explicit[section.dtype]
     if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float32
@@ -115,32 +116,34 @@ def load_tokenizer(path: Path, trust_remote_code: bool = False) -> PreTrainedTok
     return tokenizer
 
 
-def load_model(recipe: Recipe, runs_root: Path | None = None, ref: str | None = None,
+def load_model(recipe: Recipe | ModelSection, runs_root: Path | None = None, ref: str | None = None,
                task: str = "causal") -> tuple[Any, PreTrainedTokenizerBase, Path]:
     """A model (optionally quantized) and its tokenizer, plus the folder they came from.
 
-    `ref` defaults to the recipe's model; `task="seq-cls"` loads a one-output sequence classifier (reward/value)."""
-    path = model_path(resolve_model(ref or recipe.model.name, runs_root))
-    kwargs: dict[str, Any] = {"dtype": compute_dtype(recipe), "trust_remote_code": recipe.model.trust_remote_code}
-    if recipe.model.attn_implementation != "auto":
-        kwargs["attn_implementation"] = recipe.model.attn_implementation
-    if recipe.model.quantization != "none":
+    `recipe` is a recipe or just its model section (a generation run has no recipe); `ref` defaults to that
+    section's model; `task="seq-cls"` loads a one-output sequence classifier (reward/value)."""
+    section = recipe.model if isinstance(recipe, Recipe) else recipe
+    path = model_path(resolve_model(ref or section.name, runs_root))
+    kwargs: dict[str, Any] = {"dtype": compute_dtype(section), "trust_remote_code": section.trust_remote_code}
+    if section.attn_implementation != "auto":
+        kwargs["attn_implementation"] = section.attn_implementation
+    if section.quantization != "none":
         if not torch.cuda.is_available():
             raise RuntimeError(
-                f"model.quantization={recipe.model.quantization} needs a CUDA GPU (bitsandbytes); "
+                f"model.quantization={section.quantization} needs a CUDA GPU (bitsandbytes); "
                 "set model.quantization=none on this machine."
             )
         from transformers import BitsAndBytesConfig
 
-        if recipe.model.quantization == "4bit":
+        if section.quantization == "4bit":
             kwargs["quantization_config"] = BitsAndBytesConfig(
                 load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                 bnb_4bit_compute_dtype=kwargs["dtype"],
             )
         else:
             kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
-    config = AutoConfig.from_pretrained(path, trust_remote_code=recipe.model.trust_remote_code)
-    tokenizer = load_tokenizer(path, recipe.model.trust_remote_code)
+    config = AutoConfig.from_pretrained(path, trust_remote_code=section.trust_remote_code)
+    tokenizer = load_tokenizer(path, section.trust_remote_code)
     if task == "seq-cls":
         config.num_labels = 1
         config.pad_token_id = tokenizer.pad_token_id  # the score is read at the last non-pad token

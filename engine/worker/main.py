@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import sys
 import threading
@@ -24,6 +23,7 @@ from engine.runs.events import EventWriter  # noqa: E402
 from engine.runs.process import process_start_ticks  # noqa: E402
 from engine.runs.rundir import RunDir, now_iso  # noqa: E402
 from engine.worker.failure import DiskReserve, describe_failure, record_failure  # noqa: E402
+from engine.worker.signals import stop_on_signals  # noqa: E402
 
 
 def _versions() -> dict[str, str]:
@@ -48,14 +48,7 @@ def main(argv: list[str]) -> int:
     main_proc = is_main_process()
     writer = EventWriter(rd.events) if main_proc else None
     reserve = DiskReserve(rd.disk_reserve) if main_proc else None
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: object) -> None:
-        print(f"[reins] {signal.Signals(signum).name} received: saving a checkpoint and stopping", flush=True)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = stop_on_signals("saving a checkpoint and stopping")
 
     try:
         recipe = validate(read_yaml(rd.recipe), source=rd.recipe)

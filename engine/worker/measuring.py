@@ -55,10 +55,11 @@ Progress = Callable[[int, int], None]
 
 @torch.no_grad()
 def generate(model: Any, tokenizer: Any, prompts: Sequence[Any], max_new_tokens: int, seed: int,
-             batch: int | None = None, progress: Progress | None = None) -> list[str]:
-    """Greedy answers (deterministic; the seed only matters for kernels with nondeterministic ties), generated in
-    batches with left padding. Prompts are batched by length so little of each batch is padding; answers come back in
-    the prompts' order. `progress(done, total)` is called after each batch."""
+             batch: int | None = None, progress: Progress | None = None, temperature: float = 0.0) -> list[str]:
+    """Greedy answers (deterministic; the seed only matters for kernels with nondeterministic ties), or sampled ones
+    at `temperature` > 0 (reproducible from `seed`), generated in batches with left padding. Prompts are batched by
+    length so little of each batch is padding; answers come back in the prompts' order. `progress(done, total)` is
+    called after each batch."""
     torch.manual_seed(seed)
     side, tokenizer.padding_side = tokenizer.padding_side, "left"  # decoder-only models continue on the right
     encoded = [prompt_ids(tokenizer, p) for p in prompts]
@@ -69,8 +70,10 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[Any], max_new_tokens:
         for i in range(0, len(order), width):
             rows = order[i: i + width]
             enc = tokenizer.pad({"input_ids": [encoded[j] for j in rows]}, return_tensors="pt").to(device_of(model))
-            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
-                                 pad_token_id=tokenizer.pad_token_id)
+            sampling = {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0} if temperature > 0 \
+                else {"do_sample": False}
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, use_cache=True,
+                                 pad_token_id=tokenizer.pad_token_id, **sampling)
             texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
             answers.update(zip(rows, texts, strict=True))
             if progress:

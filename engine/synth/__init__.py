@@ -1,0 +1,1 @@
+"""Synthetic preference pairs (`reins data synth`): plans, system prompts, the endpoint client, rows and the loop."""
