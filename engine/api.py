@@ -12,10 +12,6 @@ from engine.annotation.agreement import Comparison
 from engine.annotation.export import Exported
 from engine.annotation.overview import SetOverview, overview
 from engine.annotation.session import Session
-from engine.data import convert as _convert
-from engine.data import sample as _sample
-from engine.data import split as _split
-from engine.data.context import data_context, read_for_tool
 from engine.data.reading import DataFile
 from engine.errors import ReinsError
 from engine.estimate.catalogue import ArchitectureInfo, architecture_config, architectures
@@ -38,6 +34,19 @@ from engine.runs.logs import LogTail
 from engine.runs.process import signal_run
 from engine.runs.rundir import RunDir
 from engine.runs.store import RunStore, RunView
+from engine.studio import (
+    annotation_agreement,
+    annotation_session,
+    convert_data,
+    export_annotations,
+    inspect_data,
+    list_annotation_sets,
+    open_annotation_set,
+    read_data,
+    sample_data,
+    split_data,
+    start_synth,
+)
 from engine.sweeps.slurm_array import SlurmSweep
 from engine.sweeps.summary import SweepSummary
 from engine.verdict.annotate import SampleMarks, annotate, list_marks
@@ -265,15 +274,6 @@ def resume_run(ref: str, runs_dir: Path | str | None = None, requeued: bool = Fa
         return resume_synth(view)
     resume(view, _plan(view, requeued))
     return get_run(view.id, runs_dir)
-
-
-def start_synth(prompts: str | Path, out: str | Path, recipe: str | None = None, name: str | None = None,
-                runs_dir: Path | str | None = None, **options: Any) -> RunView:
-    """`reins data synth`: check everything (exit 2 on bad input; a warning when the generator is the model `recipe`
-    aligns), then start it as a `generate` run, detached. `options`: see `engine.synth.plan.build_plan`."""
-    from engine.synth.launch import submit
-
-    return submit(prompts, out, options, recipe, name, _runs_dir(runs_dir))
 
 
 # ---------- the queue ----------
@@ -540,61 +540,6 @@ def default_annotator() -> str:
     return os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
 
 
-# ---------- annotation sets (the data studio) ----------
-
-def open_annotation_set(source: str, runs_dir: Path | str | None = None) -> tuple[SetOverview, bool]:
-    """The annotation set of a data file (made on first use; the same file reopens it), or an existing set by id,
-    prefix, name or `latest`. Returns it and whether it was just made. Raises ReinsError."""
-    from engine.annotation.making import from_file
-    from engine.annotation.sets import find_set
-
-    root = _runs_dir(runs_dir)
-    path = Path(source).expanduser()
-    # A file (or what names one) is read; anything else names a set already made.
-    named_file = path.exists() or path.suffix in (".jsonl", ".json", ".parquet")
-    aset, made = from_file(root, path) if named_file else (find_set(root, source), False)
-    return overview(aset), made
-
-
-def annotation_set_from_run(ref: str, runs_dir: Path | str | None = None) -> tuple[SetOverview, bool]:
-    """Turn a finished run's held-out generations (reference vs policy) into an annotation set."""
-    from engine.annotation.making import from_run
-
-    aset, made = from_run(_runs_dir(runs_dir), _report_dir(ref, runs_dir))
-    return overview(aset), made
-
-
-def list_annotation_sets(runs_dir: Path | str | None = None) -> list[SetOverview]:
-    """Every annotation set in the store, newest first, with each annotator's progress."""
-    from engine.annotation.sets import list_sets
-
-    return [overview(s) for s in list_sets(_runs_dir(runs_dir))]
-
-
-def annotation_session(ref: str, annotator: str, runs_dir: Path | str | None = None) -> Session:
-    """One annotator on one set: items in their order, decisions as they stand; choose/edit/note/undo append."""
-    from engine.annotation.sets import find_set
-
-    return Session(find_set(_runs_dir(runs_dir), ref), annotator)
-
-
-def export_annotations(ref: str, out: Path | str, kto: bool = False, annotator: str | None = None,
-                       runs_dir: Path | str | None = None) -> Exported:
-    """Write a set's decisions as a TRL preference file (or KTO rows), each row with its provenance."""
-    from engine.annotation.export import export
-    from engine.annotation.sets import find_set
-
-    return export(find_set(_runs_dir(runs_dir), ref), Path(out), kto=kto, annotator=annotator)
-
-
-def annotation_agreement(ref: str, runs_dir: Path | str | None = None) -> list[Comparison]:
-    """Cohen's κ between every two annotators of a set, and of each against the data's label or the judge."""
-    from engine.annotation.agreement import set_agreement
-    from engine.annotation.sets import find_set
-
-    return set_agreement(find_set(_runs_dir(runs_dir), ref))
-
-
 def rerun_probes(ref: str, runs_dir: Path | str | None = None) -> dict[str, Any]:
     """Run the capability probes (and lm-eval, when the recipe sets `report.lm_eval`) again on a finished run: its
     base model against its `final/` output, in a worker process (this one never imports torch). Records a new
@@ -604,44 +549,16 @@ def rerun_probes(ref: str, runs_dir: Path | str | None = None) -> dict[str, Any]
     return reprobe(_report_dir(ref, runs_dir).path)
 
 
-# ---------- data files ----------
+# ---------- annotation sets (the rest of the data studio is engine/studio.py) ----------
 
-def read_data(path: str | Path, recipe: str | None = None, overrides: list[str] | tuple[str, ...] = (),
-              fmt: str | None = None) -> DataFile:
-    """A data file's rows as TRL reads them (any format Reins knows; `recipe` gives its field names and format),
-    with every problem found (file, row, field)."""
-    return read_for_tool(path, data_context(recipe, list(overrides)), fmt, strict=False)
+def annotation_set_from_run(ref: str, runs_dir: Path | str | None = None) -> tuple[SetOverview, bool]:
+    """Turn a finished run's held-out generations (reference vs policy) into an annotation set."""
+    from engine.annotation.making import from_run
 
-
-def inspect_data(path: str | Path, recipe: str | None = None, overrides: list[str] | tuple[str, ...] = (),
-                 fmt: str | None = None, category: str | None = None,
-                 runs_dir: Path | str | None = None) -> dict[str, Any]:
-    """`reins data inspect`: rows, format, lengths with the recipe's tokenizer (p50/p95/max per field, rows over
-    max_length), duplicate prompts, near-identical pairs, length bias, empty answers, per-category figures."""
-    from engine.data.inspection import inspect_file  # rapidfuzz: loaded only by the command that uses it
-
-    return inspect_file(path, data_context(recipe, list(overrides)), fmt, category, _runs_dir(runs_dir))
+    aset, made = from_run(_runs_dir(runs_dir), _report_dir(ref, runs_dir))
+    return overview(aset), made
 
 
-def convert_data(path: str | Path, out: str | Path, recipe: str | None = None,
-                 overrides: list[str] | tuple[str, ...] = (), fmt: str | None = None,
-                 force: bool = False) -> dict[str, Any]:
-    """`reins data convert`: write a file of any known format as TRL conversational `.jsonl` rows."""
-    return _convert.convert_file(path, out, data_context(recipe, list(overrides)), fmt, force)
-
-
-def sample_data(path: str | Path, n: int = 50, seed: int = 0, recipe: str | None = None,
-                overrides: list[str] | tuple[str, ...] = (), fmt: str | None = None) -> dict[str, Any]:
-    """`reins data sample`: `n` random rows (prompt and answers as text) to read side by side."""
-    return _sample.sample_file(path, n, seed, data_context(recipe, list(overrides)), fmt)
-
-
-def split_data(path: str | Path, train_out: str | Path, eval_out: str | Path, eval_fraction: float = 0.1,
-               seed: int = 0, category: str | None = None, fmt: str | None = None,
-               force: bool = False) -> dict[str, Any]:
-    """`reins data split`: write train and eval files (rows as they were in the file) stratified by `category`
-    (default: a `category`-like field when every row has one), every copy of a prompt on one side."""
-    return _split.split_file(path, train_out, eval_out, eval_fraction, seed, category, fmt, force)
 # ---------- to and from other tools ----------
 
 def export_model(ref: str, output: Path | str, merge: bool = False, dtype: str | None = None,
