@@ -28,7 +28,7 @@ class DataScreen(Screen[None]):
     CSS_PATH = "data.tcss"
 
     AUTO_FOCUS = "#sets-table"
-    BINDINGS = [Binding("r", "refresh", "Refresh"), Binding("i", "inspect", "Inspect file")]
+    BINDINGS = [Binding("r", "refresh", "Refresh"), Binding("i", "inspect", "Inspect")]
     PALETTE = [("Data: refresh the annotation sets", "refresh", "re-read the sets and everyone's progress"),
                ("Data: inspect a data file", "inspect", "lengths, duplicates, near-identical pairs, length bias")]
 
