@@ -3,6 +3,7 @@ inspects a data file (the same report as `reins data inspect`) on a screen pushe
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -102,6 +103,14 @@ class DataScreen(Screen[None]):
         from engine import api
 
         app: Any = self.app
+        file = Path(path).expanduser()
+        if not file.is_file():
+            # Folders and hub dataset names are read through `datasets`, a training library the TUI never loads.
+            why = "is a folder" if file.is_dir() else "is not a file here"
+            app.call_from_thread(self.query_one("#data-status", Static).update,
+                                 Text(f"Cannot inspect: {path} {why}; the TUI reads .jsonl/.json/.parquet files "
+                                      "(`reins data inspect` also folders and cached hub datasets)."))
+            return
         try:
             report = api.inspect_data(path, recipe=INSPECT_RECIPE, runs_dir=app.settings.runs_dir)
         except Exception as exc:  # noqa: BLE001 - a missing or unreadable file is a message, the screen stays up

@@ -1,5 +1,6 @@
 """The Data screen's `i`: a typed path is inspected in a worker and its report shown on a screen pushed on top, with
-the p95 lengths and the length bias overall and per category; a missing file is a message on the status line."""
+the p95 lengths and the length bias overall and per category; a missing, broken or folder path is a message on the
+status line."""
 
 from __future__ import annotations
 
@@ -82,7 +83,7 @@ async def test_inspect_shows_p95_and_length_bias(tmp_path: Path, write_jsonl, se
 
 
 @pytest.mark.anyio
-async def test_inspect_of_a_missing_file_is_a_status_message(tmp_path: Path, settle, until, text_of) -> None:
+async def test_inspect_of_a_missing_or_broken_file_is_a_status_message(tmp_path: Path, settle, until, text_of) -> None:
     app = make_app(runs_dir=tmp_path / "runs", now=None, start="data")
     missing = tmp_path / "nowhere.jsonl"
     async with app.run_test(size=(80, 24)) as pilot:
@@ -91,4 +92,23 @@ async def test_inspect_of_a_missing_file_is_a_status_message(tmp_path: Path, set
         status = app.screen.query_one("#data-status")
         await until(pilot, app, lambda: text_of(status).startswith("Cannot inspect"))
         assert type(app.screen).__name__ == "DataScreen"  # no crash, no report
-        assert "nowhere.jsonl" in text_of(status)
+        assert "nowhere.jsonl is not a file" in text_of(status)
+
+        broken = tmp_path / "broken.jsonl"
+        broken.write_text('{"prompt": "a", "chosen": "b"\n')
+        await _submit(pilot, app, until, str(broken))
+        await until(pilot, app, lambda: "not valid JSON" in text_of(status))
+        assert text_of(status).startswith("Cannot inspect: ") and "broken.jsonl, line 1" in text_of(status)
+        assert type(app.screen).__name__ == "DataScreen"
+
+
+@pytest.mark.anyio
+async def test_inspect_of_a_folder_says_to_use_the_cli(tmp_path: Path, settle, until, text_of) -> None:
+    # A folder would be read with `datasets`, which the TUI never imports: the CLI reads those.
+    app = make_app(runs_dir=tmp_path / "runs", now=None, start="data")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await _submit(pilot, app, until, str(tmp_path))
+        status = app.screen.query_one("#data-status")
+        await until(pilot, app, lambda: text_of(status).startswith("Cannot inspect"))
+        assert "is a folder" in text_of(status) and "reins data inspect" in text_of(status)
