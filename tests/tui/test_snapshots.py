@@ -189,3 +189,23 @@ def test_data(snap_compare, tmp_path: Path, size, fake_runs: SimpleNamespace) ->
         await _settle(pilot)
 
     assert snap_compare(_annotation_app(fake_runs, tmp_path, 4), terminal_size=size, run_before=before)
+
+
+def test_data_inspect(snap_compare, tmp_path: Path, fake_runs: SimpleNamespace,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # The bundled pairs, inspected from the Data screen (`i`, enter keeps the default path); an empty model cache
+    # counts lengths in words, the same on every machine.
+    monkeypatch.setenv("REINS_CACHE_DIR", str(tmp_path / "cache"))
+
+    async def before(pilot) -> None:
+        await _settle(pilot)
+        await pilot.press("i")
+        await _settle(pilot)
+        await pilot.press("enter")
+        for _ in range(40):
+            await _settle(pilot)
+            if type(pilot.app.screen).__name__ == "InspectScreen":
+                break
+        await _settle(pilot)
+
+    assert snap_compare(_app(fake_runs, tmp_path, "data"), terminal_size=(80, 24), run_before=before)

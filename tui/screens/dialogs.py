@@ -1,4 +1,4 @@
-"""Modal dialogs: a yes/no confirmation, a text to write, and the `?` help listing every key."""
+"""Modal dialogs: a yes/no confirmation, a text to write, a line to type (a path), and the `?` key help."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static, TextArea
+from textual.widgets import Button, Input, Static, TextArea
 
 HELP = """\
 [b]Everywhere[/b]
@@ -63,6 +63,7 @@ HELP = """\
 
 [b]Data[/b]
   ↑ ↓  enter   annotate the set under the cursor
+  i            inspect a data file: lengths, duplicates, length bias
 
 [b]Annotate[/b]
   a / b        A is better / B is better (one answer: good / bad)
@@ -138,6 +139,30 @@ class TextScreen(ModalScreen[str | None]):
 
     def action_keep(self) -> None:
         self.dismiss(self.query_one(TextArea).text)
+
+    def action_drop(self) -> None:
+        self.dismiss(None)
+
+
+class LineScreen(ModalScreen[str | None]):
+    """One line to type (a file's path): enter keeps it, esc drops it."""
+
+    CSS_PATH = "dialogs.tcss"
+
+    BINDINGS = [Binding("escape", "drop", "Cancel")]
+
+    def __init__(self, title: str, value: str = "") -> None:
+        super().__init__()
+        self.title_text, self.value = title, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="line-box"):
+            yield Static(f"[b]{self.title_text}[/b]", classes="dialog-title")
+            yield Input(self.value, id="line-input")
+            yield Static("enter keeps it · esc cancels", classes="dim")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
 
     def action_drop(self) -> None:
         self.dismiss(None)

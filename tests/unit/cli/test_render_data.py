@@ -7,7 +7,8 @@ import io
 
 from rich.console import Console
 
-from engine.cli.render_data import _bias_line, sample_view
+from engine.cli.render_data import sample_view
+from engine.data.inspect_text import bias_line
 
 RESULT = {"source": "p.jsonl", "format": "trl", "rows": 3, "seed": 0,
           "sample": [{"row": 2, "prompt": "Why?", "chosen": "Because.", "rejected": "No idea."}]}
@@ -31,5 +32,5 @@ def test_answers_side_by_side_when_wide_and_stacked_at_80_columns() -> None:
 def test_bias_line_reads_share_interval_and_ratio() -> None:
     bias = {"pairs": 288, "share_chosen_longer": 0.2569, "ci95": [0.2099, 0.3104], "same_length": 2,
             "length_ratio": 0.718}
-    assert _bias_line(bias) == ("chosen longer in 26% of 288 pairs (95% CI 21%–31%; 2 equal), mean length ratio "
+    assert bias_line(bias) == ("chosen longer in 26% of 288 pairs (95% CI 21%–31%; 2 equal), mean length ratio "
                                 "chosen/rejected 0.72×")
