@@ -263,4 +263,10 @@ def looks_like_path(value: str) -> bool:
 
 def dump_recipe(recipe: Recipe) -> str:
     """The fully resolved recipe as YAML (what a run directory's recipe.yaml holds)."""
-    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    data = recipe.model_dump(mode="json")
+    # The method's `name` first and its `trl` pass-through last, as a person writes them (pydantic would put the
+    # base class's `trl` first).
+    method = dict(data["method"])
+    trl = method.pop("trl", {})
+    data["method"] = {"name": method.pop("name"), **method, "trl": trl}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -7,12 +7,13 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+import yaml
 
 from engine.errors import RecipeError
 from engine.launching.preflight import missing_package_problems
 from engine.recipe import trackers, trl_settings
 from engine.recipe.keysettings import key_settings
-from engine.recipe.loading import load_recipe
+from engine.recipe.loading import dump_recipe, load_recipe
 
 
 def _problems(*sets: str) -> list[str]:
@@ -110,3 +111,10 @@ def test_a_field_table_made_for_another_trl_is_named(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.9.9")
     problem = trl_settings.table_drift()
     assert "TRL 9.9.9 is installed" in problem and "python -m engine.worker.trl_fields" in problem
+
+
+def test_the_resolved_recipe_lists_the_method_name_first_and_trl_last() -> None:
+    loaded = load_recipe("dpo", ["method.trl.padding_free=true"])
+    method = yaml.safe_load(dump_recipe(loaded.recipe))["method"]
+    keys = list(method)
+    assert keys[0] == "name" and keys[-1] == "trl" and method["trl"] == {"padding_free": True}
