@@ -241,6 +241,11 @@ class TmuxPane:
         return int(subprocess.run(["tmux", "display-message", "-p", "-t", self.name, "#{pane_pid}"],
                                   capture_output=True, text=True, check=True).stdout)
 
+    def dead(self) -> bool:
+        """The program has exited (tmux's own flag: the "Pane is dead" line may not be on the visible screen)."""
+        return subprocess.run(["tmux", "display-message", "-p", "-t", self.name, "#{pane_dead}"],
+                              capture_output=True, text=True).stdout.strip() == "1"
+
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 

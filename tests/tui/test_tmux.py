@@ -79,14 +79,14 @@ def test_annotate_quit_reopen_at_80_columns_export_and_train(tmp_path: Path, tmu
     pane.keys("a", "b", "a", "a", "b")
     wait_until(lambda: "5 done" in pane.text(), timeout=60, what="five decisions")
     pane.keys("q")  # no run is training: the TUI closes at once
-    wait_until(lambda: "Pane is dead" in pane.text(), timeout=120, what="the TUI closed")
+    wait_until(pane.dead, timeout=120, what="the TUI closed")
 
     narrow = tmux_pane(args, runs, size=(80, 24))
     wait_until(lambda: "item 6 of 10 · 5 done" in narrow.text(), timeout=120, what="resumed at 80x24")
     narrow.keys("b", "a", "b", "b", "a")
     wait_until(lambda: "10 done" in narrow.text(), timeout=60, what="all ten decided")
     narrow.keys("q")
-    wait_until(lambda: "Pane is dead" in narrow.text(), timeout=120, what="the TUI closed")
+    wait_until(narrow.dead, timeout=120, what="the TUI closed")
 
     set_id = api.list_annotation_sets(runs)[0].id
     out = tmp_path / "annotated.jsonl"
