@@ -14,14 +14,13 @@ from rapidfuzz import fuzz, process
 
 from engine.data.context import DataContext, counting, method_fields, read_for_tool
 from engine.data.reading import DataFile
-from engine.data.text import answer_text, prompt_key
+from engine.data.text import answer_text, category_field, prompt_key
 from engine.data.tokens import Counter as TokenCounter
 from engine.data.tokens import Counting, row_lengths
 from engine.verdict.judge import Tally
 
 NEAR = 95.0  # rapidfuzz ratio (0–100) from which two texts count as nearly the same
 NEAR_LIMIT = 5000  # near-duplicate search is quadratic: only the first rows are compared on a bigger file
-CATEGORY_FIELDS = ("category", "categories", "domain", "source", "task")
 LENGTH_FIELDS = ("prompt", "chosen", "rejected", "completion", "messages", "text")
 SHOWN = 5
 
@@ -32,13 +31,6 @@ def percentiles(values: list[int]) -> dict[str, int]:
     at = {"p50": 0.5, "p95": 0.95}
     return {**{k: ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)] for k, q in at.items()},
             "max": ordered[-1]}
-
-
-def category_field(rows: list[dict[str, Any]], named: str | None = None) -> str | None:
-    """The field that groups rows: the one named, else the first usual name every row has as text."""
-    if named:
-        return named
-    return next((f for f in CATEGORY_FIELDS if rows and all(isinstance(r.get(f), str) for r in rows)), None)
 
 
 def length_bias(rows: list[dict[str, Any]], count: TokenCounter) -> dict[str, Any] | None:

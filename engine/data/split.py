@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.data.context import DataContext, read_for_tool
-from engine.data.inspection import category_field
 from engine.data.reading import load_records
-from engine.data.text import prompt_key
+from engine.data.text import category_field, prompt_key
 from engine.data.writing import check_writable, write_jsonl
 from engine.errors import DataError
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+CATEGORY_FIELDS = ("category", "categories", "domain", "source", "task")
+
 
 def prompt_text(prompt: Any) -> str:
     """A prompt as a reader sees it: the user's words, or `role: content` lines for a longer conversation."""
@@ -39,3 +41,10 @@ def answer_fields(row: dict[str, Any]) -> list[str]:
 def prompt_key(prompt: Any) -> str:
     """A prompt's text compared loosely: lower case, whitespace runs collapsed (so a reformatted copy matches)."""
     return " ".join(prompt_text(prompt).lower().split()) if prompt is not None else ""
+
+
+def category_field(rows: list[dict[str, Any]], named: str | None = None) -> str | None:
+    """The field that groups rows: the one named, else the first usual name every row has as text."""
+    if named:
+        return named
+    return next((f for f in CATEGORY_FIELDS if rows and all(isinstance(r.get(f), str) for r in rows)), None)
