@@ -171,8 +171,11 @@ def current_umask() -> int:
 
 def elapsed_s(record: dict[str, Any], now: datetime | None) -> float | None:
     """Seconds from a run's start to its end, or to `now` when it has not ended (None without `now`, or when the
-    record has no readable times)."""
-    start = record.get("started") or record.get("created")
+    record has no readable times). A run that went through the queue starts when the scheduler started it: its wait
+    in the queue is not its duration, and a run cancelled while queued has none."""
+    start = record.get("started") or (record.get("queue") or {}).get("started")
+    if not start and not record.get("queue"):
+        start = record.get("created")
     if not start:
         return None
     try:

@@ -165,3 +165,19 @@ def test_elapsed_time_of_ended_live_and_unknown_runs() -> None:
     assert elapsed_s(live, datetime(2026, 11, 27, 7, 0, tzinfo=timezone.utc)) == 3600.0
     assert elapsed_s(live, None) is None and hms(None) == ""
     assert elapsed_s({"started": "not a time"}, None) is None and elapsed_s({}, None) is None
+
+
+def test_a_queued_runs_wait_is_not_its_duration() -> None:
+    from datetime import datetime, timezone
+
+    from engine.runs.rundir import elapsed_s
+
+    now = datetime(2026, 11, 27, 7, 0, tzinfo=timezone.utc)
+    waiting = {"created": "2026-11-27T06:00:00+00:00", "queue": {"submitted": "2026-11-27T06:00:00+00:00"}}
+    assert elapsed_s(waiting, now) is None
+    cancelled = {**waiting, "ended": "2026-11-27T06:30:00+00:00"}
+    assert elapsed_s(cancelled, None) is None
+    # taken by the scheduler at 06:50, its worker not yet up: 10 minutes, not the hour since it was submitted
+    taken = {**waiting, "queue": {**waiting["queue"], "started": "2026-11-27T06:50:00+00:00"}}
+    assert elapsed_s(taken, now) == 600.0
+    assert elapsed_s({**taken, "started": "2026-11-27T06:55:00+00:00"}, now) == 300.0
