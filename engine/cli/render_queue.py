@@ -23,6 +23,8 @@ def queue_table(status: api.QueueStatus) -> Group:
                 style="green" if sched.get("alive") else "dim")
     cap = s.max_running or (1 if not status.gpus else None)
     line.append(f" · at most {cap} at once" if cap else " · as many at once as the GPUs hold")
+    if not s.max_running and not status.gpus:
+        line.append(" (CPU-only; `reins queue set max_running=N` for more)", style="dim")
     line.append(f" · packing {'on, up to ' + format(s.pack_share, '.0%') + ' of a GPU' if s.pack else 'off'}")
     parts: list = [line]
     if status.gpu_notes:

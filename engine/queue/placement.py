@@ -102,14 +102,12 @@ def place(req: Request, gpus: Sequence[Gpu], holdings: Sequence[Holding], settin
     """Whether `req` may start now and on which GPUs. `alive` counts every Reins run alive in the store (direct and
     pipeline runs too), for the concurrency cap."""
     cap = settings.max_running or (None if gpus else 1)
-    if not gpus:
-        if req.devices:
-            return Decision(never=f"it is pinned to GPU {_ids(req.devices)}, and this machine has no GPU")
-        if cap is not None and alive >= cap:
-            return Decision(wait=_cap_reason(alive, cap, cpu=True))
-        return Decision()
+    if not gpus and req.devices:
+        return Decision(never=f"it is pinned to GPU {_ids(req.devices)}, and this machine has no GPU")
     if cap is not None and alive >= cap:
-        return Decision(wait=_cap_reason(alive, cap, cpu=False))
+        return Decision(wait=_cap_reason(alive, cap))
+    if not gpus:
+        return Decision()
     known = {g.index for g in gpus}
     if req.devices:
         missing = [d for d in req.devices if d not in known]
@@ -148,9 +146,9 @@ def _fits(req: Request, room: GpuRoom, settings: QueueSettings) -> bool:
     return room.committed_gib + need <= budget and need <= room.free_gib
 
 
-def _cap_reason(alive: int, cap: int, cpu: bool) -> str:
-    where = " (a CPU-only machine runs one at a time unless `reins queue set max_running=N`)" if cpu else ""
-    return f"waiting: {alive} run{'s' if alive != 1 else ''} alive, the store allows {cap} at once{where}"
+def _cap_reason(alive: int, cap: int) -> str:
+    # Short: it is repeated on every waiting row of `reins queue`; how to change the cap is said once, in its header.
+    return f"waiting: {alive} run{'s' if alive != 1 else ''} alive, the store allows {cap} at once"
 
 
 def _ids(ids: Sequence[int]) -> str:

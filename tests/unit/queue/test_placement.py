@@ -91,7 +91,7 @@ def test_reins_processes_listed_by_nvml_are_not_taken_for_foreign_memory(fake_nv
 def test_concurrency_cap_and_cpu_only_machines() -> None:
     assert place(Request("r"), [], [], QueueSettings(), alive=0).start  # CPU: one at a time by default
     waiting = place(Request("r"), [], [], QueueSettings(), alive=1)
-    assert not waiting.start and "one at a time" in waiting.wait
+    assert not waiting.start and waiting.wait == "waiting: 1 run alive, the store allows 1 at once"
     assert place(Request("r"), [], [], QueueSettings(max_running=2), alive=1).start
     assert "no GPU" in place(Request("r", devices=(0,)), [], [], QueueSettings(), alive=0).never
     gpu = [Gpu(0, "L4", 0, 0.3, 23.7, 24.0)]

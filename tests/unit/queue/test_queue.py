@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -75,6 +76,24 @@ def _wait_ended(store: RunStore, run_id: str, timeout: float = 60) -> str:
     raise AssertionError(f"{run_id} did not end")
 
 
+def _assert_queue_listing_reads_on_one_line_per_run(store: RunStore, waiting: str) -> None:
+    """`reins queue` on a 120-column terminal: one line per run (the wait reason is short, as it repeats on every
+    waiting row), and how to lift a CPU machine's one-at-a-time cap said once, in the header."""
+    from rich.console import Console
+
+    from engine.cli.render_queue import queue_table
+    from engine.queue.status import read_status
+
+    console = Console(width=120, record=True)
+    console.print(queue_table(read_status(store.root)))
+    lines = console.export_text().splitlines()
+    assert "reins queue set max_running=N" in lines[0]
+    assert lines[1].split() == ["#", "run", "status", "GPUs", "needs", "priority", "sweep", "for", "/", "why"]
+    rows = lines[2:]  # nothing wraps: every line below the column names names its run
+    assert rows and all(re.search(r"\b\d{8}-\d{6}-", row) for row in rows)
+    assert any(waiting in row and row.endswith("the store allows 1 at once") for row in rows)
+
+
 def test_a_cpu_machine_starts_one_run_at_a_time_in_order(recipe: Path, store: RunStore) -> None:
     a, b = queue(recipe, store, "a"), queue(recipe, store, "b")
     assert [s[0] for s in step(store, QueueSettings(), [], CLAIM)] == [a]
@@ -82,6 +101,7 @@ def test_a_cpu_machine_starts_one_run_at_a_time_in_order(recipe: Path, store: Ru
     assert started["queue"]["claim"]["pid"] == os.getpid() and started["devices"] == [] and started["pid"]
     assert step(store, QueueSettings(), [], CLAIM) == []  # a holds the one CPU slot
     assert "1 run alive" in store.get(b).record["queue"]["waiting"]
+    _assert_queue_listing_reads_on_one_line_per_run(store, b)
     assert _wait_ended(store, a) == "completed"
     assert [s[0] for s in step(store, QueueSettings(), [], CLAIM)] == [b]
     assert _wait_ended(store, b) == "completed"
