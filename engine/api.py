@@ -349,17 +349,18 @@ def list_sweep_files() -> list[tuple[str, Path, str]]:
 def _sweep_spec(target: str, grid: list[str] | None, seeds: int | None, overrides: list[str] | tuple[str, ...],
                 metric: str | None, direction: str | None) -> tuple[Any, str]:
     """A sweep file (its grid extended by `grid`, its settings by `overrides`) or a recipe with `--grid`s."""
-    from engine.sweeps.spec import SweepSpec, load_sweep, parse_grid
+    from engine.sweeps.spec import SweepSpec, load_sweep, parse_grid, split_overrides, with_overrides
 
     path = find_sweep(target)
     extra_grid = parse_grid(grid) if grid else {}
     if path is not None:
         spec = load_sweep(path)
-        spec = spec.model_copy(update={"grid": {**spec.grid, **extra_grid}, "set": [*spec.set, *overrides]})
+        spec = with_overrides(spec.model_copy(update={"grid": {**spec.grid, **extra_grid}}), overrides)
         source = str(path)
     else:
-        load_recipe(target, overrides)  # the recipe itself first: its own errors read better than a member's
-        spec = SweepSpec(recipe=target, set=list(overrides), grid=parse_grid(grid or []))
+        sets, _ = split_overrides(overrides, [])
+        load_recipe(target, sets)  # the recipe itself first: its own errors read better than a member's
+        spec = SweepSpec(recipe=target, set=sets, grid=parse_grid(grid or []))
         source = target
     updates = {k: v for k, v in (("seeds", seeds), ("metric", metric), ("direction", direction)) if v is not None}
     return (SweepSpec.model_validate({**spec.model_dump(), **updates}) if updates else spec), source

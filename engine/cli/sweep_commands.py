@@ -40,7 +40,8 @@ def sweep(target: str = typer.Argument(..., metavar="RECIPE|ls|show|stop",
     """Run a grid of settings (× seeds) as queued runs and rank them by their evaluation.
 
     `reins sweep dpo --grid method.beta=0.1,0.5 --wait` · `reins sweep sweeps/beta` · `reins sweep ls` ·
-    `reins sweep show latest` · `reins sweep stop ID`"""
+    `reins sweep show latest` · `reins sweep stop ID`. `--set KEY=V` reaches every member; a sweep file's stage
+    (its judge) takes `--set STAGE:KEY=V`, e.g. `--set judge:train.max_steps=10`."""
     if target in ACTIONS:
         _action(target, sweep_ref, runs_dir, as_json)
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -77,6 +78,35 @@ def parse_grid(items: list[str]) -> dict[str, list[Any]]:
     if not grid:
         raise RecipeError("A sweep needs at least one --grid KEY=V1,V2,… (or a sweep file).")
     return grid
+
+
+STAGE_SET = re.compile(r"^([a-z0-9_-]+):([^=]*=.*)$", re.DOTALL)
+
+
+def split_overrides(overrides: list[str] | tuple[str, ...],
+                    stages: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """Command-line `--set`s of a sweep: `key=value` for every member, `STAGE:key=value` for that stage's run only
+    (the members' settings do not reach the stages: a shortened demo still trains its judge in full unless told,
+    e.g. `judge:train.max_steps=10`). Raises RecipeError for a stage the sweep does not have."""
+    members: list[str] = []
+    per_stage: dict[str, list[str]] = {name: [] for name in stages}
+    for item in overrides:
+        m = STAGE_SET.match(item)
+        if m is None:
+            members.append(item)
+        elif m.group(1) in per_stage:
+            per_stage[m.group(1)].append(m.group(2))
+        else:
+            have = f"its stages are {', '.join(stages)}" if stages else "it has no stages"
+            raise RecipeError(f"--set {item}: this sweep has no stage {m.group(1)!r} ({have}).")
+    return members, per_stage
+
+
+def with_overrides(spec: SweepSpec, overrides: list[str] | tuple[str, ...]) -> SweepSpec:
+    """The spec with command-line `--set`s added (see `split_overrides`)."""
+    members, per_stage = split_overrides(overrides, [s.name for s in spec.stages])
+    stages = [s.model_copy(update={"set": [*s.set, *per_stage[s.name]]}) for s in spec.stages]
+    return spec.model_copy(update={"set": [*spec.set, *members], "stages": stages})
 
 
 def _scalar(text: str) -> Any:

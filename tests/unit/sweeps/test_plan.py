@@ -10,7 +10,7 @@ import yaml
 from engine.errors import RecipeError
 from engine.recipe.loading import load_recipe
 from engine.sweeps.plan import expand, plan
-from engine.sweeps.spec import SweepSpec, find_sweep, load_sweep, parse_grid
+from engine.sweeps.spec import SweepSpec, find_sweep, load_sweep, parse_grid, with_overrides
 
 
 def test_grid_items_from_the_command_line() -> None:
@@ -76,6 +76,26 @@ def test_the_bundled_beta_sweep_is_the_seed_lessons(runs_dir: Path) -> None:
     assert spec.grid == {"method.beta": [0.05, 0.1, 0.5, 1.0]}
     assert [s.name for s in spec.stages] == ["judge"] and any("{judge}" in s for s in spec.set)
     assert len(plan(spec, runs_dir)) == 4
+
+
+def test_set_reaches_the_members_and_stage_set_only_its_stage(runs_dir: Path) -> None:
+    from engine import api
+
+    beta = load_sweep(find_sweep("sweeps/beta"))
+    spec = with_overrides(beta, ["train.max_steps=8", "judge:train.max_steps=10", "judge:train.seed=7"])
+    (judge,) = spec.stages
+    assert judge.set == [*beta.stages[0].set, "train.max_steps=10", "train.seed=7"]
+    assert spec.set == [*beta.set, "train.max_steps=8"]
+    members = plan(spec, runs_dir)
+    assert len(members) == 4
+    assert all(m.overrides[-2:] == ["train.max_steps=8", f"method.beta={m.point['method.beta']}"] for m in members)
+    assert load_recipe(judge.recipe, judge.set).recipe.train.max_steps == 10
+    with pytest.raises(RecipeError, match="no stage 'rm'.*its stages are judge"):
+        with_overrides(beta, ["rm:train.max_steps=10"])
+    with pytest.raises(RecipeError, match="no stage 'judge'.*it has no stages"):
+        api.plan_sweep("dpo", ["method.beta=0.1,0.5"], overrides=["judge:train.max_steps=10"], runs_dir=runs_dir)
+    # a value may hold a colon (run:{judge}): only a stage name before the key makes an item a stage's
+    assert with_overrides(beta, ["report.judge.model=run:x"]).set[-1] == "report.judge.model=run:x"
 
 
 def test_a_broken_sweep_file_says_what_is_wrong(tmp_path: Path) -> None:
