@@ -124,6 +124,8 @@ BAD_INPUT = [
     ("sweep of more than 64 members", ["sweep", "dpo", "--grid",
                                        "method.beta=" + ",".join(f"0.{i:02d}" for i in range(1, 66))], "pass --yes"),
     ("sweep grid value not a scalar", ["sweep", "dpo", "--grid", "lora.target_modules=[q_proj]"], "sweep file"),
+    ("sweep --set for a stage it lacks", ["sweep", "sweeps/beta", "--set", "rm:train.max_steps=4"],
+     "no stage 'rm' (its stages are judge)"),
     ("unknown sweep", ["sweep", "show", "no-such-sweep"], "No sweep 'no-such-sweep'"),
     ("sweep show without an id", ["sweep", "show"], "needs a sweep id"),
     ("--devices on a machine without GPUs", ["run", "dpo", "--devices", "0"], "this machine has none"),
