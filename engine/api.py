@@ -465,8 +465,13 @@ def wait_for_sweep(ref: str, runs_dir: Path | str | None = None, poll_s: float =
             on_change(summary)
         last = states
         if summary.ended:
+            from engine.sweeps.summary import await_reports
+
+            if await_reports(summary, store(runs_dir)):
+                return sweep_summary(ref, runs_dir)  # read again: the last members' headlines were written meanwhile
             return summary
         time.sleep(poll_s)
+
 
 
 # ---------- verdicts ----------

@@ -78,3 +78,15 @@ def summarize_sweep(path: Path, store: RunStore) -> SweepSummary:
     result = list(points.values())
     rank_points(result, higher)
     return SweepSummary(rec, metric, higher, result)
+
+
+def await_reports(summary: SweepSummary, store: RunStore) -> bool:
+    """Let each completed member's worker finish its report (whose headline ranks the member) before the ranking is
+    final; True when any had not written it yet, so the summary is to be read again."""
+    from engine.runs.follow import wait_for_report
+
+    done = [store.get(m["run_id"]) for m in summary.record["members"] if m["status"] == "completed" and m.get("run_id")]
+    pending = [v.dir for v in done if "headline" not in v.record]
+    for rd in pending:
+        wait_for_report(rd)
+    return bool(pending)
