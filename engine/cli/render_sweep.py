@@ -10,6 +10,7 @@ from rich.text import Text
 
 from engine import api
 from engine.formatting import fmt
+from engine.sweeps.ranking import tie_note
 
 MARK_STYLE = {"best": "bold green", "tied": "yellow"}
 
@@ -75,11 +76,9 @@ def sweep_table(s: api.SweepSummary) -> Group:
             "/".join(sorted({str(m.get("verdict") or "-") for m in members})),
             " ".join(str(m.get("run_id") or "-") for m in members))
     parts.append(table)
-    tied = [p for p in s.points if p.mark == "tied"]
-    if tied:
-        parts.append(Text(f"tied: the top point's interval overlaps {len(tied) - 1} other"
-                          f"{'s' if len(tied) > 2 else ''}' — no member is shown best; more prompts (report.samples) "
-                          "or seeds would separate them", style="yellow"))
+    note = tie_note(s.points)
+    if note:
+        parts.append(Text(note, style="yellow"))
     return Group(*parts)
 
 

@@ -118,3 +118,16 @@ def rank_points(points: list[PointResult], higher: bool) -> None:
         iv = p.interval
         if a is None or iv is None or (iv[1] >= a[0] if higher else iv[0] <= a[1]):
             p.mark = "tied"
+
+
+def tie_note(points: list[PointResult]) -> str | None:
+    """Why no point is marked best, for `reins sweep show` and the TUI; None when one is (or nothing is ranked)."""
+    tied = sorted((p for p in points if p.mark == "tied"), key=lambda p: p.rank or 0)
+    if not tied:
+        return None
+    if tied[0].interval is None:
+        return ("tied: the ranking metric has no interval here (one seed of a figure without one), so no point is "
+                "shown best; more seeds (--seeds) would give one")
+    others = len(tied) - 1
+    return (f"tied: {others} other point{'s overlap' if others != 1 else ' overlaps'} the top one's interval, so none "
+            "is shown best (more prompts or seeds would separate them)")

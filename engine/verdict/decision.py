@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from engine.verdict.intervals import wilson
+
 if TYPE_CHECKING:  # listings rank runs with this module and must not pay for pydantic
     from engine.recipe.schema import VerdictSection
 
@@ -111,16 +113,19 @@ RULES: tuple[Callable[[dict[str, Any], list[dict[str, Any]], VerdictSection], Ru
 
 
 def headline(ev: dict[str, Any]) -> dict[str, Any] | None:
-    """The one number a run is ranked by: the judge's win rate (with its interval) when there is one, else how
-    often the policy prefers the chosen answer of a held-out pair per token (a measurement, not a judgement)."""
+    """The one number a run is ranked by: the judge's win rate when there is one, else how often the policy prefers
+    the chosen answer of a held-out pair per token (a measurement, not a judgement); each with its 95% interval, so
+    a sweep marks a best member only when the figures are apart."""
     judge = ev.get("judge") or {}
     if judge.get("n"):
         lo, hi = judge["ci95"]
         return {"metric": "win rate", "value": judge["win_rate"], "low": lo, "high": hi, "n": judge["n"]}
     pref = ev.get("preference") or {}
     if pref.get("pairs"):
-        return {"metric": "pair accuracy per token", "value": pref["policy"]["accuracy_per_token"],
-                "before": pref["reference"]["accuracy_per_token"], "n": pref["pairs"]}
+        value, n = pref["policy"]["accuracy_per_token"], pref["pairs"]
+        lo, hi = wilson(value, n)  # each held-out pair is one yes/no: chosen preferred or not
+        return {"metric": "pair accuracy per token", "value": value, "low": round(lo, 4), "high": round(hi, 4),
+                "before": pref["reference"]["accuracy_per_token"], "n": n}
     return None
 
 

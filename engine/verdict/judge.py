@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -11,6 +10,7 @@ from typing import Any
 
 from engine.errors import ReinsError
 from engine.recipe.schema import ChatJudge
+from engine.verdict.intervals import wilson
 from engine.verdict.lengths import length_figures, length_matched
 
 WINNERS = ("policy", "reference", "tie")
@@ -48,12 +48,7 @@ class Tally:
 
     def interval(self, z: float = 1.96) -> tuple[float, float] | None:
         """Wilson score interval of the win rate (95% by default): honest at the small n a report has."""
-        p, n = self.win_rate, self.n
-        if p is None:
-            return None
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        return max(0.0, centre - half), min(1.0, centre + half)
+        return None if self.win_rate is None else wilson(self.win_rate, self.n, z)
 
     def to_dict(self) -> dict[str, Any]:
         ci = self.interval()

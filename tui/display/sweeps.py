@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from engine.sweeps.ranking import tie_note
 from tui.display.cells import fmt
 
 # Member and sweep statuses in the order a count line lists them (the rest follow alphabetically).
@@ -64,12 +65,8 @@ def head_lines(summary: Any) -> list[str]:
     if rec.get("description"):
         lines.append(str(rec["description"]))
     lines += [f"stage {st.get('name')}: {st.get('run_id') or '–'} {st.get('status')}" for st in rec.get("stages", [])]
-    tied = [p for p in summary.points if p.mark == "tied"]
-    if tied:
-        others = len(tied) - 1
-        lines.append(f"tied: {others} other point{'s overlap' if others != 1 else ' overlaps'} the top one's "
-                     "interval, so none is shown best (more prompts or seeds would separate them)")
-    return lines
+    note = tie_note(summary.points)
+    return [*lines, note] if note else lines
 
 
 def score_text(point: Any) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.sweeps.ranking import PointResult, Score, higher_is_better, rank_points
+from engine.sweeps.ranking import PointResult, Score, higher_is_better, rank_points, tie_note
 
 
 def point(label: str, *scores: Score) -> PointResult:
@@ -17,6 +17,17 @@ def test_best_only_when_the_intervals_are_apart() -> None:
              point("1.0", Score(0.30, 0.20, 0.40))]
     rank_points(close, higher=True)
     assert [(p.rank, p.mark) for p in close] == [(1, "tied"), (2, "tied"), (3, "")]
+    assert tie_note(close).startswith("tied: 1 other point overlaps the top one's interval")
+    assert tie_note(apart) is None
+
+
+def test_the_tie_note_says_why_no_point_is_best() -> None:
+    three = [point(b, Score(v, v - 0.15, v + 0.15)) for b, v in (("0.05", 0.25), ("0.1", 0.22), ("0.5", 0.21))]
+    rank_points(three, higher=True)
+    assert tie_note(three).startswith("tied: 2 other points overlap the top one's interval")
+    bare = [point("0.1", Score(0.094)), point("0.5", Score(0.094))]  # one seed of a figure without an interval
+    rank_points(bare, higher=True)
+    assert "no interval" in tie_note(bare) and "--seeds" in tie_note(bare)
 
 
 def test_without_intervals_nothing_is_called_best() -> None:

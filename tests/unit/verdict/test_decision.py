@@ -81,7 +81,9 @@ def test_warnings_do_not_count_as_error_alerts() -> None:
 
 def test_without_a_judge_the_headline_is_the_measured_pair_preference() -> None:
     d = decide({k: v for k, v in GOOD.items() if k != "judge"}, [])
-    assert d.headline == {"metric": "pair accuracy per token", "value": 0.6, "before": 0.4, "n": 32}
+    # 0.6 of 32 pairs: the 95% interval solves (0.6 - x)² = 1.96²·x(1 - x)/32 (the score test, solved by hand)
+    assert d.headline == {"metric": "pair accuracy per token", "value": 0.6, "low": 0.4285, "high": 0.75,
+                          "before": 0.4, "n": 32}
 
 
 def test_runs_rank_by_verdict_then_lower_bound() -> None:
