@@ -473,7 +473,6 @@ def wait_for_sweep(ref: str, runs_dir: Path | str | None = None, poll_s: float =
         time.sleep(poll_s)
 
 
-
 # ---------- verdicts ----------
 
 def check_health(target: str, runs_dir: Path | str | None = None, method: str | None = None,

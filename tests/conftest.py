@@ -184,6 +184,26 @@ def pairs_rows() -> Callable[..., list[dict[str, Any]]]:
     return _pairs
 
 
+@pytest.fixture
+def late_report() -> Iterator[Callable[..., subprocess.Popen]]:
+    """late_report(run_json, headline, after_s): a stand-in worker that has recorded `completed` and is still writing
+    its report: after `after_s` it puts `headline` into run.json, then exits. Killed at teardown if still alive."""
+    procs: list[subprocess.Popen] = []
+
+    def start(run_json: Path, headline: dict[str, Any], after_s: float = 1.0) -> subprocess.Popen:
+        code = ("import json, time\n"
+                f"time.sleep({after_s})\n"
+                f"p = {str(run_json)!r}\n"
+                f"d = json.load(open(p)); d['headline'] = {headline!r}; json.dump(d, open(p, 'w'))\n")
+        procs.append(subprocess.Popen([sys.executable, "-c", code]))
+        return procs[-1]
+
+    yield start
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture(scope="session")
 def make_run() -> Callable[..., Any]:
     """make_run(root, run_id, status=…, pid=…, name=…, created=…, events=[(kind, fields), …]): a run directory as

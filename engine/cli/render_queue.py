@@ -21,10 +21,12 @@ def queue_table(status: api.QueueStatus) -> Group:
         line.append("queue paused", style="bold yellow").append(" · ")
     line.append(f"scheduler pid {sched.get('pid')}" if sched.get("alive") else "no scheduler running",
                 style="green" if sched.get("alive") else "dim")
-    cap = s.max_running or (1 if not status.gpus else None)
-    line.append(f" · at most {cap} at once" if cap else " · as many at once as the GPUs hold")
-    if not s.max_running and not status.gpus:
-        line.append(" (CPU-only; `reins queue set max_running=N` for more)", style="dim")
+    if s.max_running:
+        line.append(f" · at most {s.max_running} at once")
+    elif not status.gpus:
+        line.append(" · at most 1 at once").append(" (CPU-only; `reins queue set max_running=N` for more)", style="dim")
+    else:
+        line.append(" · as many at once as the GPUs hold")
     line.append(f" · packing {'on, up to ' + format(s.pack_share, '.0%') + ' of a GPU' if s.pack else 'off'}")
     parts: list = [line]
     if status.gpu_notes:

@@ -80,33 +80,23 @@ def test_stop_signals_reach_the_group_after_its_leader_exited(orphaned_group) ->
 
 
 
-def test_following_a_completed_run_waits_for_its_report(tmp_path, make_run) -> None:  # noqa: ANN001
+def test_following_a_completed_run_waits_for_its_report(tmp_path, make_run, late_report) -> None:  # noqa: ANN001
     """The worker records `completed`, then writes its report (the verdict and headline in run.json), then exits:
     `wait_for` returns once that process has exited, so the caller reads the headline, not a run without one."""
     from engine import api
     from engine.runs.follow import wait_for_report
-    from engine.runs.rundir import RunDir
 
-    run_json = tmp_path / "r1" / "run.json"
-    writer = ("import json, sys, time\n"
-              "time.sleep(1.5)\n"
-              f"p = {str(run_json)!r}\n"
-              "d = json.load(open(p)); d['headline'] = {'value': 0.5}; json.dump(d, open(p, 'w'))\n")
-    proc = subprocess.Popen([sys.executable, "-c", writer])
-    try:
-        make_run(tmp_path, "r1", pid=proc.pid, events=[("status", {"status": "completed"})])
-        view = api.wait_for("r1", runs_dir=tmp_path, timeout_s=30)
-        assert view.status == "completed" and view.record["headline"] == {"value": 0.5}
-        assert proc.poll() is not None
-        # bounded: a process that outlives the grace does not hold the caller; another host's run is not watched
-        other = make_run(tmp_path, "r2", pid=os.getpid())
-        t0 = time.monotonic()
-        wait_for_report(other, grace_s=0.3)
-        assert 0.3 <= time.monotonic() - t0 < 5
-        RunDir(other.path).update(host="another-node")
-        t0 = time.monotonic()
-        wait_for_report(other, grace_s=30)
-        assert time.monotonic() - t0 < 5
-    finally:
-        proc.kill()
-        proc.wait()
+    worker = late_report(tmp_path / "r1" / "run.json", {"value": 0.5}, after_s=1.5)
+    make_run(tmp_path, "r1", pid=worker.pid, events=[("status", {"status": "completed"})])
+    view = api.wait_for("r1", runs_dir=tmp_path, timeout_s=30)
+    assert view.status == "completed" and view.record["headline"] == {"value": 0.5}
+    assert worker.poll() is not None
+    # bounded: a process that outlives the grace does not hold the caller; another host's run is not watched
+    other = make_run(tmp_path, "r2", pid=os.getpid())
+    t0 = time.monotonic()
+    wait_for_report(other, grace_s=0.3)
+    assert 0.3 <= time.monotonic() - t0 < 5
+    other.update(host="another-node")
+    t0 = time.monotonic()
+    wait_for_report(other, grace_s=30)
+    assert time.monotonic() - t0 < 5
